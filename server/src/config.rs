@@ -1,0 +1,188 @@
+//! Server configuration: built-in defaults, then a TOML file, then `MCHATD_*`
+//! environment variables (`MCHATD_LIMITS__SEND_PER_SEC=50`), then flags.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub registration: RegistrationConfig,
+    pub auth: AuthConfig,
+    pub requests: RequestsConfig,
+    pub limits: LimitsConfig,
+    pub storage: StorageConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on. Port 0 picks a free port (printed at start).
+    pub bind: SocketAddr,
+    /// Where the database (and later attachments) live. Empty: the platform data dir.
+    pub data_dir: Option<PathBuf>,
+    /// Seconds to wait for in-flight requests on shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RegistrationMode {
+    Open,
+    Invite,
+    Closed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistrationConfig {
+    pub mode: RegistrationMode,
+    /// Mentors must be approved by an admin before they are listed or can be requested.
+    pub require_mentor_approval: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Lifetime of tokens made by login/register.
+    pub token_ttl_days: u32,
+    /// Upper bound for named tokens.
+    pub max_token_ttl_days: u32,
+    /// Password hashes computed at once (argon2id takes ~19 MiB each).
+    pub max_concurrent_hashes: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RequestsConfig {
+    /// A request left pending this long expires.
+    pub pending_ttl_secs: u64,
+    /// How often the server looks for expired requests.
+    pub sweep_interval_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Login/register attempts per IP: sustained per minute, and burst. 0 disables.
+    pub auth_per_min: u32,
+    pub auth_burst: u32,
+    /// Messages sent per user: sustained per second, and burst. 0 disables.
+    pub send_per_sec: u32,
+    pub send_burst: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Synchronous {
+    /// fsync on every commit: an acknowledged message survives power loss.
+    Full,
+    /// fsync at checkpoints only: survives a process crash, may lose the last
+    /// commits on power loss.
+    Normal,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    pub synchronous: Synchronous,
+    /// Reader threads (each holds one read-only connection).
+    pub readers: usize,
+    /// Milliseconds a connection waits on a lock before failing.
+    pub busy_timeout_ms: u64,
+    /// Most write requests committed together in one transaction.
+    pub max_batch: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 7878)),
+            data_dir: None,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+impl Default for RegistrationConfig {
+    fn default() -> Self {
+        Self {
+            mode: RegistrationMode::Open,
+            require_mentor_approval: true,
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            token_ttl_days: 30,
+            max_token_ttl_days: 365,
+            max_concurrent_hashes: 4,
+        }
+    }
+}
+
+impl Default for RequestsConfig {
+    fn default() -> Self {
+        Self {
+            pending_ttl_secs: 14 * 24 * 3600,
+            sweep_interval_secs: 60,
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024,
+            auth_per_min: 10,
+            auth_burst: 10,
+            send_per_sec: 10,
+            send_burst: 30,
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            synchronous: Synchronous::Full,
+            readers: 4,
+            busy_timeout_ms: 5000,
+            max_batch: 256,
+        }
+    }
+}
+
+impl Config {
+    /// Layers defaults → `path` (if given) → `MCHATD_*` environment.
+    pub fn load(path: Option<&Path>) -> Result<Config, Box<figment::Error>> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = path {
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        fig = fig.merge(Env::prefixed("MCHATD_").split("__").ignore(&["config"]));
+        fig.extract().map_err(Box::new)
+    }
+
+    /// The data directory: configured, or the platform's data dir for mchatd.
+    pub fn data_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.server.data_dir {
+            return dir.clone();
+        }
+        directories::ProjectDirs::from("dev", "mentorchat", "mchatd")
+            .map(|d| d.data_dir().to_path_buf())
+            .unwrap_or_else(|| PathBuf::from("mchatd-data"))
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir().join("mchatd.sqlite3")
+    }
+}

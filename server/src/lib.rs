@@ -1,0 +1,18 @@
+//! `mchatd`: the mentorchat server, as a library so the binary, the admin
+//! commands and the benchmarks share one implementation.
+//!
+//! Request flow: [`routes`] (axum handlers) validate input with
+//! `mchat_shared::validate`, authenticate with [`auth::Auth`], and call the
+//! async methods of [`store::Store`], which run SQL on dedicated threads.
+//! Errors from any layer become [`error::ApiError`], the one JSON error shape.
+
+pub mod admin;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod ratelimit;
+pub mod routes;
+pub mod server;
+pub mod state;
+pub mod store;

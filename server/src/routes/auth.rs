@@ -1,0 +1,155 @@
+//! `POST /v1/auth/register | login | logout`.
+
+use crate::auth::{Auth, TOKEN_PREFIX, new_secret, secret_hash};
+use crate::config::RegistrationMode;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Json;
+use crate::state::AppState;
+use crate::store::{NewUser, UserRecord};
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use mchat_shared::api::{self, AuthResponse, LoginRequest, Profile, RegisterRequest, Role};
+use mchat_shared::{ErrorCode, validate};
+use std::net::SocketAddr;
+
+/// Validates a profile as given at registration.
+pub(super) fn validate_profile(p: Profile) -> Result<Profile, ApiError> {
+    Ok(Profile {
+        headline: p
+            .headline
+            .map(|h| validate::profile_line("headline", &h))
+            .transpose()?
+            .flatten(),
+        experience: p
+            .experience
+            .map(|h| validate::profile_line("experience", &h))
+            .transpose()?
+            .flatten(),
+        level: p
+            .level
+            .map(|h| validate::profile_line("level", &h))
+            .transpose()?
+            .flatten(),
+        bio: p
+            .bio
+            .map(|b| validate::free_text("bio", &b, mchat_shared::limits::BIO_MAX))
+            .transpose()?
+            .flatten(),
+        expertise: validate::tags("expertise", &p.expertise)?,
+        interests: validate::tags("interests", &p.interests)?,
+    })
+}
+
+/// Makes a login token for `user` and builds the answer.
+pub(super) async fn issue_token(
+    state: &AppState,
+    user: UserRecord,
+    name: Option<String>,
+) -> ApiResult<AuthResponse> {
+    let name = match name {
+        Some(n) => validate::token_name(&n)?,
+        None => "login".to_string(),
+    };
+    let (token, hash) = new_secret(TOKEN_PREFIX);
+    let ttl_ms = i64::from(state.config.auth.token_ttl_days) * 86_400_000;
+    let info = state
+        .store
+        .create_token(user.id, hash, name, crate::store::now_ms() + ttl_ms)
+        .await?;
+    Ok(AuthResponse {
+        token,
+        token_id: info.id,
+        expires_at: info.expires_at,
+        user: user.user,
+    })
+}
+
+pub async fn register(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Json(req): Json<RegisterRequest>,
+) -> ApiResult<(StatusCode, Json<AuthResponse>)> {
+    state.limits.check_auth(peer.ip())?;
+    let invite = match state.config.registration.mode {
+        RegistrationMode::Closed => {
+            return Err(ApiError::new(
+                ErrorCode::RegistrationClosed,
+                "registration is closed on this server; ask an admin for an account",
+            ));
+        }
+        RegistrationMode::Invite => {
+            let code = req
+                .invite_code
+                .as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .ok_or_else(|| {
+                    ApiError::new(
+                        ErrorCode::RegistrationClosed,
+                        "this server needs an invite code to register",
+                    )
+                })?;
+            Some(secret_hash(code))
+        }
+        RegistrationMode::Open => None,
+    };
+    let username = validate::username(&req.username)?;
+    validate::password(&req.password)?;
+    let display_name = validate::display_name(req.display_name.as_deref().unwrap_or(&username))?;
+    if req.role == Role::Admin {
+        return Err(ApiError::forbidden(
+            "admin accounts are made with 'mchatd admin create-user'",
+        ));
+    }
+    let profile = validate_profile(req.profile.unwrap_or_default())?;
+    let password_hash = state.passwords.hash(req.password).await?;
+    let user = state
+        .store
+        .create_user(
+            NewUser {
+                username,
+                display_name,
+                role: req.role,
+                password_hash,
+                profile,
+                mentor_approved: req.role == Role::Mentor
+                    && !state.config.registration.require_mentor_approval,
+            },
+            invite,
+        )
+        .await?;
+    let resp = issue_token(&state, user, req.token_name).await?;
+    Ok((StatusCode::CREATED, Json(resp)))
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Json(req): Json<LoginRequest>,
+) -> ApiResult<Json<AuthResponse>> {
+    state.limits.check_auth(peer.ip())?;
+    let username = validate::username(&req.username).unwrap_or_default();
+    let found = if username.is_empty() {
+        None
+    } else {
+        state.store.password_hash(username).await?
+    };
+    let (id, hash) = match found {
+        Some((id, hash)) => (Some(id), Some(hash)),
+        None => (None, None),
+    };
+    let ok = state.passwords.verify(req.password, hash).await?;
+    let Some(id) = id.filter(|_| ok) else {
+        return Err(ApiError::new(
+            ErrorCode::InvalidCredentials,
+            "wrong username or password",
+        ));
+    };
+    let user = state.store.user_by_id(id).await?;
+    Ok(Json(issue_token(&state, user, req.token_name).await?))
+}
+
+pub async fn logout(State(state): State<AppState>, Auth(me): Auth) -> ApiResult<Json<api::Ok>> {
+    state.store.revoke_token(me.user_id, me.token_id).await?;
+    Ok(Json(api::Ok { ok: true }))
+}

@@ -1,0 +1,139 @@
+//! `/v1/conversations`: the list, requests (get-or-create), status changes and markers.
+
+use crate::auth::Auth;
+use crate::error::ApiResult;
+use crate::extract::{Json, Path, optional_json};
+use crate::state::AppState;
+use crate::store::{MarkerUpdate, Transition};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use mchat_shared::api::{
+    Conversation, ConversationCreated, ConversationList, CreateConversationRequest, DeclineRequest,
+    ReadRequest, ReadResponse,
+};
+use mchat_shared::limits::REASON_MAX_CHARS;
+use mchat_shared::{ConversationId, validate};
+
+pub async fn list(State(state): State<AppState>, Auth(me): Auth) -> ApiResult<Json<ConversationList>> {
+    Ok(Json(ConversationList {
+        conversations: state.store.conversations(me.user_id).await?,
+    }))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Json(req): Json<CreateConversationRequest>,
+) -> ApiResult<(StatusCode, Json<ConversationCreated>)> {
+    let to = validate::username(&req.to)?;
+    let intro = validate::message_body(&req.message)?;
+    if let Some(cid) = &req.client_id {
+        validate::client_id(cid)?;
+    }
+    state.limits.check_send(me.user_id)?;
+    let ttl_ms =
+        i64::try_from(state.config.requests.pending_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let (conversation, created) = state
+        .store
+        .request_conversation(me.user_id, to, intro, req.client_id, ttl_ms)
+        .await?;
+    if created {
+        metrics::counter!("mchatd_messages_stored_total").increment(1);
+    }
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(ConversationCreated {
+            conversation,
+            created,
+        }),
+    ))
+}
+
+pub async fn get_one(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(id): Path<ConversationId>,
+) -> ApiResult<Json<Conversation>> {
+    Ok(Json(state.store.conversation(me.user_id, id).await?))
+}
+
+async fn change(
+    state: AppState,
+    me: i64,
+    id: ConversationId,
+    t: Transition,
+) -> ApiResult<Json<Conversation>> {
+    Ok(Json(state.store.transition(me, id, t).await?))
+}
+
+pub async fn accept(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(id): Path<ConversationId>,
+) -> ApiResult<Json<Conversation>> {
+    change(state, me.user_id, id, Transition::Accept).await
+}
+
+pub async fn decline(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(id): Path<ConversationId>,
+    body: Bytes,
+) -> ApiResult<Json<Conversation>> {
+    let req: DeclineRequest = optional_json(&body)?;
+    let reason = match req.reason {
+        Some(r) => validate::free_text("reason", &r, REASON_MAX_CHARS)?,
+        None => None,
+    };
+    change(state, me.user_id, id, Transition::Decline(reason)).await
+}
+
+pub async fn complete(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(id): Path<ConversationId>,
+) -> ApiResult<Json<Conversation>> {
+    change(state, me.user_id, id, Transition::Complete).await
+}
+
+pub async fn reopen(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(id): Path<ConversationId>,
+) -> ApiResult<Json<Conversation>> {
+    change(state, me.user_id, id, Transition::Reopen).await
+}
+
+pub async fn read(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(id): Path<ConversationId>,
+    Json(req): Json<ReadRequest>,
+) -> ApiResult<Json<ReadResponse>> {
+    let update = MarkerUpdate {
+        read_up_to: Some(req.up_to),
+        delivered_up_to: None,
+    };
+    let (markers, unread) = state.store.update_markers(me.user_id, id, update).await?;
+    Ok(Json(ReadResponse { markers, unread }))
+}
+
+pub async fn delivered(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(id): Path<ConversationId>,
+    Json(req): Json<ReadRequest>,
+) -> ApiResult<Json<ReadResponse>> {
+    let update = MarkerUpdate {
+        read_up_to: None,
+        delivered_up_to: Some(req.up_to),
+    };
+    let (markers, unread) = state.store.update_markers(me.user_id, id, update).await?;
+    Ok(Json(ReadResponse { markers, unread }))
+}

@@ -1,0 +1,66 @@
+//! The HTTP API under `/v1`, one module per resource, plus `/healthz` and `/metrics`.
+
+mod admin;
+mod auth;
+mod conversations;
+mod health;
+mod me;
+mod messages;
+mod notifications;
+mod tokens;
+mod users;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::Router;
+use axum::routing::{get, post, put};
+use mchat_shared::ErrorCode;
+
+pub fn router(state: AppState) -> Router {
+    let v1 = Router::new()
+        .route("/auth/register", post(auth::register))
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/me", get(me::get_me).patch(me::patch_me))
+        .route("/tokens", get(tokens::list).post(tokens::create))
+        .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route("/users", get(users::directory))
+        .route("/users/{username}", get(users::get_user))
+        .route(
+            "/conversations",
+            get(conversations::list).post(conversations::create),
+        )
+        .route("/conversations/{id}", get(conversations::get_one))
+        .route("/conversations/{id}/accept", post(conversations::accept))
+        .route("/conversations/{id}/decline", post(conversations::decline))
+        .route("/conversations/{id}/complete", post(conversations::complete))
+        .route("/conversations/{id}/reopen", post(conversations::reopen))
+        .route("/conversations/{id}/read", post(conversations::read))
+        .route("/conversations/{id}/delivered", post(conversations::delivered))
+        .route(
+            "/conversations/{id}/messages",
+            get(messages::list).post(messages::send),
+        )
+        .route("/notifications", get(notifications::list))
+        .route("/notifications/read", post(notifications::mark_read))
+        .route("/admin/mentors/{username}/approve", put(admin::approve_mentor))
+        .route("/admin/announcements", post(admin::announce));
+    Router::new()
+        .nest("/v1", v1)
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(health::metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        "this endpoint does not support that method",
+    )
+}

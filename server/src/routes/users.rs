@@ -1,0 +1,51 @@
+//! `GET /v1/users` (the directory) and `GET /v1/users/{username}`.
+
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path, Query};
+use crate::state::AppState;
+use crate::store::DirectoryFilter;
+use axum::extract::State;
+use mchat_shared::api::{DirectoryQuery, Role, User, UserList};
+use mchat_shared::limits::DIRECTORY_MAX;
+use mchat_shared::{ErrorCode, validate};
+
+pub async fn directory(
+    State(state): State<AppState>,
+    Auth(_me): Auth,
+    Query(q): Query<DirectoryQuery>,
+) -> ApiResult<Json<UserList>> {
+    let q_text = q.q.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    if q_text.as_ref().is_some_and(|s| s.chars().count() > 100) {
+        return Err(ApiError::invalid_query("q is limited to 100 characters"));
+    }
+    let available_only = q.available.unwrap_or(false);
+    let filter = DirectoryFilter {
+        role: if available_only {
+            Some(Role::Mentor)
+        } else {
+            q.role
+        },
+        available_only,
+        q: q_text,
+        expertise: q
+            .expertise
+            .map(|t| t.trim().to_lowercase())
+            .filter(|t| !t.is_empty()),
+        limit: q.limit.unwrap_or(DIRECTORY_MAX).clamp(1, DIRECTORY_MAX),
+    };
+    Ok(Json(UserList {
+        users: state.store.directory(filter).await?,
+    }))
+}
+
+pub async fn get_user(
+    State(state): State<AppState>,
+    Auth(_me): Auth,
+    Path(username): Path<String>,
+) -> ApiResult<Json<User>> {
+    let no_such = || ApiError::new(ErrorCode::NotFound, format!("no user named {username}"));
+    let name = validate::username(&username).map_err(|_| no_such())?;
+    let rec = state.store.user_by_username(name).await?.ok_or_else(no_such)?;
+    Ok(Json(rec.user))
+}

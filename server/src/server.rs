@@ -1,0 +1,146 @@
+//! Assembling and running the server: state, router and layers, background
+//! jobs, and graceful shutdown (stop accepting, let in-flight requests finish
+//! within a grace period, then finish queued writes and checkpoint the WAL).
+
+use crate::auth::Passwords;
+use crate::config::Config;
+use crate::ratelimit::RateLimits;
+use crate::routes;
+use crate::state::AppState;
+use crate::store::Store;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+/// Records request counts and latencies per route for `/metrics`.
+async fn track(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().as_str().to_owned();
+    metrics::gauge!("mchatd_http_requests_in_flight").increment(1.0);
+    let resp = next.run(req).await;
+    metrics::gauge!("mchatd_http_requests_in_flight").decrement(1.0);
+    let status = resp.status().as_u16().to_string();
+    metrics::counter!("mchatd_http_requests_total", "method" => method, "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("mchatd_http_request_duration_seconds", "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    resp
+}
+
+/// The full application: routes plus layers.
+pub fn app(state: AppState) -> Router {
+    let body_limit = state.config.limits.max_body_bytes;
+    routes::router(state)
+        .layer(middleware::from_fn(track))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// Builds the state: opens the store (applying migrations) and the helpers.
+pub async fn build_state(config: Config, metrics: Option<PrometheusHandle>) -> anyhow::Result<AppState> {
+    let db = config.database_path();
+    let storage = config.storage.clone();
+    let store = tokio::task::spawn_blocking(move || Store::open(&db, &storage)).await??;
+    let hashes = config.auth.max_concurrent_hashes;
+    let passwords = tokio::task::spawn_blocking(move || Passwords::new(hashes))
+        .await?
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(AppState {
+        store,
+        limits: Arc::new(RateLimits::new(&config.limits)),
+        config: Arc::new(config),
+        passwords: Arc::new(passwords),
+        metrics,
+    })
+}
+
+/// Periodic housekeeping: expiring stale requests, trimming rate-limit state.
+fn spawn_sweeper(state: AppState) {
+    let every = Duration::from_secs(state.config.requests.sweep_interval_secs.max(1));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match state.store.expire_requests().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(expired = n, "expired pending requests"),
+                Err(crate::store::StoreError::Closed) => break,
+                Err(e) => tracing::warn!(error = %e, "request expiry failed"),
+            }
+            state.limits.sweep();
+        }
+    });
+}
+
+/// Serves on `listener` until `shutdown` resolves, then shuts down gracefully.
+pub async fn serve<F>(state: AppState, listener: TcpListener, shutdown: F) -> anyhow::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
+    let store = state.store.clone();
+    spawn_sweeper(state.clone());
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down: no new connections; finishing in-flight requests");
+        let _ = stopping_tx.send(());
+    };
+    let server = axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(signal);
+    let deadline = async move {
+        if stopping_rx.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        result = server => result?,
+        () = deadline => tracing::warn!("grace period over; closing remaining connections"),
+    }
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

@@ -1,0 +1,286 @@
+//! Messages: send (idempotent by `client_id`), cursor pages of history, and
+//! the per-participant delivered/read markers.
+
+use super::conversations::{participants, status_of};
+use super::rows::{MESSAGE_SELECT, marker, message_from_row};
+use super::{Store, StoreError, StoreResult, WriteCtx};
+use mchat_shared::api::{ConversationStatus, Message, MessageKind, MessagePage, ReadMarker, SystemAction};
+use mchat_shared::events::EventKind;
+use mchat_shared::{ConversationId, ErrorCode, MessageId};
+use rusqlite::{Connection, OptionalExtension, params};
+
+pub(super) struct MessageInsert {
+    pub conversation: i64,
+    pub sender: Option<i64>,
+    pub kind: MessageKind,
+    pub body: String,
+    pub system: Option<SystemAction>,
+    pub client_id: Option<String>,
+    pub reply_to: Option<i64>,
+}
+
+fn load_message(conn: &Connection, id: i64) -> StoreResult<Message> {
+    Ok(conn
+        .prepare_cached(&format!("{MESSAGE_SELECT} WHERE m.id = ?1"))?
+        .query_row([id], message_from_row)?)
+}
+
+/// Stores a message, moves the conversation's activity and the sender's own
+/// markers, and emits `message_new` to every participant.
+pub(super) fn insert_message(ctx: &mut WriteCtx<'_>, m: MessageInsert) -> StoreResult<Message> {
+    ctx.conn
+        .prepare_cached(
+            "INSERT INTO messages (conversation_id, sender_id, client_id, kind, system_action, body, reply_to, \
+             created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            m.conversation,
+            m.sender,
+            m.client_id,
+            m.kind.as_str(),
+            m.system.map(|s| s.as_str()),
+            m.body,
+            m.reply_to,
+            ctx.now,
+        ])?;
+    let id = ctx.conn.last_insert_rowid();
+    let is_text = m.kind != MessageKind::System;
+    ctx.conn
+        .prepare_cached(
+            "UPDATE conversations SET last_message_id = ?2, last_activity_at = ?3, \
+             last_text_message_id = CASE WHEN ?4 THEN ?2 ELSE last_text_message_id END WHERE id = ?1",
+        )?
+        .execute(params![m.conversation, id, ctx.now, is_text])?;
+    if let Some(sender) = m.sender {
+        ctx.conn
+            .prepare_cached(
+                "UPDATE participants SET read_up_to = ?3, delivered_up_to = ?3 \
+                 WHERE conversation_id = ?1 AND user_id = ?2",
+            )?
+            .execute(params![m.conversation, sender, id])?;
+    }
+    let message = load_message(ctx.conn, id)?;
+    let everyone = participants(ctx.conn, m.conversation)?;
+    ctx.emit_all(
+        &everyone,
+        EventKind::MessageNew {
+            message: message.clone(),
+        },
+    )?;
+    Ok(message)
+}
+
+fn not_open(status: ConversationStatus, me_is_requester: bool, peer: &str) -> StoreError {
+    let msg = match status {
+        ConversationStatus::Pending if me_is_requester => format!("{peer} has not accepted your request yet"),
+        ConversationStatus::Pending => format!("accept {peer}'s request before replying"),
+        ConversationStatus::Declined => {
+            "the request was declined; nobody can post in this conversation".into()
+        }
+        ConversationStatus::Expired => "the request expired; send a new request to talk again".into(),
+        ConversationStatus::Completed => "the conversation is completed; reopen it to post again".into(),
+        ConversationStatus::Accepted => "the conversation is open".into(),
+    };
+    StoreError::api(ErrorCode::ConversationNotOpen, msg)
+}
+
+fn peer_name(conn: &Connection, me: i64, conv: i64) -> StoreResult<String> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT u.username FROM participants p JOIN users u ON u.id = p.user_id \
+             WHERE p.conversation_id = ?1 AND p.user_id != ?2 LIMIT 1",
+        )?
+        .query_row(params![conv, me], |r| r.get(0))
+        .optional()?
+        .unwrap_or_default())
+}
+
+fn markers(conn: &Connection, conv: i64) -> StoreResult<Vec<ReadMarker>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT u.username, p.delivered_up_to, p.read_up_to FROM participants p \
+             JOIN users u ON u.id = p.user_id WHERE p.conversation_id = ?1 ORDER BY u.username",
+        )?
+        .query_map([conv], |r| Ok(marker(r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+fn unread(conn: &Connection, me: i64, conv: i64, read_up_to: i64) -> StoreResult<u32> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM messages WHERE conversation_id = ?1 AND id > ?3 \
+             AND (sender_id IS NULL OR sender_id != ?2)",
+        )?
+        .query_row(params![conv, me, read_up_to], |r| r.get(0))?)
+}
+
+/// How a marker update moves: each present field only ever moves forward.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MarkerUpdate {
+    pub read_up_to: Option<MessageId>,
+    pub delivered_up_to: Option<MessageId>,
+}
+
+impl Store {
+    /// Sends a message. Returns the message and whether it was created now
+    /// (false: the same `client_id` and body were stored before).
+    pub async fn send_message(
+        &self,
+        me: i64,
+        conv: ConversationId,
+        client_id: String,
+        body: String,
+        reply_to: Option<MessageId>,
+    ) -> StoreResult<(Message, bool)> {
+        self.write(move |ctx| {
+            let conv = conv.0;
+            let (status, requested_by) = status_of(ctx.conn, me, conv)?;
+            let existing: Option<(i64, i64, String)> = ctx
+                .conn
+                .prepare_cached(
+                    "SELECT id, conversation_id, body FROM messages WHERE sender_id = ?1 AND client_id = ?2",
+                )?
+                .query_row(params![me, client_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?;
+            if let Some((id, in_conv, stored)) = existing {
+                if in_conv != conv || stored != body {
+                    return Err(StoreError::api(
+                        ErrorCode::IdempotencyConflict,
+                        "this client_id was already used for a different message",
+                    ));
+                }
+                return Ok((load_message(ctx.conn, id)?, false));
+            }
+            if status != ConversationStatus::Accepted {
+                return Err(not_open(
+                    status,
+                    requested_by == me,
+                    &peer_name(ctx.conn, me, conv)?,
+                ));
+            }
+            if let Some(parent) = reply_to {
+                let ok: bool = ctx.conn.query_row(
+                    "SELECT EXISTS(SELECT 1 FROM messages WHERE id = ?1 AND conversation_id = ?2)",
+                    params![parent.0, conv],
+                    |r| r.get(0),
+                )?;
+                if !ok {
+                    return Err(StoreError::api(
+                        ErrorCode::ValidationFailed,
+                        format!("reply_to: message {parent} is not in this conversation"),
+                    ));
+                }
+            }
+            let message = insert_message(
+                ctx,
+                MessageInsert {
+                    conversation: conv,
+                    sender: Some(me),
+                    kind: MessageKind::Text,
+                    body,
+                    system: None,
+                    client_id: Some(client_id),
+                    reply_to: reply_to.map(|r| r.0),
+                },
+            )?;
+            Ok((message, true))
+        })
+        .await
+    }
+
+    /// A page of history, oldest first. `after` pages forward; otherwise the
+    /// page ends just before `before` (or is the newest page).
+    pub async fn messages(
+        &self,
+        me: i64,
+        conv: ConversationId,
+        before: Option<MessageId>,
+        after: Option<MessageId>,
+        limit: u32,
+    ) -> StoreResult<MessagePage> {
+        self.read(move |conn| {
+            let conv = conv.0;
+            status_of(conn, me, conv)?;
+            let take = i64::from(limit) + 1;
+            let mut messages = if let Some(after) = after {
+                conn.prepare_cached(&format!(
+                    "{MESSAGE_SELECT} WHERE m.conversation_id = ?1 AND m.id > ?2 ORDER BY m.id ASC LIMIT ?3"
+                ))?
+                .query_map(params![conv, after.0, take], message_from_row)?
+                .collect::<Result<Vec<_>, _>>()?
+            } else {
+                let before = before.map_or(i64::MAX, |b| b.0);
+                let mut page = conn
+                    .prepare_cached(&format!(
+                        "{MESSAGE_SELECT} WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"
+                    ))?
+                    .query_map(params![conv, before, take], message_from_row)?
+                    .collect::<Result<Vec<_>, _>>()?;
+                page.reverse();
+                page
+            };
+            let has_more = messages.len() > limit as usize;
+            if has_more {
+                if after.is_some() {
+                    messages.pop();
+                } else {
+                    messages.remove(0);
+                }
+            }
+            Ok(MessagePage {
+                messages,
+                has_more,
+                markers: markers(conn, conv)?,
+            })
+        })
+        .await
+    }
+
+    /// Moves my markers forward (never back, never past the last message).
+    /// Returns my markers and my unread count.
+    pub async fn update_markers(
+        &self,
+        me: i64,
+        conv: ConversationId,
+        update: MarkerUpdate,
+    ) -> StoreResult<(ReadMarker, u32)> {
+        self.write(move |ctx| {
+            let conv = conv.0;
+            status_of(ctx.conn, me, conv)?;
+            let (username, delivered, read, last): (String, i64, i64, i64) = ctx
+                .conn
+                .prepare_cached(
+                    "SELECT u.username, p.delivered_up_to, p.read_up_to, COALESCE(c.last_message_id, 0) \
+                     FROM participants p JOIN users u ON u.id = p.user_id \
+                     JOIN conversations c ON c.id = p.conversation_id \
+                     WHERE p.conversation_id = ?1 AND p.user_id = ?2",
+                )?
+                .query_row(params![conv, me], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })?;
+            let new_read = update.read_up_to.map_or(read, |r| read.max(r.0.min(last)));
+            let new_delivered = update
+                .delivered_up_to
+                .map_or(delivered, |d| delivered.max(d.0.min(last)))
+                .max(new_read);
+            let mine = marker(username, new_delivered, new_read);
+            if (new_read, new_delivered) != (read, delivered) {
+                ctx.conn.execute(
+                    "UPDATE participants SET read_up_to = ?3, delivered_up_to = ?4 \
+                     WHERE conversation_id = ?1 AND user_id = ?2",
+                    params![conv, me, new_read, new_delivered],
+                )?;
+                let everyone = participants(ctx.conn, conv)?;
+                ctx.emit_all(
+                    &everyone,
+                    EventKind::MarkersUpdated {
+                        conversation_id: ConversationId(conv),
+                        markers: mine.clone(),
+                    },
+                )?;
+            }
+            Ok((mine, unread(ctx.conn, me, conv, new_read)?))
+        })
+        .await
+    }
+}

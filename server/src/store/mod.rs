@@ -1,0 +1,159 @@
+//! Storage: everything the server keeps, in SQLite.
+//!
+//! Handlers never see SQL or a connection. They call the async methods of
+//! [`Store`] (one `impl Store` block per resource, in the files below), which
+//! run on dedicated threads: one writer that commits in batches and a few
+//! readers. No SQLite call ever runs on an async worker, and no connection is
+//! held across an `.await`. A second backend (PostgreSQL, for several nodes)
+//! would implement the same methods; handlers would not change.
+
+mod conversations;
+mod db;
+mod events;
+mod messages;
+mod migrations;
+mod notifications;
+mod readers;
+mod rows;
+mod tokens;
+mod users;
+mod writer;
+
+pub use conversations::Transition;
+pub use events::UserEvent;
+pub use messages::MarkerUpdate;
+pub use tokens::AuthContext;
+pub use users::{DirectoryFilter, NewUser, ProfilePatch, UserRecord};
+pub use writer::WriteCtx;
+
+use crate::config::StorageConfig;
+use mchat_shared::ErrorCode;
+use readers::Readers;
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::broadcast;
+use writer::Writer;
+
+/// Why a storage call failed: a domain rejection (with the API code to
+/// answer with) or a real failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{1}")]
+    Api(ErrorCode, String),
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("migration: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("the storage threads have stopped")]
+    Closed,
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl StoreError {
+    pub fn not_found(what: &str) -> Self {
+        StoreError::Api(ErrorCode::NotFound, format!("no such {what}"))
+    }
+    pub fn api(code: ErrorCode, message: impl Into<String>) -> Self {
+        StoreError::Api(code, message.into())
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The storage handle: cheap to clone, shared by every handler.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writer: Writer,
+    readers: Readers,
+    events: broadcast::Sender<Arc<UserEvent>>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, applies migrations
+    /// and starts the writer and reader threads.
+    pub fn open(path: &Path, cfg: &StorageConfig) -> StoreResult<Store> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Internal(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let mut conn = db::open_write(path, cfg)?;
+        migrations::apply(&mut conn)?;
+        let (events, _) = broadcast::channel(4096);
+        let writer = Writer::start(conn, cfg.max_batch, events.clone())?;
+        let readers = Readers::start(path, cfg)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                writer,
+                readers,
+                events,
+                path: path.to_path_buf(),
+            }),
+        })
+    }
+
+    /// Runs `f` on a reader thread.
+    pub(crate) async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.inner.readers.run(f).await
+    }
+
+    /// Runs `f` inside the writer's transaction; resolves after COMMIT.
+    pub(crate) async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&mut WriteCtx<'_>) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.inner.writer.run(f).await
+    }
+
+    /// Events committed from now on (the real-time layer fans them out).
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<UserEvent>> {
+        self.inner.events.subscribe()
+    }
+
+    /// Finishes queued writes, checkpoints the WAL and stops the threads.
+    pub async fn close(&self) {
+        self.inner.writer.shutdown().await;
+        self.inner.readers.shutdown();
+    }
+
+    /// Writes a consistent copy of the live database to `dest` (SQLite online backup).
+    pub async fn backup(&self, dest: PathBuf) -> StoreResult<()> {
+        let src = self.inner.path.clone();
+        tokio::task::spawn_blocking(move || db::backup(&src, &dest))
+            .await
+            .map_err(|e| StoreError::Internal(format!("backup task failed: {e}")))?
+    }
+
+    /// Copies the database file at `src` to `dest` without starting a store.
+    pub fn backup_file(src: &Path, dest: &Path) -> StoreResult<()> {
+        db::backup(src, dest)
+    }
+
+    /// Quick liveness check for `/healthz`.
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.read(|conn| {
+            conn.query_row("SELECT 1", [], |_| Ok(()))?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Milliseconds since the Unix epoch: how every timestamp is stored.
+pub fn now_ms() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    (now.unix_timestamp_nanos() / 1_000_000) as i64
+}

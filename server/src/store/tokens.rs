@@ -1,0 +1,119 @@
+//! Bearer tokens: stored as SHA-256 hashes, expiring, revocable, listed per user.
+
+use super::rows::{ts, ts_opt};
+use super::{Store, StoreError, StoreResult, now_ms};
+use mchat_shared::TokenId;
+use mchat_shared::api::{Role, TokenInfo};
+use rusqlite::{OptionalExtension, params};
+
+/// Who a request is from, resolved from its token.
+#[derive(Debug, Clone)]
+pub struct AuthContext {
+    pub user_id: i64,
+    pub username: String,
+    pub role: Role,
+    pub token_id: TokenId,
+    /// When the token was last marked as used (to throttle that write).
+    pub last_used_at: Option<i64>,
+}
+
+fn info(row: &rusqlite::Row<'_>, current: i64) -> rusqlite::Result<TokenInfo> {
+    let id: i64 = row.get(0)?;
+    Ok(TokenInfo {
+        id: TokenId(id),
+        name: row.get(1)?,
+        created_at: ts(row.get(2)?),
+        last_used_at: ts_opt(row.get(3)?),
+        expires_at: ts(row.get(4)?),
+        current: id == current,
+    })
+}
+
+impl Store {
+    pub async fn create_token(
+        &self,
+        user_id: i64,
+        hash: Vec<u8>,
+        name: String,
+        expires_at: i64,
+    ) -> StoreResult<TokenInfo> {
+        self.write(move |ctx| {
+            ctx.conn.execute(
+                "INSERT INTO tokens (user_id, hash, name, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![user_id, hash, name, ctx.now, expires_at],
+            )?;
+            let id = ctx.conn.last_insert_rowid();
+            Ok(ctx.conn.query_row(
+                "SELECT id, name, created_at, last_used_at, expires_at FROM tokens WHERE id = ?1",
+                [id],
+                |r| info(r, id),
+            )?)
+        })
+        .await
+    }
+
+    /// Resolves a token hash to its user, if the token is live.
+    pub async fn authenticate(&self, hash: Vec<u8>) -> StoreResult<Option<AuthContext>> {
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT t.user_id, u.username, u.role, t.id, t.last_used_at FROM tokens t \
+                     JOIN users u ON u.id = t.user_id \
+                     WHERE t.hash = ?1 AND t.revoked_at IS NULL AND t.expires_at > ?2",
+                )?
+                .query_row(params![hash, now_ms()], |r| {
+                    Ok(AuthContext {
+                        user_id: r.get(0)?,
+                        username: r.get(1)?,
+                        role: Role::parse(&r.get::<_, String>(2)?).unwrap_or(Role::Mentee),
+                        token_id: TokenId(r.get(3)?),
+                        last_used_at: r.get(4)?,
+                    })
+                })
+                .optional()?)
+        })
+        .await
+    }
+
+    /// Records that a token was used (called at most once a minute per token).
+    pub async fn touch_token(&self, token: TokenId) -> StoreResult<()> {
+        self.write(move |ctx| {
+            ctx.conn.execute(
+                "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1",
+                params![token.0, ctx.now],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The live tokens of a user, newest first.
+    pub async fn list_tokens(&self, user_id: i64, current: TokenId) -> StoreResult<Vec<TokenInfo>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, name, created_at, last_used_at, expires_at FROM tokens \
+                 WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 ORDER BY id DESC",
+            )?;
+            let list = stmt
+                .query_map(params![user_id, now_ms()], |r| info(r, current.0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(list)
+        })
+        .await
+    }
+
+    /// Revokes one of the user's own tokens; another user's token is "not found".
+    pub async fn revoke_token(&self, user_id: i64, token: TokenId) -> StoreResult<()> {
+        self.write(move |ctx| {
+            let n = ctx.conn.execute(
+                "UPDATE tokens SET revoked_at = ?3 WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL",
+                params![token.0, user_id, ctx.now],
+            )?;
+            if n == 0 {
+                return Err(StoreError::not_found("token"));
+            }
+            Ok(())
+        })
+        .await
+    }
+}

@@ -1,0 +1,133 @@
+//! Messages, pages of history and read markers.
+
+use crate::{ConversationId, MessageId, Timestamp};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    Text,
+    System,
+    File,
+}
+
+impl MessageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::System => "system",
+            Self::File => "file",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "text" => Self::Text,
+            "system" => Self::System,
+            "file" => Self::File,
+            _ => return None,
+        })
+    }
+}
+
+/// What a system message records, for clients that style it apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SystemAction {
+    Requested,
+    Accepted,
+    Declined,
+    Completed,
+    Reopened,
+    Expired,
+}
+
+impl SystemAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Requested => "requested",
+            Self::Accepted => "accepted",
+            Self::Declined => "declined",
+            Self::Completed => "completed",
+            Self::Reopened => "reopened",
+            Self::Expired => "expired",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "requested" => Self::Requested,
+            "accepted" => Self::Accepted,
+            "declined" => Self::Declined,
+            "completed" => Self::Completed,
+            "reopened" => Self::Reopened,
+            "expired" => Self::Expired,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    /// Username of the sender; for system messages, whoever caused it (none for expiry).
+    #[serde(default)]
+    pub sender: Option<String>,
+    pub kind: MessageKind,
+    pub body: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system: Option<SystemAction>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<MessageId>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: Timestamp,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub edited_at: Option<Timestamp>,
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    pub deleted_at: Option<Timestamp>,
+}
+
+/// `POST /v1/conversations/{id}/messages`. 201 for a new message; 200 with
+/// the original when the same `client_id` and body were already stored; 409
+/// when the `client_id` was used with another body.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendMessageRequest {
+    pub client_id: String,
+    pub body: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<MessageId>,
+}
+
+/// `GET /v1/conversations/{id}/messages?before=&after=&limit=`. Without
+/// `before`/`after` it is the newest page.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessagesQuery {
+    #[serde(default)]
+    pub before: Option<MessageId>,
+    #[serde(default)]
+    pub after: Option<MessageId>,
+    #[serde(default)]
+    pub limit: Option<u32>,
+}
+
+/// One page of history, oldest first. `has_more` says whether further
+/// messages exist in the paging direction (older for `before` and the newest
+/// page, newer for `after`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MessagePage {
+    pub messages: Vec<Message>,
+    pub has_more: bool,
+    /// Every participant's markers (for delivery ticks).
+    pub markers: Vec<ReadMarker>,
+}
+
+/// A participant's position in a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadMarker {
+    pub username: String,
+    pub delivered_up_to: MessageId,
+    pub read_up_to: MessageId,
+}

@@ -1,0 +1,31 @@
+//! Request and response bodies of the HTTP API, one module per resource.
+//!
+//! Request types deny unknown fields, so a typo in a script is an error rather
+//! than a silently ignored option.
+
+pub mod auth;
+pub mod conversations;
+pub mod messages;
+pub mod notifications;
+pub mod users;
+
+pub use auth::*;
+pub use conversations::*;
+pub use messages::*;
+pub use notifications::*;
+pub use users::*;
+
+use serde::{Deserialize, Serialize};
+
+/// `GET /healthz`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+}
+
+/// A plain acknowledgement for actions that have nothing else to say.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Ok {
+    pub ok: bool,
+}

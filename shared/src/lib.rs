@@ -1,0 +1,21 @@
+//! Wire types, limits, validation and error codes shared by `mchat` and `mchatd`.
+//!
+//! This crate does no I/O. Both sides validate with the same functions, so a
+//! client can reject bad input before it is sent and the server enforces the
+//! same rules whatever the client does.
+
+pub mod api;
+pub mod error;
+pub mod events;
+pub mod ids;
+pub mod limits;
+pub mod validate;
+
+pub use error::{ErrorBody, ErrorCode, ErrorDetail};
+pub use ids::{ConversationId, MessageId, NotificationId, Seq, TokenId, UserId};
+
+/// Timestamps on the wire are RFC 3339 strings in UTC.
+pub type Timestamp = time::OffsetDateTime;
+
+/// The API version prefix every route lives under.
+pub const API_PREFIX: &str = "/v1";
