@@ -10,6 +10,7 @@ use crate::state::AppState;
 use crate::store::Store;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -30,13 +31,18 @@ async fn track(req: Request, next: Next) -> Response {
         .unwrap_or_else(|| "unmatched".to_owned());
     let method = req.method().as_str().to_owned();
     metrics::gauge!("mchatd_http_requests_in_flight").increment(1.0);
-    let resp = next.run(req).await;
+    let mut resp = next.run(req).await;
     metrics::gauge!("mchatd_http_requests_in_flight").decrement(1.0);
+    let elapsed = started.elapsed();
+    // Server-side handling time, so clients and benchmarks can tell it from network time.
+    if let Ok(v) = HeaderValue::from_str(&format!("app;dur={:.3}", elapsed.as_secs_f64() * 1000.0)) {
+        resp.headers_mut().insert("server-timing", v);
+    }
     let status = resp.status().as_u16().to_string();
     metrics::counter!("mchatd_http_requests_total", "method" => method, "route" => route.clone(), "status" => status)
         .increment(1);
     metrics::histogram!("mchatd_http_request_duration_seconds", "route" => route)
-        .record(started.elapsed().as_secs_f64());
+        .record(elapsed.as_secs_f64());
     resp
 }
 

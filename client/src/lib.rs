@@ -1,0 +1,5 @@
+//! `mchat`: the mentorchat client library (HTTP API client, local store,
+//! terminal sanitiser) behind the `mchat` command line and TUI.
+
+pub mod local;
+pub mod sanitize;

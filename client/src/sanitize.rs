@@ -1,0 +1,1 @@
+//! Terminal sanitiser (being written).
