@@ -1,5 +1,8 @@
 //! `mchat`: the mentorchat client library (HTTP API client, local store,
 //! terminal sanitiser) behind the `mchat` command line and TUI.
 
+pub mod api;
+pub mod cli;
+pub mod config;
 pub mod local;
 pub mod sanitize;

@@ -1,0 +1,222 @@
+//! Conversations: request, requests, accept/decline/complete/reopen, inbox,
+//! and resolving `USER|CONV` arguments to a conversation.
+
+use super::super::context::Ctx;
+use super::super::exit::Exit;
+use super::super::output::{BADGE, BOLD, CYAN, DIM, GREEN, YELLOW, columns, pad, paint, relative, safe, truncate};
+use super::outbox;
+use crate::api::Client;
+use mchat_shared::ConversationId;
+use mchat_shared::api::{Conversation, ConversationStatus, CreateConversationRequest, MessageKind};
+use mchat_shared::validate;
+use serde::Serialize;
+
+/// Finds my conversation with `target`: a username, or a numeric conversation id.
+pub async fn find(client: &Client, target: &str) -> anyhow::Result<Conversation> {
+    if let Ok(id) = target.parse::<i64>() {
+        return Ok(client.conversation(ConversationId(id)).await.map_err(|e| match e {
+            crate::api::ClientError::Api { status: 404, .. } => {
+                anyhow::Error::from(Exit::not_found(format!("you have no conversation {id}")))
+            }
+            other => other.into(),
+        })?);
+    }
+    let name = validate::username(target).map_err(|_| Exit::not_found(format!("no user named {}", safe(target))))?;
+    let list = client.conversations().await?;
+    list.conversations
+        .into_iter()
+        .find(|c| c.peer.username == name)
+        .ok_or_else(|| {
+            Exit::not_found(format!(
+                "you have no conversation with {name}; ask for one with 'mchat request {name} MESSAGE'"
+            ))
+            .into()
+        })
+}
+
+pub async fn request(ctx: &mut Ctx, user: &str, words: Vec<String>) -> anyhow::Result<()> {
+    let to = validate::username(user).map_err(|e| Exit::rejected(e.message))?;
+    let message = validate::message_body(&super::body_from(words, "intro message")?)?;
+    let client = ctx.client()?;
+    outbox::flush_quietly(ctx, &client).await;
+    let created = client
+        .request_conversation(&CreateConversationRequest {
+            to: to.clone(),
+            message,
+            client_id: Some(uuid::Uuid::now_v7().to_string()),
+        })
+        .await?;
+    if ctx.out.json {
+        return ctx.out.json(&created);
+    }
+    let c = &created.conversation;
+    if created.created {
+        ctx.out.line(format!(
+            "{} asked {} for a conversation; you will be notified when they answer",
+            paint(GREEN, "✓"),
+            paint(BOLD, safe(&c.peer.username))
+        ));
+    } else {
+        ctx.out.line(format!(
+            "you already have a conversation with {} ({}); your message was not sent",
+            paint(BOLD, safe(&c.peer.username)),
+            c.status
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Requests {
+    incoming: Vec<Conversation>,
+    outgoing: Vec<Conversation>,
+}
+
+pub async fn requests(ctx: &mut Ctx) -> anyhow::Result<()> {
+    let client = ctx.client()?;
+    outbox::flush_quietly(ctx, &client).await;
+    let me = client.me().await?.username;
+    let (outgoing, incoming): (Vec<_>, Vec<_>) = client
+        .conversations()
+        .await?
+        .conversations
+        .into_iter()
+        .filter(|c| c.status == ConversationStatus::Pending)
+        .partition(|c| c.requested_by == me);
+    if ctx.out.json {
+        return ctx.out.json(&Requests { incoming, outgoing });
+    }
+    if incoming.is_empty() && outgoing.is_empty() {
+        ctx.out.line("no pending requests");
+        return Ok(());
+    }
+    if !incoming.is_empty() {
+        ctx.out.line(paint(BOLD, "Incoming"));
+        for c in &incoming {
+            let intro = c.last_message.as_ref().map(|m| safe(&m.body).into_owned()).unwrap_or_default();
+            ctx.out.line(format!(
+                "  {}  {}  {}",
+                paint(BOLD, safe(&c.peer.username)),
+                paint(DIM, relative(c.created_at)),
+                truncate(&intro, 60)
+            ));
+        }
+        ctx.out.line(paint(DIM, "  answer with: mchat accept USER | mchat decline USER --reason ..."));
+    }
+    if !outgoing.is_empty() {
+        ctx.out.line(paint(BOLD, "Outgoing"));
+        for c in &outgoing {
+            ctx.out.line(format!(
+                "  {}  {}  {}",
+                paint(BOLD, safe(&c.peer.username)),
+                paint(DIM, format!("sent {}", relative(c.created_at))),
+                c.expires_at.map(|t| format!("expires {}", t.date())).unwrap_or_default()
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub enum Change {
+    Accept,
+    Decline(Option<String>),
+    Complete,
+    Reopen,
+}
+
+pub async fn change(ctx: &mut Ctx, user: &str, change: Change) -> anyhow::Result<()> {
+    let client = ctx.client()?;
+    outbox::flush_quietly(ctx, &client).await;
+    let conv = find(&client, user).await?;
+    let (verb, result) = match change {
+        Change::Accept => ("accepted the request from", client.accept(conv.id).await?),
+        Change::Decline(reason) => {
+            if let Some(r) = &reason {
+                validate::free_text("reason", r, mchat_shared::limits::REASON_MAX_CHARS)?;
+            }
+            ("declined the request from", client.decline(conv.id, reason).await?)
+        }
+        Change::Complete => ("completed the conversation with", client.complete(conv.id).await?),
+        Change::Reopen => ("reopened the conversation with", client.reopen(conv.id).await?),
+    };
+    if ctx.out.json {
+        return ctx.out.json(&result);
+    }
+    ctx.out.line(format!("{} {verb} {}", paint(GREEN, "✓"), paint(BOLD, safe(&result.peer.username))));
+    Ok(())
+}
+
+/// Inbox order: awaiting my reply first, then unread, then by recent activity.
+pub fn inbox_order(list: &mut [Conversation]) {
+    list.sort_by(|a, b| {
+        b.awaiting_reply
+            .cmp(&a.awaiting_reply)
+            .then((b.unread > 0).cmp(&(a.unread > 0)))
+            .then(b.last_activity_at.cmp(&a.last_activity_at))
+    });
+}
+
+fn status_label(c: &Conversation, me: &str) -> (String, anstyle::Style) {
+    match c.status {
+        ConversationStatus::Pending if c.requested_by == me => ("requested".into(), DIM),
+        ConversationStatus::Pending => ("request".into(), YELLOW),
+        ConversationStatus::Accepted => ("open".into(), GREEN),
+        other => (other.to_string(), DIM),
+    }
+}
+
+pub async fn inbox(ctx: &mut Ctx) -> anyhow::Result<()> {
+    let client = ctx.client()?;
+    outbox::flush_quietly(ctx, &client).await;
+    let mut list = client.conversations().await?.conversations;
+    inbox_order(&mut list);
+    if ctx.out.json {
+        return ctx.out.json(&mchat_shared::api::ConversationList { conversations: list });
+    }
+    if list.is_empty() {
+        ctx.out.line("no conversations yet: find a mentor with 'mchat mentors'");
+        return Ok(());
+    }
+    let me = list[0].my_markers.username.clone();
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|c| {
+            let preview = c
+                .last_message
+                .as_ref()
+                .map(|m| {
+                    let body = safe(&m.body).into_owned();
+                    match (m.kind, m.sender.as_deref()) {
+                        (MessageKind::System, _) => format!("· {body}"),
+                        (_, Some(s)) if s == me => format!("you: {body}"),
+                        _ => body,
+                    }
+                })
+                .unwrap_or_default();
+            vec![
+                if c.unread > 0 { format!("{}", c.unread) } else { String::new() },
+                safe(&c.peer.username).into_owned(),
+                c.peer.role.to_string(),
+                status_label(c, &me).0,
+                if c.awaiting_reply { "↩ reply".into() } else { String::new() },
+                relative(c.last_activity_at),
+                truncate(&preview, 48),
+            ]
+        })
+        .collect();
+    let w = columns(&rows);
+    for (row, c) in rows.iter().zip(&list) {
+        let name_style = if c.unread > 0 { BOLD } else { anstyle::Style::new() };
+        ctx.out.line(format!(
+            "{} {}  {}  {}  {}  {}  {}",
+            paint(BADGE, format!("{:>w$}", row[0], w = w[0].max(1))),
+            paint(name_style, pad(&row[1], w[1])),
+            paint(DIM, pad(&row[2], w[2])),
+            paint(status_label(c, &me).1, pad(&row[3], w[3])),
+            paint(CYAN, pad(&row[4], w[4])),
+            paint(DIM, pad(&row[5], w[5])),
+            row[6]
+        ));
+    }
+    Ok(())
+}

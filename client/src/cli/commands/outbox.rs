@@ -1,0 +1,206 @@
+//! The outbox: messages that could not reach the server wait in the local
+//! store with their `client_id` and are sent, in order, by the next command
+//! that reaches the server or by `mchat outbox flush`. The server answers a
+//! repeated `client_id` with the original message, so a retry after a lost
+//! response never makes a duplicate.
+
+use super::super::context::Ctx;
+use super::super::exit::Exit;
+use super::super::output::{DIM, GREEN, RED, paint, relative, safe, truncate};
+use super::conversations::find;
+use crate::api::{Client, ClientError};
+use crate::local::{OutboxItem, backoff_ms};
+use clap::Subcommand;
+use mchat_shared::api::{Message, SendMessageRequest};
+use mchat_shared::{ConversationId, MessageId};
+use serde::Serialize;
+
+#[derive(Subcommand)]
+pub enum OutboxCommand {
+    /// List queued messages (the default).
+    List,
+    /// Send everything queued now.
+    Flush,
+    /// Forget a queued message.
+    Drop { id: i64 },
+}
+
+/// Sends one queued item (resolving its conversation if it was queued by name).
+pub async fn deliver(client: &Client, item: &OutboxItem) -> anyhow::Result<(Message, bool)> {
+    let conv = match item.conversation_id {
+        Some(id) => ConversationId(id),
+        None => find(client, &item.target).await?.id,
+    };
+    let req = SendMessageRequest {
+        client_id: item.client_id.clone(),
+        body: item.body.clone(),
+        reply_to: item.reply_to.map(MessageId),
+    };
+    let sent = client.send(conv, &req).await?;
+    Ok((sent.value, sent.created))
+}
+
+/// Is this failure worth retrying later (server unreachable or failing)?
+pub fn transient(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<ClientError>().is_some_and(ClientError::is_transient)
+}
+
+fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct FlushReport {
+    pub sent: Vec<Message>,
+    pub failed: Vec<FailedItem>,
+    /// The server could not be reached; the rest stays queued.
+    pub unreachable: bool,
+    pub remaining: u32,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FailedItem {
+    pub id: i64,
+    pub client_id: String,
+    pub target: String,
+    pub error: String,
+}
+
+/// Sends queued items oldest first. `all`: every item now; otherwise only
+/// those whose retry time has come. Stops at the first "unreachable" so
+/// order is kept; a permanently refused item is kept (nothing typed is
+/// lost) but not retried automatically.
+pub async fn flush(ctx: &mut Ctx, client: &Client, all: bool) -> anyhow::Result<FlushReport> {
+    let items = if all {
+        ctx.local()?.outbox_list()?
+    } else {
+        ctx.local()?.outbox_due(now_ms())?
+    };
+    let mut report = FlushReport::default();
+    for item in items {
+        match deliver(client, &item).await {
+            Ok((message, _)) => {
+                ctx.local()?.outbox_remove_by_client_id(&item.client_id)?;
+                report.sent.push(message);
+            }
+            Err(e) if transient(&e) => {
+                let next = now_ms() + backoff_ms(item.attempts + 1);
+                ctx.local()?.outbox_mark_failed(item.id, &e.to_string(), next)?;
+                report.unreachable = true;
+                break;
+            }
+            Err(e) => {
+                let (_, sentence, _) = super::super::exit::describe(&e);
+                ctx.local()?.outbox_mark_failed(item.id, &sentence, i64::MAX)?;
+                report.failed.push(FailedItem {
+                    id: item.id,
+                    client_id: item.client_id.clone(),
+                    target: item.target.clone(),
+                    error: sentence,
+                });
+            }
+        }
+    }
+    report.remaining = ctx.local()?.outbox_len()?;
+    Ok(report)
+}
+
+/// Called by every command that talks to the server: sends what is due and
+/// says so on stderr. Never fails the command it runs in.
+pub async fn flush_quietly(ctx: &mut Ctx, client: &Client) {
+    let queued = match ctx.local().and_then(|l| Ok(l.outbox_len()?)) {
+        Ok(n) => n,
+        Err(_) => return,
+    };
+    if queued == 0 {
+        return;
+    }
+    let out = ctx.out;
+    match flush(ctx, client, false).await {
+        Ok(r) => {
+            if !r.sent.is_empty() {
+                out.note(format!("sent {} queued message(s) from the outbox", r.sent.len()));
+            }
+            for f in &r.failed {
+                out.note(format!(
+                    "queued message {} to {} was refused: {} (see 'mchat outbox')",
+                    f.id,
+                    safe(&f.target),
+                    safe(&f.error)
+                ));
+            }
+        }
+        Err(e) => {
+            if out.verbose {
+                out.note(format!("outbox flush failed: {e:#}"));
+            }
+        }
+    }
+}
+
+pub async fn run(ctx: &mut Ctx, cmd: Option<OutboxCommand>) -> anyhow::Result<()> {
+    match cmd.unwrap_or(OutboxCommand::List) {
+        OutboxCommand::List => {
+            let items = ctx.local()?.outbox_list()?;
+            if ctx.out.json {
+                return ctx.out.json(&serde_json::json!({ "items": items }));
+            }
+            if items.is_empty() {
+                ctx.out.line("the outbox is empty");
+            }
+            for i in &items {
+                let when = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(i.created_at) * 1_000_000)
+                    .map(relative)
+                    .unwrap_or_default();
+                ctx.out.line(format!(
+                    "{:>4}  to {}  {}  {}{}",
+                    i.id,
+                    safe(&i.target),
+                    paint(DIM, when),
+                    truncate(&safe(&i.body), 50),
+                    i.last_error
+                        .as_ref()
+                        .map(|e| format!("  {}", paint(RED, format!("({} tries: {})", i.attempts, safe(e)))))
+                        .unwrap_or_default()
+                ));
+            }
+            Ok(())
+        }
+        OutboxCommand::Flush => {
+            let client = ctx.client()?;
+            let report = flush(ctx, &client, true).await?;
+            if ctx.out.json {
+                ctx.out.json(&report)?;
+            } else {
+                ctx.out.line(format!(
+                    "{} sent {}, {} refused, {} still queued",
+                    paint(GREEN, "✓"),
+                    report.sent.len(),
+                    report.failed.len(),
+                    report.remaining
+                ));
+                for f in &report.failed {
+                    ctx.out.line(format!("  {} to {}: {}", f.id, safe(&f.target), safe(&f.error)));
+                }
+            }
+            if report.unreachable {
+                return Err(Exit::queued(format!(
+                    "cannot reach the server at {}; {} message(s) stay queued",
+                    ctx.server, report.remaining
+                ))
+                .into());
+            }
+            Ok(())
+        }
+        OutboxCommand::Drop { id } => {
+            if !ctx.local()?.outbox_drop(id)? {
+                return Err(Exit::not_found(format!("no queued message {id}")).into());
+            }
+            if ctx.out.json {
+                return ctx.out.json(&serde_json::json!({ "dropped": id }));
+            }
+            ctx.out.line(format!("{} dropped queued message {id}", paint(GREEN, "✓")));
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! The `mchat` command line: clap definitions and dispatch. Each command
+//! lives in `commands/`, returns `anyhow::Result<()>`, and prints through
+//! [`output::Out`]; [`exit::describe`] turns failures into an exit code and
+//! one sentence on stderr (and, with `--json`, an error document on stdout).
+
+mod commands;
+mod context;
+pub mod exit;
+pub mod output;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use context::{Ctx, Globals};
+use output::Out;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "mchat", version, about = "mentorchat: chat with your mentor or mentees from the terminal")]
+#[command(after_help = "Exit codes: 0 ok, 2 usage, 3 authentication, 4 not found / not allowed, \
+5 rejected input, 75 server unreachable (message queued in the outbox), 1 anything else.")]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Args)]
+struct GlobalArgs {
+    /// Server URL (default: the one you logged in to, else http://127.0.0.1:7878).
+    #[arg(long, global = true, env = "MCHAT_SERVER")]
+    server: Option<String>,
+    /// Account profile, for several accounts side by side.
+    #[arg(long, global = true, env = "MCHAT_PROFILE")]
+    profile: Option<String>,
+    /// Machine-readable output: exactly one JSON document on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Config file (default: the platform config dir's mchat/config.toml).
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    /// More detail on stderr.
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    verbose: bool,
+    /// Nothing on stderr but errors.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create an account and log in.
+    Register(commands::account::RegisterArgs),
+    /// Log in (the password is prompted without echo, or read with --password-stdin).
+    Login(commands::account::LoginArgs),
+    /// Log out: revoke this device's token and forget it.
+    Logout,
+    /// Who am I, on which server.
+    Whoami,
+    /// Show or edit your profile.
+    Profile(commands::account::ProfileArgs),
+    /// Set your availability (mentors): available, away or busy.
+    Status { availability: String },
+    /// Manage login and script tokens.
+    #[command(subcommand)]
+    Tokens(commands::account::TokensCommand),
+    /// List mentors in the directory.
+    Mentors(commands::directory::MentorsArgs),
+    /// Ask a mentor for a conversation, with an intro message.
+    Request {
+        /// The mentor's username.
+        user: String,
+        /// The intro message ('-' or nothing with piped stdin: read stdin).
+        message: Vec<String>,
+    },
+    /// Incoming and outgoing pending requests.
+    Requests,
+    /// Accept a request.
+    Accept { user: String },
+    /// Decline a request.
+    Decline {
+        user: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Mark a conversation complete (read-only, history kept).
+    Complete { user: String },
+    /// Reopen a completed conversation.
+    Reopen { user: String },
+    /// Send a message: mchat send alice "hi" / mchat send alice - < notes.md
+    Send(commands::messages::SendArgs),
+    /// Conversations with unread badges; the ones awaiting your reply first.
+    Inbox,
+    /// Read a conversation (marks it read unless --no-mark).
+    Read(commands::messages::ReadArgs),
+    /// Notifications.
+    Notifications {
+        /// Only unread ones.
+        #[arg(long)]
+        unread: bool,
+        /// Mark them read after listing.
+        #[arg(long)]
+        mark_read: bool,
+    },
+    /// Messages waiting to be sent.
+    Outbox {
+        #[command(subcommand)]
+        command: Option<commands::outbox::OutboxCommand>,
+    },
+    /// Check the setup: server, version, account, token, outbox, cursor.
+    Doctor,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+}
+
+/// Runs the CLI and returns the process exit code.
+pub fn main() -> ExitCode {
+    // A bug must end in one clear sentence, never a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!("mchat: internal error{place}; please report it (nothing you typed was sent twice or lost)");
+    }));
+    let cli = Cli::parse();
+    let out = Out {
+        json: cli.global.json,
+        quiet: cli.global.quiet,
+        verbose: cli.global.verbose,
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mchat: cannot start: {e}");
+            return ExitCode::from(exit::FAILURE);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let (code, sentence, machine) = exit::describe(&err);
+            if out.json {
+                let body = serde_json::json!({"error": {"code": machine, "message": sentence, "exit_code": code}});
+                output::write_stdout(format_args!("{body}"));
+            }
+            anstream::eprintln!("{}: {sentence}", output::paint(output::RED, "mchat"));
+            ExitCode::from(code)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    use commands::*;
+    let Cli { global, command } = cli;
+    if let Some(Command::Completions { shell }) = &command {
+        clap_complete::generate(*shell, &mut Cli::command(), "mchat", &mut std::io::stdout());
+        return Ok(());
+    }
+    let mut ctx = Ctx::new(Globals {
+        server: global.server,
+        profile: global.profile,
+        config: global.config,
+        out: Out {
+            json: global.json,
+            quiet: global.quiet,
+            verbose: global.verbose,
+        },
+    })?;
+    let Some(command) = command else {
+        return account::no_command(&mut ctx).await;
+    };
+    match command {
+        Command::Register(a) => account::register(&mut ctx, a).await,
+        Command::Login(a) => account::login(&mut ctx, a).await,
+        Command::Logout => account::logout(&mut ctx).await,
+        Command::Whoami => account::whoami(&mut ctx).await,
+        Command::Profile(a) => account::profile(&mut ctx, a).await,
+        Command::Status { availability } => account::status(&mut ctx, &availability).await,
+        Command::Tokens(c) => account::tokens(&mut ctx, c).await,
+        Command::Mentors(a) => directory::mentors(&mut ctx, a).await,
+        Command::Request { user, message } => conversations::request(&mut ctx, &user, message).await,
+        Command::Requests => conversations::requests(&mut ctx).await,
+        Command::Accept { user } => conversations::change(&mut ctx, &user, conversations::Change::Accept).await,
+        Command::Decline { user, reason } => {
+            conversations::change(&mut ctx, &user, conversations::Change::Decline(reason)).await
+        }
+        Command::Complete { user } => {
+            conversations::change(&mut ctx, &user, conversations::Change::Complete).await
+        }
+        Command::Reopen { user } => conversations::change(&mut ctx, &user, conversations::Change::Reopen).await,
+        Command::Send(a) => messages::send(&mut ctx, a).await,
+        Command::Inbox => conversations::inbox(&mut ctx).await,
+        Command::Read(a) => messages::read(&mut ctx, a).await,
+        Command::Notifications { unread, mark_read } => notifications::list(&mut ctx, unread, mark_read).await,
+        Command::Outbox { command } => outbox::run(&mut ctx, command).await,
+        Command::Doctor => doctor::run(&mut ctx).await,
+        Command::Completions { .. } => Ok(()),
+    }
+}

@@ -1,0 +1,190 @@
+//! Output: exactly one JSON document on stdout with `--json`; otherwise
+//! human lines, coloured only on a terminal and without `NO_COLOR`
+//! (anstream strips styles when stdout is piped). Every string that came
+//! from the server goes through [`crate::sanitize`] before it is printed in
+//! human mode; JSON keeps the exact text (JSON escaping makes it safe).
+
+use anstyle::{AnsiColor, Style};
+use serde::Serialize;
+use std::borrow::Cow;
+use time::OffsetDateTime;
+
+pub const BOLD: Style = Style::new().bold();
+pub const DIM: Style = Style::new().dimmed();
+pub const GREEN: Style = AnsiColor::Green.on_default();
+pub const YELLOW: Style = AnsiColor::Yellow.on_default();
+pub const RED: Style = AnsiColor::Red.on_default();
+pub const CYAN: Style = AnsiColor::Cyan.on_default();
+pub const BADGE: Style = AnsiColor::Magenta.on_default().bold();
+
+#[derive(Debug, Clone, Copy)]
+pub struct Out {
+    pub json: bool,
+    pub quiet: bool,
+    pub verbose: bool,
+}
+
+impl Out {
+    /// Prints `value` as the command's one JSON document.
+    pub fn json<T: Serialize>(&self, value: &T) -> anyhow::Result<()> {
+        let text = serde_json::to_string_pretty(value)?;
+        write_stdout(format_args!("{text}"));
+        Ok(())
+    }
+
+    /// A human line on stdout (styles stripped when piped).
+    pub fn line(&self, text: impl std::fmt::Display) {
+        write_stdout(format_args!("{text}"));
+    }
+
+    /// A side remark on stderr (suppressed by `-q`, and in JSON mode kept off stdout).
+    pub fn note(&self, text: impl std::fmt::Display) {
+        if !self.quiet {
+            anstream::eprintln!("{text}");
+        }
+    }
+}
+
+/// Writes one line to stdout. When the reader has gone away (`mchat inbox |
+/// head`), stop quietly like any Unix filter instead of failing.
+pub fn write_stdout(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = anstream::stdout();
+    if let Err(e) = writeln!(out, "{args}").and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("mchat: cannot write to stdout: {e}");
+        std::process::exit(i32::from(super::exit::FAILURE));
+    }
+}
+
+/// Network text, made safe for one line.
+pub fn safe(s: &str) -> Cow<'_, str> {
+    crate::sanitize::line(s)
+}
+
+/// Network text, made safe, keeping newlines.
+pub fn safe_text(s: &str) -> Cow<'_, str> {
+    crate::sanitize::text(s)
+}
+
+/// Wraps `text` in `style`.
+pub fn paint(style: Style, text: impl std::fmt::Display) -> String {
+    format!("{style}{text}{style:#}")
+}
+
+/// "just now", "5m ago", "3h ago", "yesterday", "4d ago", or a date.
+pub fn relative(t: OffsetDateTime) -> String {
+    relative_from(t, OffsetDateTime::now_utc())
+}
+
+pub fn relative_from(t: OffsetDateTime, now: OffsetDateTime) -> String {
+    let secs = (now - t).whole_seconds();
+    match secs {
+        s if s < 45 => "just now".into(),
+        s if s < 3600 => format!("{}m ago", (s + 30) / 60),
+        s if s < 86_400 => format!("{}h ago", s / 3600),
+        s if s < 2 * 86_400 => "yesterday".into(),
+        s if s < 7 * 86_400 => format!("{}d ago", s / 86_400),
+        _ => format!("{}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()),
+    }
+}
+
+/// Local-ish clock time for message lines: `HH:MM` today, otherwise the date too.
+pub fn clock(t: OffsetDateTime) -> String {
+    let now = OffsetDateTime::now_utc();
+    if t.date() == now.date() {
+        format!("{:02}:{:02}", t.hour(), t.minute())
+    } else {
+        format!("{}-{:02}-{:02} {:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
+    }
+}
+
+/// Display width of already-sanitised text (no escape sequences inside):
+/// wide CJK and emoji count as two columns.
+pub fn width(s: &str) -> usize {
+    s.chars()
+        .map(|c| {
+            let cp = c as u32;
+            if (0x1100..=0x115F).contains(&cp)
+                || (0x2E80..=0xA4CF).contains(&cp)
+                || (0xAC00..=0xD7A3).contains(&cp)
+                || (0xF900..=0xFAFF).contains(&cp)
+                || (0xFE30..=0xFE4F).contains(&cp)
+                || (0xFF00..=0xFF60).contains(&cp)
+                || (0x1F300..=0x1FAFF).contains(&cp)
+                || (0x20000..=0x3FFFD).contains(&cp)
+            {
+                2
+            } else if (0x0300..=0x036F).contains(&cp) || cp == 0x200D || cp == 0xFE0F {
+                0
+            } else {
+                1
+            }
+        })
+        .sum()
+}
+
+/// Cuts `s` to at most `max` columns, with an ellipsis when cut.
+pub fn truncate(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut w = 0;
+    for c in s.chars() {
+        let cw = width(c.encode_utf8(&mut [0; 4]));
+        if w + cw + 1 > max {
+            break;
+        }
+        out.push(c);
+        w += cw;
+    }
+    out.push('…');
+    out
+}
+
+/// Pads `s` with spaces to `cols` display columns.
+pub fn pad(s: &str, cols: usize) -> String {
+    let w = width(s);
+    if w >= cols {
+        s.to_string()
+    } else {
+        format!("{s}{}", " ".repeat(cols - w))
+    }
+}
+
+/// Renders rows as aligned columns (cells already sanitised; styles are
+/// applied by the caller after padding).
+pub fn columns(rows: &[Vec<String>]) -> Vec<usize> {
+    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
+    (0..n)
+        .map(|i| rows.iter().filter_map(|r| r.get(i)).map(|c| width(c)).max().unwrap_or(0))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::Duration;
+
+    #[test]
+    fn relative_times() {
+        let now = OffsetDateTime::now_utc();
+        assert_eq!(relative_from(now - Duration::seconds(10), now), "just now");
+        assert_eq!(relative_from(now - Duration::minutes(5), now), "5m ago");
+        assert_eq!(relative_from(now - Duration::hours(3), now), "3h ago");
+        assert_eq!(relative_from(now - Duration::hours(30), now), "yesterday");
+        assert_eq!(relative_from(now - Duration::days(4), now), "4d ago");
+    }
+
+    #[test]
+    fn widths_and_truncation() {
+        assert_eq!(width("abc"), 3);
+        assert_eq!(width("語語"), 4);
+        assert_eq!(truncate("hello world", 6), "hello…");
+        assert_eq!(truncate("語語語語", 5), "語語…");
+        assert_eq!(pad("語", 4), "語  ");
+    }
+}

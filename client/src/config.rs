@@ -1,0 +1,164 @@
+//! Client configuration and credentials.
+//!
+//! Config (`config.toml`) lives in the platform config dir, credentials and
+//! the local store in the platform data dir, one folder per profile:
+//!
+//! ```text
+//! <config>/config.toml
+//! <data>/profiles/<name>/credentials.json   (mode 0600)
+//! <data>/profiles/<name>/local.sqlite3      (outbox, cursor, cache)
+//! ```
+//!
+//! `MCHAT_HOME=DIR` puts both under `DIR` (handy for tests and portable installs).
+
+use anyhow::{Context, bail};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:7878";
+pub const DEFAULT_PROFILE: &str = "default";
+
+/// `config.toml`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClientConfig {
+    /// The profile used when neither `--profile` nor `MCHAT_PROFILE` is given.
+    pub default_profile: Option<String>,
+    /// Per-profile settings.
+    pub profiles: BTreeMap<String, ProfileConfig>,
+    /// Terminal UI settings (read by the TUI).
+    pub tui: toml::Table,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProfileConfig {
+    /// Server URL for this profile.
+    pub server: Option<String>,
+}
+
+/// What `login`/`register` store: where, who, and the secret.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Credentials {
+    pub server: String,
+    pub username: String,
+    pub token: String,
+    pub token_id: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: time::OffsetDateTime,
+}
+
+/// Where this client keeps its files.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub config_file: PathBuf,
+    pub data_dir: PathBuf,
+}
+
+impl Paths {
+    /// `--config` overrides the config file; `MCHAT_HOME` both dirs.
+    pub fn discover(config_override: Option<&Path>) -> anyhow::Result<Paths> {
+        let (config_dir, data_dir) = if let Some(home) = std::env::var_os("MCHAT_HOME") {
+            let home = PathBuf::from(home);
+            (home.join("config"), home.join("data"))
+        } else {
+            let dirs = directories::ProjectDirs::from("dev", "mentorchat", "mchat")
+                .context("cannot find a home directory for mchat's files; set MCHAT_HOME")?;
+            (dirs.config_dir().to_path_buf(), dirs.data_dir().to_path_buf())
+        };
+        Ok(Paths {
+            config_file: config_override
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| config_dir.join("config.toml")),
+            data_dir,
+        })
+    }
+
+    pub fn profile_dir(&self, profile: &str) -> PathBuf {
+        self.data_dir.join("profiles").join(profile)
+    }
+
+    pub fn credentials_file(&self, profile: &str) -> PathBuf {
+        self.profile_dir(profile).join("credentials.json")
+    }
+
+    pub fn local_store(&self, profile: &str) -> PathBuf {
+        self.profile_dir(profile).join("local.sqlite3")
+    }
+}
+
+/// Profile names become directory names: keep them tame.
+pub fn check_profile_name(name: &str) -> anyhow::Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 32
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
+    if !ok {
+        bail!("a profile name is 1 to 32 letters, digits, '-' or '_'");
+    }
+    Ok(())
+}
+
+impl ClientConfig {
+    /// Reads the config file; a missing file is the default config.
+    pub fn load(path: &Path) -> anyhow::Result<ClientConfig> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ClientConfig::default()),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+}
+
+impl Credentials {
+    pub fn load(path: &Path) -> anyhow::Result<Option<Credentials>> {
+        match std::fs::read(path) {
+            Ok(bytes) => Ok(Some(
+                serde_json::from_slice(&bytes).with_context(|| format!("corrupt credentials file {}", path.display()))?,
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+
+    /// Writes the file with mode 0600 (created that way, never world-readable
+    /// even for an instant), replacing any previous one atomically.
+    pub fn save(&self, path: &Path) -> anyhow::Result<()> {
+        let dir = path.parent().context("credentials path has no parent")?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let tmp = path.with_extension("json.tmp");
+        let json = serde_json::to_vec_pretty(self)?;
+        write_private(&tmp, &json)?;
+        std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(())
+    }
+
+    pub fn remove(path: &Path) -> anyhow::Result<bool> {
+        match std::fs::remove_file(path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e).with_context(|| format!("cannot remove {}", path.display())),
+        }
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::remove_file(path);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
