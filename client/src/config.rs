@@ -60,8 +60,13 @@ impl Paths {
     /// `--config` overrides the config file; `MCHAT_HOME` both dirs.
     pub fn discover(config_override: Option<&Path>) -> anyhow::Result<Paths> {
         let (config_dir, data_dir) = if let Some(home) = std::env::var_os("MCHAT_HOME") {
-            let home = PathBuf::from(home);
-            (home.join("config"), home.join("data"))
+            let home = Paths::in_home(Path::new(&home));
+            let config_dir = home
+                .config_file
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            (config_dir, home.data_dir)
         } else {
             let dirs = directories::ProjectDirs::from("dev", "mentorchat", "mchat")
                 .context("cannot find a home directory for mchat's files; set MCHAT_HOME")?;
@@ -73,6 +78,14 @@ impl Paths {
                 .unwrap_or_else(|| config_dir.join("config.toml")),
             data_dir,
         })
+    }
+
+    /// The `MCHAT_HOME` layout under `home`: `home/config`, `home/data`.
+    pub fn in_home(home: &Path) -> Paths {
+        Paths {
+            config_file: home.join("config").join("config.toml"),
+            data_dir: home.join("data"),
+        }
     }
 
     pub fn profile_dir(&self, profile: &str) -> PathBuf {
@@ -92,7 +105,9 @@ impl Paths {
 pub fn check_profile_name(name: &str) -> anyhow::Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 32
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'));
     if !ok {
         bail!("a profile name is 1 to 32 letters, digits, '-' or '_'");
     }
@@ -103,7 +118,9 @@ impl ClientConfig {
     /// Reads the config file; a missing file is the default config.
     pub fn load(path: &Path) -> anyhow::Result<ClientConfig> {
         match std::fs::read_to_string(path) {
-            Ok(text) => toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display())),
+            Ok(text) => {
+                toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ClientConfig::default()),
             Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
         }
@@ -113,9 +130,11 @@ impl ClientConfig {
 impl Credentials {
     pub fn load(path: &Path) -> anyhow::Result<Option<Credentials>> {
         match std::fs::read(path) {
-            Ok(bytes) => Ok(Some(
-                serde_json::from_slice(&bytes).with_context(|| format!("corrupt credentials file {}", path.display()))?,
-            )),
+            Ok(bytes) => {
+                Ok(Some(serde_json::from_slice(&bytes).with_context(|| {
+                    format!("corrupt credentials file {}", path.display())
+                })?))
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
         }

@@ -4,5 +4,6 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod demo;
 pub mod local;
 pub mod sanitize;

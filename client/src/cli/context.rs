@@ -81,11 +81,13 @@ impl Ctx {
     pub fn local(&mut self) -> anyhow::Result<&mut LocalStore> {
         if self.local.is_none() {
             let path = self.paths.local_store(&self.profile);
-            let store =
-                LocalStore::open(&path).with_context(|| format!("cannot open the local store {}", path.display()))?;
+            let store = LocalStore::open(&path)
+                .with_context(|| format!("cannot open the local store {}", path.display()))?;
             self.local = Some(store);
         }
-        self.local.as_mut().ok_or_else(|| anyhow::anyhow!("local store unavailable"))
+        self.local
+            .as_mut()
+            .ok_or_else(|| anyhow::anyhow!("local store unavailable"))
     }
 
     /// The username we are logged in as, when known locally.
@@ -97,9 +99,17 @@ impl Ctx {
 /// Accepts `host:port` or a URL; refuses anything but http(s).
 fn normalize_server(s: &str) -> anyhow::Result<String> {
     let s = s.trim().trim_end_matches('/');
-    let url = if s.contains("://") { s.to_string() } else { format!("http://{s}") };
+    let url = if s.contains("://") {
+        s.to_string()
+    } else {
+        format!("http://{s}")
+    };
     if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(Exit::new(super::exit::USAGE, format!("the server must be an http(s) URL, not {s}")).into());
+        return Err(Exit::new(
+            super::exit::USAGE,
+            format!("the server must be an http(s) URL, not {s}"),
+        )
+        .into());
     }
     Ok(url)
 }

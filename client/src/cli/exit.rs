@@ -87,13 +87,21 @@ pub fn describe(err: &anyhow::Error) -> (u8, String, String) {
             other => crate::sanitize::line(&other.to_string()).into_owned(),
         };
         let code = e.code().map_or(
-            if matches!(e, ClientError::Unreachable { .. }) { "unreachable" } else { "protocol" },
+            if matches!(e, ClientError::Unreachable { .. }) {
+                "unreachable"
+            } else {
+                "protocol"
+            },
             |c| c.as_str(),
         );
         return (e.exit_code(), sentence, code.to_string());
     }
     if let Some(e) = err.downcast_ref::<ValidationError>() {
-        return (REJECTED, e.message.clone(), ErrorCode::ValidationFailed.as_str().into());
+        return (
+            REJECTED,
+            e.message.clone(),
+            ErrorCode::ValidationFailed.as_str().into(),
+        );
     }
     (FAILURE, format!("{err:#}"), "error".into())
 }

@@ -3,7 +3,7 @@
 //! [`output::Out`]; [`exit::describe`] turns failures into an exit code and
 //! one sentence on stderr (and, with `--json`, an error document on stdout).
 
-mod commands;
+pub mod commands;
 mod context;
 pub mod exit;
 pub mod output;
@@ -15,9 +15,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "mchat", version, about = "mentorchat: chat with your mentor or mentees from the terminal")]
-#[command(after_help = "Exit codes: 0 ok, 2 usage, 3 authentication, 4 not found / not allowed, \
-5 rejected input, 75 server unreachable (message queued in the outbox), 1 anything else.")]
+#[command(
+    name = "mchat",
+    version,
+    about = "mentorchat: chat with your mentor or mentees from the terminal"
+)]
+#[command(
+    after_help = "Exit codes: 0 ok, 2 usage, 3 authentication, 4 not found / not allowed, \
+5 rejected input, 75 server unreachable (message queued in the outbox), 1 anything else."
+)]
 pub struct Cli {
     #[command(flatten)]
     global: GlobalArgs,
@@ -109,6 +115,8 @@ enum Command {
     },
     /// Check the setup: server, version, account, token, outbox, cursor.
     Doctor,
+    /// Try mentorchat with nothing to set up: a throwaway local server with seeded data.
+    Demo(crate::demo::DemoArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
 }
@@ -117,8 +125,13 @@ enum Command {
 pub fn main() -> ExitCode {
     // A bug must end in one clear sentence, never a backtrace.
     std::panic::set_hook(Box::new(|info| {
-        let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
-        eprintln!("mchat: internal error{place}; please report it (nothing you typed was sent twice or lost)");
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "mchat: internal error{place}; please report it (nothing you typed was sent twice or lost)"
+        );
     }));
     let cli = Cli::parse();
     let out = Out {
@@ -138,7 +151,8 @@ pub fn main() -> ExitCode {
         Err(err) => {
             let (code, sentence, machine) = exit::describe(&err);
             if out.json {
-                let body = serde_json::json!({"error": {"code": machine, "message": sentence, "exit_code": code}});
+                let body =
+                    serde_json::json!({"error": {"code": machine, "message": sentence, "exit_code": code}});
                 output::write_stdout(format_args!("{body}"));
             }
             anstream::eprintln!("{}: {sentence}", output::paint(output::RED, "mchat"));
@@ -153,6 +167,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Completions { shell }) = &command {
         clap_complete::generate(*shell, &mut Cli::command(), "mchat", &mut std::io::stdout());
         return Ok(());
+    }
+    if let Some(Command::Demo(args)) = command {
+        let out = Out {
+            json: global.json,
+            quiet: global.quiet,
+            verbose: global.verbose,
+        };
+        return crate::demo::run(out, args).await;
     }
     let mut ctx = Ctx::new(Globals {
         server: global.server,
@@ -178,20 +200,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Mentors(a) => directory::mentors(&mut ctx, a).await,
         Command::Request { user, message } => conversations::request(&mut ctx, &user, message).await,
         Command::Requests => conversations::requests(&mut ctx).await,
-        Command::Accept { user } => conversations::change(&mut ctx, &user, conversations::Change::Accept).await,
+        Command::Accept { user } => {
+            conversations::change(&mut ctx, &user, conversations::Change::Accept).await
+        }
         Command::Decline { user, reason } => {
             conversations::change(&mut ctx, &user, conversations::Change::Decline(reason)).await
         }
         Command::Complete { user } => {
             conversations::change(&mut ctx, &user, conversations::Change::Complete).await
         }
-        Command::Reopen { user } => conversations::change(&mut ctx, &user, conversations::Change::Reopen).await,
+        Command::Reopen { user } => {
+            conversations::change(&mut ctx, &user, conversations::Change::Reopen).await
+        }
         Command::Send(a) => messages::send(&mut ctx, a).await,
         Command::Inbox => conversations::inbox(&mut ctx).await,
         Command::Read(a) => messages::read(&mut ctx, a).await,
-        Command::Notifications { unread, mark_read } => notifications::list(&mut ctx, unread, mark_read).await,
+        Command::Notifications { unread, mark_read } => {
+            notifications::list(&mut ctx, unread, mark_read).await
+        }
         Command::Outbox { command } => outbox::run(&mut ctx, command).await,
         Command::Doctor => doctor::run(&mut ctx).await,
-        Command::Completions { .. } => Ok(()),
+        Command::Completions { .. } | Command::Demo(_) => Ok(()),
     }
 }

@@ -97,7 +97,14 @@ pub fn clock(t: OffsetDateTime) -> String {
     if t.date() == now.date() {
         format!("{:02}:{:02}", t.hour(), t.minute())
     } else {
-        format!("{}-{:02}-{:02} {:02}:{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
+        format!(
+            "{}-{:02}-{:02} {:02}:{:02}",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute()
+        )
     }
 }
 
@@ -160,7 +167,13 @@ pub fn pad(s: &str, cols: usize) -> String {
 pub fn columns(rows: &[Vec<String>]) -> Vec<usize> {
     let n = rows.iter().map(Vec::len).max().unwrap_or(0);
     (0..n)
-        .map(|i| rows.iter().filter_map(|r| r.get(i)).map(|c| width(c)).max().unwrap_or(0))
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| width(c))
+                .max()
+                .unwrap_or(0)
+        })
         .collect()
 }
 

@@ -6,7 +6,8 @@ use super::super::output::{BOLD, DIM, GREEN, YELLOW, paint, relative, safe, safe
 use crate::config::Credentials;
 use clap::{Args, Subcommand};
 use mchat_shared::api::{
-    AuthResponse, Availability, CreateTokenRequest, LoginRequest, Profile, RegisterRequest, Role, UpdateMeRequest, User,
+    AuthResponse, Availability, CreateTokenRequest, LoginRequest, Profile, RegisterRequest, Role,
+    UpdateMeRequest, User,
 };
 use mchat_shared::{TokenId, validate};
 use serde::Serialize;
@@ -104,7 +105,11 @@ fn password(from_stdin: bool, confirm: bool) -> anyhow::Result<String> {
         }
         pw
     } else {
-        return Err(Exit::new(exit::USAGE, "no terminal to ask for the password: use --password-stdin").into());
+        return Err(Exit::new(
+            exit::USAGE,
+            "no terminal to ask for the password: use --password-stdin",
+        )
+        .into());
     };
     validate::password(&pw)?;
     Ok(pw)
@@ -144,7 +149,11 @@ fn save_session(ctx: &mut Ctx, auth: &AuthResponse) -> anyhow::Result<()> {
 
 fn device_name() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_default();
-    if host.is_empty() { "mchat".into() } else { format!("mchat on {host}") }
+    if host.is_empty() {
+        "mchat".into()
+    } else {
+        format!("mchat on {host}")
+    }
 }
 
 pub async fn register(ctx: &mut Ctx, a: RegisterArgs) -> anyhow::Result<()> {
@@ -260,10 +269,18 @@ fn print_user(ctx: &Ctx, u: &User) {
         }
     }
     if !p.expertise.is_empty() {
-        out.line(format!("  {:<11} {}", paint(DIM, "expertise"), safe(&p.expertise.join(", "))));
+        out.line(format!(
+            "  {:<11} {}",
+            paint(DIM, "expertise"),
+            safe(&p.expertise.join(", "))
+        ));
     }
     if !p.interests.is_empty() {
-        out.line(format!("  {:<11} {}", paint(DIM, "interests"), safe(&p.interests.join(", "))));
+        out.line(format!(
+            "  {:<11} {}",
+            paint(DIM, "interests"),
+            safe(&p.interests.join(", "))
+        ));
     }
     if let Some(bio) = &p.bio {
         out.line(format!("  {}", safe_text(bio).replace('\n', "\n  ")));
@@ -277,7 +294,12 @@ pub async fn whoami(ctx: &mut Ctx) -> anyhow::Result<()> {
             .json(&serde_json::json!({"server": ctx.server, "profile": ctx.profile, "user": me}))?;
     } else {
         print_user(ctx, &me);
-        ctx.out.line(format!("  {:<11} {} (profile {})", paint(DIM, "server"), ctx.server, ctx.profile));
+        ctx.out.line(format!(
+            "  {:<11} {} (profile {})",
+            paint(DIM, "server"),
+            ctx.server,
+            ctx.profile
+        ));
     }
     Ok(())
 }
@@ -329,7 +351,8 @@ pub async fn status(ctx: &mut Ctx, availability: &str) -> anyhow::Result<()> {
     if ctx.out.json {
         ctx.out.json(&user)?;
     } else {
-        ctx.out.line(format!("{} you are now {availability}", paint(GREEN, "✓")));
+        ctx.out
+            .line(format!("{} you are now {availability}", paint(GREEN, "✓")));
     }
     Ok(())
 }
@@ -347,7 +370,11 @@ pub async fn tokens(ctx: &mut Ctx, c: TokensCommand) -> anyhow::Result<()> {
                     "{:>5}  {}{}  expires {}  last used {}",
                     t.id,
                     safe(&t.name),
-                    if t.current { paint(GREEN, " (this one)") } else { String::new() },
+                    if t.current {
+                        paint(GREEN, " (this one)")
+                    } else {
+                        String::new()
+                    },
                     t.expires_at.date(),
                     t.last_used_at.map(relative).unwrap_or_else(|| "never".into())
                 ));

@@ -3,7 +3,10 @@
 
 use super::super::context::Ctx;
 use super::super::exit::Exit;
-use super::super::output::{BADGE, BOLD, CYAN, DIM, GREEN, YELLOW, columns, pad, paint, relative, safe, truncate};
+use super::super::output::Out;
+use super::super::output::{
+    BADGE, BOLD, CYAN, DIM, GREEN, YELLOW, columns, pad, paint, relative, safe, truncate,
+};
 use super::outbox;
 use crate::api::Client;
 use mchat_shared::ConversationId;
@@ -14,14 +17,18 @@ use serde::Serialize;
 /// Finds my conversation with `target`: a username, or a numeric conversation id.
 pub async fn find(client: &Client, target: &str) -> anyhow::Result<Conversation> {
     if let Ok(id) = target.parse::<i64>() {
-        return Ok(client.conversation(ConversationId(id)).await.map_err(|e| match e {
-            crate::api::ClientError::Api { status: 404, .. } => {
-                anyhow::Error::from(Exit::not_found(format!("you have no conversation {id}")))
-            }
-            other => other.into(),
-        })?);
+        return Ok(client
+            .conversation(ConversationId(id))
+            .await
+            .map_err(|e| match e {
+                crate::api::ClientError::Api { status: 404, .. } => {
+                    anyhow::Error::from(Exit::not_found(format!("you have no conversation {id}")))
+                }
+                other => other.into(),
+            })?);
     }
-    let name = validate::username(target).map_err(|_| Exit::not_found(format!("no user named {}", safe(target))))?;
+    let name =
+        validate::username(target).map_err(|_| Exit::not_found(format!("no user named {}", safe(target))))?;
     let list = client.conversations().await?;
     list.conversations
         .into_iter()
@@ -93,7 +100,11 @@ pub async fn requests(ctx: &mut Ctx) -> anyhow::Result<()> {
     if !incoming.is_empty() {
         ctx.out.line(paint(BOLD, "Incoming"));
         for c in &incoming {
-            let intro = c.last_message.as_ref().map(|m| safe(&m.body).into_owned()).unwrap_or_default();
+            let intro = c
+                .last_message
+                .as_ref()
+                .map(|m| safe(&m.body).into_owned())
+                .unwrap_or_default();
             ctx.out.line(format!(
                 "  {}  {}  {}",
                 paint(BOLD, safe(&c.peer.username)),
@@ -101,7 +112,10 @@ pub async fn requests(ctx: &mut Ctx) -> anyhow::Result<()> {
                 truncate(&intro, 60)
             ));
         }
-        ctx.out.line(paint(DIM, "  answer with: mchat accept USER | mchat decline USER --reason ..."));
+        ctx.out.line(paint(
+            DIM,
+            "  answer with: mchat accept USER | mchat decline USER --reason ...",
+        ));
     }
     if !outgoing.is_empty() {
         ctx.out.line(paint(BOLD, "Outgoing"));
@@ -110,7 +124,9 @@ pub async fn requests(ctx: &mut Ctx) -> anyhow::Result<()> {
                 "  {}  {}  {}",
                 paint(BOLD, safe(&c.peer.username)),
                 paint(DIM, format!("sent {}", relative(c.created_at))),
-                c.expires_at.map(|t| format!("expires {}", t.date())).unwrap_or_default()
+                c.expires_at
+                    .map(|t| format!("expires {}", t.date()))
+                    .unwrap_or_default()
             ));
         }
     }
@@ -134,7 +150,10 @@ pub async fn change(ctx: &mut Ctx, user: &str, change: Change) -> anyhow::Result
             if let Some(r) = &reason {
                 validate::free_text("reason", r, mchat_shared::limits::REASON_MAX_CHARS)?;
             }
-            ("declined the request from", client.decline(conv.id, reason).await?)
+            (
+                "declined the request from",
+                client.decline(conv.id, reason).await?,
+            )
         }
         Change::Complete => ("completed the conversation with", client.complete(conv.id).await?),
         Change::Reopen => ("reopened the conversation with", client.reopen(conv.id).await?),
@@ -142,7 +161,11 @@ pub async fn change(ctx: &mut Ctx, user: &str, change: Change) -> anyhow::Result
     if ctx.out.json {
         return ctx.out.json(&result);
     }
-    ctx.out.line(format!("{} {verb} {}", paint(GREEN, "✓"), paint(BOLD, safe(&result.peer.username))));
+    ctx.out.line(format!(
+        "{} {verb} {}",
+        paint(GREEN, "✓"),
+        paint(BOLD, safe(&result.peer.username))
+    ));
     Ok(())
 }
 
@@ -171,11 +194,19 @@ pub async fn inbox(ctx: &mut Ctx) -> anyhow::Result<()> {
     let mut list = client.conversations().await?.conversations;
     inbox_order(&mut list);
     if ctx.out.json {
-        return ctx.out.json(&mchat_shared::api::ConversationList { conversations: list });
+        return ctx
+            .out
+            .json(&mchat_shared::api::ConversationList { conversations: list });
     }
+    print_inbox(&ctx.out, &list);
+    Ok(())
+}
+
+/// Renders the inbox table (already ordered).
+pub fn print_inbox(out: &Out, list: &[Conversation]) {
     if list.is_empty() {
-        ctx.out.line("no conversations yet: find a mentor with 'mchat mentors'");
-        return Ok(());
+        out.line("no conversations yet: find a mentor with 'mchat mentors'");
+        return;
     }
     let me = list[0].my_markers.username.clone();
     let rows: Vec<Vec<String>> = list
@@ -194,20 +225,28 @@ pub async fn inbox(ctx: &mut Ctx) -> anyhow::Result<()> {
                 })
                 .unwrap_or_default();
             vec![
-                if c.unread > 0 { format!("{}", c.unread) } else { String::new() },
+                if c.unread > 0 {
+                    format!("{}", c.unread)
+                } else {
+                    String::new()
+                },
                 safe(&c.peer.username).into_owned(),
                 c.peer.role.to_string(),
                 status_label(c, &me).0,
-                if c.awaiting_reply { "↩ reply".into() } else { String::new() },
+                if c.awaiting_reply {
+                    "↩ reply".into()
+                } else {
+                    String::new()
+                },
                 relative(c.last_activity_at),
                 truncate(&preview, 48),
             ]
         })
         .collect();
     let w = columns(&rows);
-    for (row, c) in rows.iter().zip(&list) {
+    for (row, c) in rows.iter().zip(list) {
         let name_style = if c.unread > 0 { BOLD } else { anstyle::Style::new() };
-        ctx.out.line(format!(
+        out.line(format!(
             "{} {}  {}  {}  {}  {}  {}",
             paint(BADGE, format!("{:>w$}", row[0], w = w[0].max(1))),
             paint(name_style, pad(&row[1], w[1])),
@@ -218,5 +257,4 @@ pub async fn inbox(ctx: &mut Ctx) -> anyhow::Result<()> {
             row[6]
         ));
     }
-    Ok(())
 }

@@ -77,11 +77,14 @@ pub async fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
             }
         }
     } else if !r.logged_in {
-        r.problems.push("not logged in: run 'mchat login USERNAME'".into());
+        r.problems
+            .push("not logged in: run 'mchat login USERNAME'".into());
     }
     if r.outbox_depth.unwrap_or(0) > 0 {
-        r.problems
-            .push(format!("{} message(s) wait in the outbox: 'mchat outbox'", r.outbox_depth.unwrap_or(0)));
+        r.problems.push(format!(
+            "{} message(s) wait in the outbox: 'mchat outbox'",
+            r.outbox_depth.unwrap_or(0)
+        ));
     }
     if ctx.out.json {
         return ctx.out.json(&r);
@@ -96,20 +99,35 @@ pub async fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
         r.latency_ms.map(|l| format!(" ({l} ms)")).unwrap_or_default()
     ));
     if let Some(v) = &r.server_version {
-        out.line(format!("version      mchatd {}  (mchat {})", safe(v), env!("CARGO_PKG_VERSION")));
+        out.line(format!(
+            "version      mchatd {}  (mchat {})",
+            safe(v),
+            env!("CARGO_PKG_VERSION")
+        ));
     }
     out.line(format!(
         "account      {}{}",
-        r.username.as_deref().map(|u| safe(u).into_owned()).unwrap_or_else(|| "not logged in".into()),
-        r.token_valid.map(|v| format!("  token valid: {}", ok(v))).unwrap_or_default()
+        r.username
+            .as_deref()
+            .map(|u| safe(u).into_owned())
+            .unwrap_or_else(|| "not logged in".into()),
+        r.token_valid
+            .map(|v| format!("  token valid: {}", ok(v)))
+            .unwrap_or_default()
     ));
     if let Some(t) = r.token_expires_at {
-        out.line(format!("token        expires {}  ({})", t.date(), r.token_source.unwrap_or("")));
+        out.line(format!(
+            "token        expires {}  ({})",
+            t.date(),
+            r.token_source.unwrap_or("")
+        ));
     }
     out.line(format!("outbox       {} queued", r.outbox_depth.unwrap_or(0)));
     out.line(format!(
         "cursor       {}",
-        r.event_cursor.map(|c| c.to_string()).unwrap_or_else(|| "none yet".into())
+        r.event_cursor
+            .map(|c| c.to_string())
+            .unwrap_or_else(|| "none yet".into())
     ));
     out.line(paint(DIM, format!("config       {}", r.config_file)));
     out.line(paint(DIM, format!("data         {}", r.data_dir)));

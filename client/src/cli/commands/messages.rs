@@ -85,7 +85,8 @@ pub async fn send(ctx: &mut Ctx, a: SendArgs) -> anyhow::Result<()> {
                     message: &message,
                 })?;
             } else if !ctx.out.quiet {
-                ctx.out.line(format!("{} sent (#{})", paint(GREEN, "✓"), message.id));
+                ctx.out
+                    .line(format!("{} sent (#{})", paint(GREEN, "✓"), message.id));
             }
             Ok(())
         }
@@ -126,7 +127,9 @@ pub fn tick(id: MessageId, peer: Option<&ReadMarker>) -> (&'static str, anstyle:
 
 pub async fn read(ctx: &mut Ctx, a: ReadArgs) -> anyhow::Result<()> {
     if !(1..=mchat_shared::limits::PAGE_MAX).contains(&a.limit) {
-        return Err(Exit::rejected(format!("--limit must be 1 to {}", mchat_shared::limits::PAGE_MAX)).into());
+        return Err(
+            Exit::rejected(format!("--limit must be 1 to {}", mchat_shared::limits::PAGE_MAX)).into(),
+        );
     }
     let client = ctx.client()?;
     outbox::flush_quietly(ctx, &client).await;
@@ -164,7 +167,13 @@ pub async fn read(ctx: &mut Ctx, a: ReadArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_thread(ctx: &Ctx, conv: &Conversation, messages: &[Message], markers: &[ReadMarker], has_more: bool) {
+fn print_thread(
+    ctx: &Ctx,
+    conv: &Conversation,
+    messages: &[Message],
+    markers: &[ReadMarker],
+    has_more: bool,
+) {
     let me = conv.my_markers.username.as_str();
     let peer = markers.iter().find(|m| m.username != me);
     ctx.out.line(paint(
@@ -181,7 +190,10 @@ fn print_thread(ctx: &Ctx, conv: &Conversation, messages: &[Message], markers: &
         let oldest = messages.first().map(|m| m.id.0).unwrap_or(0);
         ctx.out.line(paint(
             DIM,
-            format!("   older messages: mchat read {} --before {oldest}", safe(&conv.peer.username)),
+            format!(
+                "   older messages: mchat read {} --before {oldest}",
+                safe(&conv.peer.username)
+            ),
         ));
     }
     for m in messages {

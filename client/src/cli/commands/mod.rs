@@ -13,7 +13,8 @@ use std::io::{IsTerminal, Read};
 /// A body from the command line: the words joined, or stdin for `-` (or no
 /// words with piped stdin). CRLF becomes LF (the server accepts only LF).
 pub fn body_from(words: Vec<String>, what: &str) -> anyhow::Result<String> {
-    let from_stdin = (words.len() == 1 && words[0] == "-") || (words.is_empty() && !std::io::stdin().is_terminal());
+    let from_stdin =
+        (words.len() == 1 && words[0] == "-") || (words.is_empty() && !std::io::stdin().is_terminal());
     let text = if from_stdin {
         let mut buf = String::new();
         std::io::stdin()

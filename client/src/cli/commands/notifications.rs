@@ -15,11 +15,19 @@ pub async fn list(ctx: &mut Ctx, unread: bool, mark_read: bool) -> anyhow::Resul
         return ctx.out.json(&list);
     }
     if list.notifications.is_empty() {
-        ctx.out.line(if unread { "no unread notifications" } else { "no notifications" });
+        ctx.out.line(if unread {
+            "no unread notifications"
+        } else {
+            "no notifications"
+        });
         return Ok(());
     }
     for n in &list.notifications {
-        let style = if n.read_at.is_none() { BOLD } else { anstyle::Style::new() };
+        let style = if n.read_at.is_none() {
+            BOLD
+        } else {
+            anstyle::Style::new()
+        };
         ctx.out.line(format!(
             "{} {}  {}",
             if n.read_at.is_none() { "•" } else { " " },

@@ -42,7 +42,8 @@ pub async fn deliver(client: &Client, item: &OutboxItem) -> anyhow::Result<(Mess
 
 /// Is this failure worth retrying later (server unreachable or failing)?
 pub fn transient(err: &anyhow::Error) -> bool {
-    err.downcast_ref::<ClientError>().is_some_and(ClientError::is_transient)
+    err.downcast_ref::<ClientError>()
+        .is_some_and(ClientError::is_transient)
 }
 
 fn now_ms() -> i64 {
@@ -149,9 +150,10 @@ pub async fn run(ctx: &mut Ctx, cmd: Option<OutboxCommand>) -> anyhow::Result<()
                 ctx.out.line("the outbox is empty");
             }
             for i in &items {
-                let when = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(i.created_at) * 1_000_000)
-                    .map(relative)
-                    .unwrap_or_default();
+                let when =
+                    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(i.created_at) * 1_000_000)
+                        .map(relative)
+                        .unwrap_or_default();
                 ctx.out.line(format!(
                     "{:>4}  to {}  {}  {}{}",
                     i.id,
@@ -180,7 +182,8 @@ pub async fn run(ctx: &mut Ctx, cmd: Option<OutboxCommand>) -> anyhow::Result<()
                     report.remaining
                 ));
                 for f in &report.failed {
-                    ctx.out.line(format!("  {} to {}: {}", f.id, safe(&f.target), safe(&f.error)));
+                    ctx.out
+                        .line(format!("  {} to {}: {}", f.id, safe(&f.target), safe(&f.error)));
                 }
             }
             if report.unreachable {
@@ -199,7 +202,8 @@ pub async fn run(ctx: &mut Ctx, cmd: Option<OutboxCommand>) -> anyhow::Result<()
             if ctx.out.json {
                 return ctx.out.json(&serde_json::json!({ "dropped": id }));
             }
-            ctx.out.line(format!("{} dropped queued message {id}", paint(GREEN, "✓")));
+            ctx.out
+                .line(format!("{} dropped queued message {id}", paint(GREEN, "✓")));
             Ok(())
         }
     }

@@ -1,0 +1,209 @@
+//! `mchat demo`: the product working with nothing to set up. Starts an
+//! embedded `mchatd` on a free loopback port with a temporary data dir,
+//! seeds a mentor, three mentees and some history over the real API, and
+//! shows the mentor's inbox while a scripted mentee keeps writing. Ctrl-C
+//! (or `--duration`) stops the server and removes every file.
+//!
+//! Until the TUI lands, the mentor's view is a live console stream.
+
+mod seed;
+
+use crate::api::Client;
+use crate::cli::commands::conversations::{inbox_order, print_inbox};
+use crate::cli::output::{BOLD, CYAN, DIM, GREEN, Out, clock, paint, safe, safe_text};
+use crate::config::{Credentials, Paths};
+use clap::Args;
+use mchat_shared::ConversationId;
+use mchat_shared::api::{MessageKind, MessagesQuery, SendMessageRequest};
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Stop by itself after this many seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    pub duration: Option<u64>,
+    /// Seconds between the scripted mentee's messages.
+    #[arg(long, default_value_t = 4)]
+    pub every: u64,
+}
+
+/// Saves a seeded user's credentials in `home` (the `MCHAT_HOME` layout), so
+/// a second terminal can use the account without logging in.
+fn save_credentials(home: &Path, server: &str, s: &seed::Seeded) -> anyhow::Result<()> {
+    let paths = Paths::in_home(home);
+    Credentials {
+        server: server.to_string(),
+        username: s.auth.user.username.clone(),
+        token: s.auth.token.clone(),
+        token_id: s.auth.token_id.0,
+        expires_at: s.auth.expires_at,
+    }
+    .save(&paths.credentials_file(crate::config::DEFAULT_PROFILE))
+}
+
+pub async fn run(out: Out, args: DemoArgs) -> anyhow::Result<()> {
+    let dir = tempfile::Builder::new().prefix("mchat-demo-").tempdir()?;
+    let mut config = mchatd::config::Config::default();
+    config.server.data_dir = Some(dir.path().join("server"));
+    config.server.shutdown_grace_secs = 2;
+    config.registration.require_mentor_approval = false;
+    config.limits.auth_per_min = 0;
+    let state = mchatd::server::build_state(config, None).await?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(mchatd::server::serve(state, listener, async {
+        let _ = stop_rx.await;
+    }));
+
+    let result = show(&out, &args, &url, dir.path()).await;
+
+    let _ = stop_tx.send(());
+    match server.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => out.note(format!("demo server stopped with an error: {e:#}")),
+        Err(e) => out.note(format!("demo server task failed: {e}")),
+    }
+    drop(dir);
+    out.note("demo stopped; its server and files are gone");
+    result
+}
+
+async fn show(out: &Out, args: &DemoArgs, url: &str, dir: &Path) -> anyhow::Result<()> {
+    out.line(paint(BOLD, "mentorchat demo"));
+    out.line(paint(
+        DIM,
+        format!("a throwaway mchatd on {url}, data in {}", dir.display()),
+    ));
+    let world = seed::seed(url).await?;
+    for s in [&world.mentor, &world.ana, &world.ben, &world.chris] {
+        save_credentials(&dir.join(&s.auth.user.username), url, s)?;
+    }
+    out.line("seeded: mentor mona; mentees ana, ben and chris (password for all: demo-password)\n");
+    out.line(paint(BOLD, "mona's inbox (mchat inbox):"));
+    let mut list = world.mentor.client.conversations().await?.conversations;
+    inbox_order(&mut list);
+    print_inbox(out, &list);
+    out.line("");
+    out.line(paint(BOLD, "Try it from another terminal while this runs:"));
+    for (who, what) in [
+        ("mona", "inbox"),
+        ("mona", "read ana"),
+        ("mona", "accept ben"),
+        ("ana", "send mona \"hello from ana\""),
+    ] {
+        out.line(format!("  MCHAT_HOME={} mchat {what}", dir.join(who).display()));
+    }
+    out.line(paint(
+        DIM,
+        "  (mchat is target/release/mchat after `cargo build --release -p mchat`)",
+    ));
+    out.line("");
+    out.line(format!(
+        "{} ana writes every {} s; new messages to mona appear below. Ctrl-C stops the demo.",
+        paint(GREEN, "live:"),
+        args.every
+    ));
+    live(out, args, &world).await
+}
+
+/// The scripted mentee writes; the mentor's side watches for new messages
+/// in every conversation and prints them.
+async fn live(out: &Out, args: &DemoArgs, world: &seed::World) -> anyhow::Result<()> {
+    let mentor = &world.mentor.client;
+    let mut seen: HashMap<ConversationId, i64> = HashMap::new();
+    for c in mentor.conversations().await?.conversations {
+        seen.insert(c.id, c.last_message.map_or(0, |m| m.id.0));
+    }
+    let deadline = args
+        .duration
+        .map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
+    let mut script = seed::SCRIPT.iter().cycle();
+    let mut next_say = tokio::time::Instant::now() + Duration::from_secs(args.every.max(1));
+    let mut poll = tokio::time::interval(Duration::from_millis(500));
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        let until_deadline = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = &mut ctrl_c => return Ok(()),
+            () = until_deadline => return Ok(()),
+            () = tokio::time::sleep_until(next_say) => {
+                next_say += Duration::from_secs(args.every.max(1));
+                if let Some(line) = script.next() {
+                    say(&world.ana.client, world.live, line).await?;
+                }
+            }
+            _ = poll.tick() => print_new(out, mentor, &mut seen).await?,
+        }
+    }
+}
+
+async fn say(client: &Client, conv: ConversationId, body: &str) -> anyhow::Result<()> {
+    client
+        .send(
+            conv,
+            &SendMessageRequest {
+                client_id: uuid::Uuid::now_v7().to_string(),
+                body: body.into(),
+                reply_to: None,
+            },
+        )
+        .await?;
+    Ok(())
+}
+
+async fn print_new(
+    out: &Out,
+    mentor: &Client,
+    seen: &mut HashMap<ConversationId, i64>,
+) -> anyhow::Result<()> {
+    for c in mentor.conversations().await?.conversations {
+        let last = c.last_message.as_ref().map_or(0, |m| m.id.0);
+        let known = seen.get(&c.id).copied().unwrap_or(0);
+        if last <= known {
+            continue;
+        }
+        let page = mentor
+            .messages(
+                c.id,
+                &MessagesQuery {
+                    after: Some(mchat_shared::MessageId(known)),
+                    before: None,
+                    limit: Some(100),
+                },
+            )
+            .await?;
+        for m in &page.messages {
+            let who = m.sender.as_deref().unwrap_or("system");
+            let to = if who == c.peer.username {
+                c.my_markers.username.as_str()
+            } else {
+                c.peer.username.as_str()
+            };
+            if m.kind == MessageKind::System {
+                out.line(paint(
+                    DIM,
+                    format!("{}  · {}", clock(m.created_at), safe(&m.body)),
+                ));
+            } else {
+                out.line(format!(
+                    "{}  {} → {}  {}",
+                    paint(DIM, clock(m.created_at)),
+                    paint(CYAN, safe(who)),
+                    safe(to),
+                    safe_text(&m.body)
+                ));
+            }
+        }
+        seen.insert(c.id, last);
+    }
+    Ok(())
+}
