@@ -2,7 +2,7 @@
 //! and `ApiError` renders as the single JSON error shape with the right status.
 
 use axum::Json;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mchat_shared::validate::ValidationError;
@@ -83,9 +83,7 @@ impl From<JsonRejection> for ApiError {
                 ErrorCode::UnsupportedMediaType,
                 "the request body must be JSON (Content-Type: application/json)",
             ),
-            JsonRejection::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Self::new(ErrorCode::PayloadTooLarge, "the request body is too large")
-            }
+            JsonRejection::BytesRejection(b) => b.into(),
             JsonRejection::JsonDataError(e) => Self::new(
                 ErrorCode::InvalidJson,
                 format!("invalid request: {}", e.body_text()),
@@ -95,6 +93,16 @@ impl From<JsonRejection> for ApiError {
                 format!("malformed JSON: {}", e.body_text()),
             ),
             other => Self::new(ErrorCode::InvalidJson, other.body_text()),
+        }
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(r: BytesRejection) -> Self {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::new(ErrorCode::PayloadTooLarge, "the request body is too large")
+        } else {
+            Self::new(ErrorCode::InvalidJson, r.body_text())
         }
     }
 }

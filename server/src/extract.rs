@@ -1,9 +1,9 @@
 //! Extractors whose rejections use the API's one error shape.
 
 use crate::error::ApiError;
-use axum::extract::FromRequest;
-use axum::extract::FromRequestParts;
+use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
 
 /// `axum::Json`, but a bad body answers `{"error": ...}` (400/413/415).
@@ -30,6 +30,19 @@ pub struct Path<T>(pub T);
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> Self {
         ApiError::invalid_query(format!("invalid path: {}", r.body_text()))
+    }
+}
+
+/// The raw request body, for handlers whose body is optional. A body that
+/// cannot be read (over the size limit: 413) answers in the API's error shape.
+#[derive(Debug, Clone, Default)]
+pub struct Body(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Ok(Body(Bytes::from_request(req, state).await?))
     }
 }
 

@@ -2,10 +2,9 @@
 
 use crate::auth::Auth;
 use crate::error::ApiResult;
-use crate::extract::{Json, Path, optional_json};
+use crate::extract::{Body, Json, Path, optional_json};
 use crate::state::AppState;
 use crate::store::{MarkerUpdate, Transition};
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use mchat_shared::api::{
@@ -84,7 +83,7 @@ pub async fn decline(
     State(state): State<AppState>,
     Auth(me): Auth,
     Path(id): Path<ConversationId>,
-    body: Bytes,
+    Body(body): Body,
 ) -> ApiResult<Json<Conversation>> {
     let req: DeclineRequest = optional_json(&body)?;
     let reason = match req.reason {

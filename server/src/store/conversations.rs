@@ -487,11 +487,15 @@ impl Store {
         self.read(move |conn| load(conn, me, conv.0)).await
     }
 
-    /// My conversations, most recent activity first.
+    /// My conversations, most recent activity first. Writes committed in one
+    /// batch share a timestamp, so ties go to the newest last message (every
+    /// activity writes one, and message ids follow commit order).
     pub async fn conversations(&self, me: i64) -> StoreResult<Vec<Conversation>> {
         self.read(move |conn| {
             let username = username_of(conn, me)?;
-            let mut stmt = conn.prepare_cached(&select_sql("ORDER BY c.last_activity_at DESC, c.id DESC"))?;
+            let mut stmt = conn.prepare_cached(&select_sql(
+                "ORDER BY c.last_activity_at DESC, c.last_message_id DESC, c.id DESC",
+            ))?;
             let mut list = stmt.query_map([me], from_row)?.collect::<Result<Vec<_>, _>>()?;
             for c in &mut list {
                 c.my_markers.username = username.clone();

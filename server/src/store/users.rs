@@ -254,9 +254,12 @@ impl Store {
             if let Some(q) = f.q {
                 args.push(format!("%{}%", escape_like(&q)));
                 let n = args.len();
+                // Tags are matched one by one, never the stored JSON text
+                // (whose brackets, quotes and commas would match everyone).
                 sql.push_str(&format!(
                     " AND (u.username LIKE ?{n} ESCAPE '\\' OR u.display_name LIKE ?{n} ESCAPE '\\' \
-                     OR u.headline LIKE ?{n} ESCAPE '\\' OR u.expertise LIKE ?{n} ESCAPE '\\')"
+                     OR u.headline LIKE ?{n} ESCAPE '\\' \
+                     OR EXISTS (SELECT 1 FROM json_each(u.expertise) WHERE value LIKE ?{n} ESCAPE '\\'))"
                 ));
             }
             sql.push_str(&format!(
