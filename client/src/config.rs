@@ -118,12 +118,37 @@ impl ClientConfig {
     /// Reads the config file; a missing file is the default config.
     pub fn load(path: &Path) -> anyhow::Result<ClientConfig> {
         match std::fs::read_to_string(path) {
-            Ok(text) => {
-                toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
-            }
+            Ok(text) => toml::from_str(&text).map_err(|e| {
+                anyhow::anyhow!(
+                    "invalid config file {}: {}",
+                    path.display(),
+                    toml_error(&text, &e)
+                )
+            }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ClientConfig::default()),
             Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
         }
+    }
+}
+
+/// A TOML error on one line: the message and where. (toml's own rendering
+/// spans several lines with a source excerpt; errors are one sentence.)
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e
+        .message()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ");
+    match e.span() {
+        Some(span) => {
+            let before = text.get(..span.start).unwrap_or(text);
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("{message} at line {line}, column {column}")
+        }
+        None => message,
     }
 }
 

@@ -1,1 +1,39 @@
-//! Test support (being written).
+//! `mchat-testkit`: what the workspace's integration tests share.
+//!
+//! - [`mchatd_bin`] / [`mchat_bin`]: the real binaries, built on demand.
+//! - [`TestServer`]: a real `mchatd` on `127.0.0.1:0` with a temporary data
+//!   directory and config file; stop, kill, restart on the same data, run
+//!   `mchatd admin ...` against it.
+//! - [`DropResponseProxy`]: a loopback TCP proxy that lets the server commit
+//!   a request and then closes the client's connection instead of answering,
+//!   to force a "lost response after commit".
+//!
+//! Everything is real processes, real sockets and temporary directories: no
+//! mocks. Every wait is bounded and panics with the server's log on timeout.
+//!
+//! ```no_run
+//! use mchat_testkit::{DropResponseProxy, PASSWORD, TestServer};
+//!
+//! let mut server = TestServer::start_open(); // no mentor approval needed
+//! let out = server.admin(&["create-user", "mona", "--role", "mentor", "--password-stdin"], PASSWORD);
+//! assert!(out.status.success());
+//! // Point a client at `server.url()`, or at a proxy that loses the answer
+//! // to the next message send after the server stored it:
+//! let proxy = DropResponseProxy::message_posts(&server.url(), 1);
+//! let _client_url = proxy.url();
+//! server.stop(); // SIGTERM, like an operator
+//! server.start_again_on_same_port(); // same data directory
+//! ```
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod bins;
+mod proxy;
+mod server;
+
+pub use bins::{mchat_bin, mchatd_bin, workspace_root};
+pub use proxy::{DropResponseProxy, RequestHead};
+pub use server::TestServer;
+
+/// A password that passes validation, for test users.
+pub const PASSWORD: &str = "correct horse battery staple";

@@ -136,7 +136,11 @@ impl Client {
         Ok(self.json::<T, ()>(Method::GET, path, query, None).await?.value)
     }
 
-    async fn post<T: DeserializeOwned, B: Serialize + ?Sized>(&self, path: &str, body: &B) -> Result<T, ClientError> {
+    async fn post<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T, ClientError> {
         Ok(self.json(Method::POST, path, &[], Some(body)).await?.value)
     }
 
@@ -155,7 +159,9 @@ impl Client {
     }
 
     pub async fn logout(&self) -> Result<(), ClientError> {
-        self.post::<Ok, _>("/v1/auth/logout", &serde_json::json!({})).await.map(|_| ())
+        self.post::<Ok, _>("/v1/auth/logout", &serde_json::json!({}))
+            .await
+            .map(|_| ())
     }
 
     pub async fn me(&self) -> Result<User, ClientError> {
@@ -203,7 +209,8 @@ impl Client {
     }
 
     pub async fn user(&self, username: &str) -> Result<User, ClientError> {
-        self.get(&format!("/v1/users/{}", path_segment(username)), &[]).await
+        self.get(&format!("/v1/users/{}", path_segment(username)), &[])
+            .await
     }
 
     // ---- conversations ----
@@ -223,7 +230,12 @@ impl Client {
         self.post("/v1/conversations", req).await
     }
 
-    async fn transition(&self, id: ConversationId, verb: &str, body: &DeclineRequest) -> Result<Conversation, ClientError> {
+    async fn transition(
+        &self,
+        id: ConversationId,
+        verb: &str,
+        body: &DeclineRequest,
+    ) -> Result<Conversation, ClientError> {
         self.post(&format!("/v1/conversations/{id}/{verb}"), body).await
     }
 
@@ -231,7 +243,11 @@ impl Client {
         self.transition(id, "accept", &DeclineRequest::default()).await
     }
 
-    pub async fn decline(&self, id: ConversationId, reason: Option<String>) -> Result<Conversation, ClientError> {
+    pub async fn decline(
+        &self,
+        id: ConversationId,
+        reason: Option<String>,
+    ) -> Result<Conversation, ClientError> {
         self.transition(id, "decline", &DeclineRequest { reason }).await
     }
 
@@ -254,28 +270,50 @@ impl Client {
         if let Some(l) = q.limit {
             query.push(("limit", l.to_string()));
         }
-        self.get(&format!("/v1/conversations/{id}/messages"), &query).await
+        self.get(&format!("/v1/conversations/{id}/messages"), &query)
+            .await
     }
 
     /// Sends a message; `created` is false when the server already had this
     /// `client_id` (a retry), in which case the original message is returned.
-    pub async fn send(&self, id: ConversationId, req: &SendMessageRequest) -> Result<Created<Message>, ClientError> {
-        self.json(Method::POST, &format!("/v1/conversations/{id}/messages"), &[], Some(req))
-            .await
+    pub async fn send(
+        &self,
+        id: ConversationId,
+        req: &SendMessageRequest,
+    ) -> Result<Created<Message>, ClientError> {
+        self.json(
+            Method::POST,
+            &format!("/v1/conversations/{id}/messages"),
+            &[],
+            Some(req),
+        )
+        .await
     }
 
     pub async fn mark_read(&self, id: ConversationId, up_to: MessageId) -> Result<ReadResponse, ClientError> {
-        self.post(&format!("/v1/conversations/{id}/read"), &ReadRequest { up_to }).await
+        self.post(&format!("/v1/conversations/{id}/read"), &ReadRequest { up_to })
+            .await
     }
 
-    pub async fn mark_delivered(&self, id: ConversationId, up_to: MessageId) -> Result<ReadResponse, ClientError> {
-        self.post(&format!("/v1/conversations/{id}/delivered"), &ReadRequest { up_to })
-            .await
+    pub async fn mark_delivered(
+        &self,
+        id: ConversationId,
+        up_to: MessageId,
+    ) -> Result<ReadResponse, ClientError> {
+        self.post(
+            &format!("/v1/conversations/{id}/delivered"),
+            &ReadRequest { up_to },
+        )
+        .await
     }
 
     // ---- notifications ----
 
-    pub async fn notifications(&self, unread_only: bool, limit: Option<u32>) -> Result<NotificationList, ClientError> {
+    pub async fn notifications(
+        &self,
+        unread_only: bool,
+        limit: Option<u32>,
+    ) -> Result<NotificationList, ClientError> {
         let mut query = vec![("unread", unread_only.to_string())];
         if let Some(l) = limit {
             query.push(("limit", l.to_string()));
@@ -283,7 +321,10 @@ impl Client {
         self.get("/v1/notifications", &query).await
     }
 
-    pub async fn mark_notifications_read(&self, ids: Option<Vec<NotificationId>>) -> Result<MarkedRead, ClientError> {
+    pub async fn mark_notifications_read(
+        &self,
+        ids: Option<Vec<NotificationId>>,
+    ) -> Result<MarkedRead, ClientError> {
         let req = match ids {
             Some(ids) => MarkNotificationsRead {
                 ids: Some(ids),

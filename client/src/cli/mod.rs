@@ -133,7 +133,10 @@ pub fn main() -> ExitCode {
             "mchat: internal error{place}; please report it (nothing you typed was sent twice or lost)"
         );
     }));
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(&e),
+    };
     let out = Out {
         json: cli.global.json,
         quiet: cli.global.quiet,
@@ -150,6 +153,8 @@ pub fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             let (code, sentence, machine) = exit::describe(&err);
+            // One line without control characters, whatever the error quoted.
+            let sentence = crate::sanitize::line(&sentence).into_owned();
             if out.json {
                 let body =
                     serde_json::json!({"error": {"code": machine, "message": sentence, "exit_code": code}});
@@ -161,11 +166,54 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// A command line clap could not parse: clap's message and usage on stderr,
+/// exit 2, and with `--json` the error document on stdout as for any other
+/// failure. `--help` and `--version` print as usual and exit 0.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let json = std::env::args_os()
+        .skip(1)
+        .take_while(|a| a != "--")
+        .any(|a| a == "--json");
+    if json {
+        let message = match e.kind() {
+            // The "error" is the subcommand's help text: say what it means.
+            ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                "a subcommand or argument is missing (see --help)".to_string()
+            }
+            // clap's first paragraph ("error: ..." and, say, the missing
+            // arguments), without the usage that follows.
+            _ => e
+                .render()
+                .to_string()
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(" "),
+        };
+        let message = crate::sanitize::line(message.trim_start_matches("error: ")).into_owned();
+        let body =
+            serde_json::json!({"error": {"code": "usage", "message": message, "exit_code": exit::USAGE}});
+        output::write_stdout(format_args!("{body}"));
+    }
+    let _ = e.print();
+    ExitCode::from(exit::USAGE)
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
     use commands::*;
     let Cli { global, command } = cli;
     if let Some(Command::Completions { shell }) = &command {
-        clap_complete::generate(*shell, &mut Cli::command(), "mchat", &mut std::io::stdout());
+        // Generated in memory: `mchat completions bash | head` must not panic
+        // on the closed pipe.
+        let mut script = Vec::new();
+        clap_complete::generate(*shell, &mut Cli::command(), "mchat", &mut script);
+        output::write_stdout_bytes(&script);
         return Ok(());
     }
     if let Some(Command::Demo(args)) = command {

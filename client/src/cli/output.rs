@@ -50,7 +50,19 @@ impl Out {
 pub fn write_stdout(args: std::fmt::Arguments<'_>) {
     use std::io::Write;
     let mut out = anstream::stdout();
-    if let Err(e) = writeln!(out, "{args}").and_then(|()| out.flush()) {
+    stdout_written(writeln!(out, "{args}").and_then(|()| out.flush()));
+}
+
+/// Writes bytes to stdout as they are (no styling, no newline added), with
+/// the same handling of a reader that has gone away.
+pub fn write_stdout_bytes(bytes: &[u8]) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    stdout_written(out.write_all(bytes).and_then(|()| out.flush()));
+}
+
+fn stdout_written(result: std::io::Result<()>) {
+    if let Err(e) = result {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }

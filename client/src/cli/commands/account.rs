@@ -265,20 +265,20 @@ fn print_user(ctx: &Ctx, u: &User) {
     ];
     for (name, value) in fields {
         if let Some(v) = value {
-            out.line(format!("  {:<11} {}", paint(DIM, name), safe(v)));
+            out.line(format!("  {} {}", paint(DIM, format!("{name:<11}")), safe(v)));
         }
     }
     if !p.expertise.is_empty() {
         out.line(format!(
-            "  {:<11} {}",
-            paint(DIM, "expertise"),
+            "  {} {}",
+            paint(DIM, format!("{:<11}", "expertise")),
             safe(&p.expertise.join(", "))
         ));
     }
     if !p.interests.is_empty() {
         out.line(format!(
-            "  {:<11} {}",
-            paint(DIM, "interests"),
+            "  {} {}",
+            paint(DIM, format!("{:<11}", "interests")),
             safe(&p.interests.join(", "))
         ));
     }
@@ -295,8 +295,8 @@ pub async fn whoami(ctx: &mut Ctx) -> anyhow::Result<()> {
     } else {
         print_user(ctx, &me);
         ctx.out.line(format!(
-            "  {:<11} {} (profile {})",
-            paint(DIM, "server"),
+            "  {} {} (profile {})",
+            paint(DIM, format!("{:<11}", "server")),
             ctx.server,
             ctx.profile
         ));

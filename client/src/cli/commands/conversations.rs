@@ -17,7 +17,7 @@ use serde::Serialize;
 /// Finds my conversation with `target`: a username, or a numeric conversation id.
 pub async fn find(client: &Client, target: &str) -> anyhow::Result<Conversation> {
     if let Ok(id) = target.parse::<i64>() {
-        return Ok(client
+        return client
             .conversation(ConversationId(id))
             .await
             .map_err(|e| match e {
@@ -25,7 +25,7 @@ pub async fn find(client: &Client, target: &str) -> anyhow::Result<Conversation>
                     anyhow::Error::from(Exit::not_found(format!("you have no conversation {id}")))
                 }
                 other => other.into(),
-            })?);
+            });
     }
     let name =
         validate::username(target).map_err(|_| Exit::not_found(format!("no user named {}", safe(target))))?;

@@ -53,9 +53,9 @@ fn queued_sentence(ctx: &Ctx, depth: u32) -> String {
 pub async fn send(ctx: &mut Ctx, a: SendArgs) -> anyhow::Result<()> {
     let body = validate::message_body(&super::body_from(a.message, "message")?)?;
     let client = ctx.client()?;
-    // Older queued messages go first, so order is kept.
-    outbox::flush_quietly(ctx, &client).await;
-    let backlog = ctx.local()?.outbox_len()?;
+    // Older queued messages go first, so order is kept; refused ones (left
+    // in 'mchat outbox') do not hold new messages back.
+    let backlog = outbox::flush_before_send(ctx, &client).await?;
     let conversation_id = if let Ok(id) = a.target.parse::<i64>() {
         Some(id)
     } else if backlog > 0 {

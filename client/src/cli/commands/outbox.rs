@@ -6,7 +6,7 @@
 
 use super::super::context::Ctx;
 use super::super::exit::Exit;
-use super::super::output::{DIM, GREEN, RED, paint, relative, safe, truncate};
+use super::super::output::{DIM, GREEN, Out, RED, paint, relative, safe, truncate};
 use super::conversations::find;
 use crate::api::{Client, ClientError};
 use crate::local::{OutboxItem, backoff_ms};
@@ -77,6 +77,40 @@ pub async fn flush(ctx: &mut Ctx, client: &Client, all: bool) -> anyhow::Result<
     } else {
         ctx.local()?.outbox_due(now_ms())?
     };
+    flush_items(ctx, client, items).await
+}
+
+/// `next_attempt_at` of a message the server refused for good: it stays in
+/// the outbox (nothing typed is lost) but is never retried by itself.
+const REFUSED: i64 = i64::MAX;
+
+/// Queued messages waiting for a retry: all but the refused ones.
+fn waiting(ctx: &mut Ctx) -> anyhow::Result<Vec<OutboxItem>> {
+    let items = ctx.local()?.outbox_list()?;
+    Ok(items
+        .into_iter()
+        .filter(|i| i.next_attempt_at != REFUSED)
+        .collect())
+}
+
+/// Before `send`: every message waiting for a retry goes first, whatever its
+/// backoff (sending is a network attempt anyway, and order must be kept).
+/// Refused messages hold nothing back. Returns how many still wait, i.e.
+/// whether the new message has to queue behind them.
+pub async fn flush_before_send(ctx: &mut Ctx, client: &Client) -> anyhow::Result<usize> {
+    let items = waiting(ctx)?;
+    if !items.is_empty() {
+        let out = ctx.out;
+        match flush_items(ctx, client, items).await {
+            Ok(r) => notes(out, &r),
+            Err(e) if out.verbose => out.note(format!("outbox flush failed: {e:#}")),
+            Err(_) => {}
+        }
+    }
+    Ok(waiting(ctx)?.len())
+}
+
+async fn flush_items(ctx: &mut Ctx, client: &Client, items: Vec<OutboxItem>) -> anyhow::Result<FlushReport> {
     let mut report = FlushReport::default();
     for item in items {
         match deliver(client, &item).await {
@@ -92,7 +126,7 @@ pub async fn flush(ctx: &mut Ctx, client: &Client, all: bool) -> anyhow::Result<
             }
             Err(e) => {
                 let (_, sentence, _) = super::super::exit::describe(&e);
-                ctx.local()?.outbox_mark_failed(item.id, &sentence, i64::MAX)?;
+                ctx.local()?.outbox_mark_failed(item.id, &sentence, REFUSED)?;
                 report.failed.push(FailedItem {
                     id: item.id,
                     client_id: item.client_id.clone(),
@@ -118,24 +152,27 @@ pub async fn flush_quietly(ctx: &mut Ctx, client: &Client) {
     }
     let out = ctx.out;
     match flush(ctx, client, false).await {
-        Ok(r) => {
-            if !r.sent.is_empty() {
-                out.note(format!("sent {} queued message(s) from the outbox", r.sent.len()));
-            }
-            for f in &r.failed {
-                out.note(format!(
-                    "queued message {} to {} was refused: {} (see 'mchat outbox')",
-                    f.id,
-                    safe(&f.target),
-                    safe(&f.error)
-                ));
-            }
-        }
+        Ok(r) => notes(out, &r),
         Err(e) => {
             if out.verbose {
                 out.note(format!("outbox flush failed: {e:#}"));
             }
         }
+    }
+}
+
+/// What an automatic flush did, on stderr.
+fn notes(out: Out, r: &FlushReport) {
+    if !r.sent.is_empty() {
+        out.note(format!("sent {} queued message(s) from the outbox", r.sent.len()));
+    }
+    for f in &r.failed {
+        out.note(format!(
+            "queued message {} to {} was refused: {} (see 'mchat outbox')",
+            f.id,
+            safe(&f.target),
+            safe(&f.error)
+        ));
     }
 }
 

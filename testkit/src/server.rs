@@ -1,0 +1,346 @@
+//! [`TestServer`]: a real `mchatd` process on a loopback port.
+//!
+//! Each server gets its own temporary directory holding the data directory,
+//! the config file and the server's stderr log (`mchatd.log`). The port comes
+//! from the one line the server prints on stdout (`mchatd listening on
+//! http://ADDR`), so tests can run in parallel with `--bind 127.0.0.1:0`.
+//!
+//! The base config turns the rate limits off (`auth_per_min = 0`,
+//! `send_per_sec = 0`: tests register and send fast) and leaves mentor
+//! approval on, as in production; [`TestServer::start_open`] turns it off.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+/// Config every test server starts from; a test's extra TOML is merged over it.
+const BASE_CONFIG: &str = "\
+[registration]
+require_mentor_approval = true
+
+[limits]
+auth_per_min = 0
+send_per_sec = 0
+";
+
+/// How long a server may take to print its address.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a server may take to exit after SIGTERM before it is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long [`TestServer::start_again_on_same_port`] keeps trying the old port.
+const SAME_PORT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A running (or stopped) `mchatd` with its own temporary data directory.
+/// Dropping it kills the process; the directory goes with it.
+pub struct TestServer {
+    dir: TempDir,
+    data_dir: PathBuf,
+    config_path: PathBuf,
+    log_path: PathBuf,
+    child: Option<Child>,
+    addr: SocketAddr,
+}
+
+impl TestServer {
+    /// A server with the base config (rate limits off, mentor approval on).
+    pub fn start() -> TestServer {
+        TestServer::start_with("")
+    }
+
+    /// A server where new mentors need no approval (for tests that do not care).
+    pub fn start_open() -> TestServer {
+        TestServer::start_with("[registration]\nrequire_mentor_approval = false\n")
+    }
+
+    /// A server with `extra_toml` merged over the base config, table by table
+    /// and key by key (`"[limits]\nsend_per_sec = 5"` keeps `auth_per_min = 0`).
+    pub fn start_with(extra_toml: &str) -> TestServer {
+        let dir = tempfile::Builder::new()
+            .prefix("mchatd-test-")
+            .tempdir()
+            .expect("cannot create a temp dir for the test server");
+        let data_dir = dir.path().join("data");
+        let config_path = dir.path().join("mchatd.toml");
+        let log_path = dir.path().join("mchatd.log");
+        std::fs::write(&config_path, config_text(extra_toml)).expect("cannot write the test server config");
+        let mut server = TestServer {
+            dir,
+            data_dir,
+            config_path,
+            log_path,
+            child: None,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
+        if let Err(why) = server.spawn("127.0.0.1:0") {
+            panic!("mchatd did not start: {why}");
+        }
+        server
+    }
+
+    /// `http://127.0.0.1:PORT` (of the latest start).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The address the server listens (or last listened) on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The server's data directory (kept across restarts).
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The config file the server was started with.
+    pub fn config_path(&self) -> &Path {
+        &self.config_path
+    }
+
+    /// The temporary directory holding data, config and log.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Everything the server wrote to stderr so far (all starts).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// The process id, while running.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Is the process still alive?
+    pub fn is_running(&mut self) -> bool {
+        match self.child.as_mut() {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// Graceful stop: SIGTERM (with the `kill` command), then wait for the
+    /// exit, SIGKILL after 20 s. Returns the exit status, or `None` if the
+    /// server was not running.
+    pub fn stop(&mut self) -> Option<ExitStatus> {
+        let mut child = self.child.take()?;
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        let sent = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        if sent {
+            let deadline = Instant::now() + STOP_TIMEOUT;
+            while Instant::now() < deadline {
+                if let Ok(Some(status)) = child.try_wait() {
+                    return Some(status);
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        let _ = child.kill();
+        child.wait().ok()
+    }
+
+    /// Abrupt stop: SIGKILL, as in a crash or power cut of the process.
+    pub fn kill9(&mut self) -> Option<ExitStatus> {
+        let mut child = self.child.take()?;
+        let _ = child.kill();
+        child.wait().ok()
+    }
+
+    /// Starts the server again on the same data directory and config (stops
+    /// it first if it still runs). The port is new: use [`TestServer::url`].
+    pub fn start_again(&mut self) {
+        self.stop();
+        if let Err(why) = self.spawn("127.0.0.1:0") {
+            panic!("mchatd did not start again: {why}");
+        }
+    }
+
+    /// Like [`TestServer::start_again`], but on the previous port, retried for
+    /// a few seconds while it is still taken. Returns `true` on the same
+    /// port; if the port stayed taken (another process grabbed it), starts on
+    /// a fresh port and returns `false` — the server runs either way, at
+    /// [`TestServer::url`].
+    pub fn start_again_on_same_port(&mut self) -> bool {
+        self.stop();
+        let bind = self.addr.to_string();
+        let deadline = Instant::now() + SAME_PORT_TIMEOUT;
+        loop {
+            match self.spawn(&bind) {
+                Ok(()) => return true,
+                Err(why) if Instant::now() >= deadline => {
+                    eprintln!("testkit: port {bind} stayed taken ({why}); starting on a fresh port");
+                    self.start_again();
+                    return false;
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+
+    /// Runs `mchatd --config C --data-dir D admin ARGS...` with `stdin` piped
+    /// in, and returns its output (works whether or not the server runs).
+    pub fn admin(&self, args: &[&str], stdin: &str) -> Output {
+        let mut cmd = Command::new(crate::mchatd_bin());
+        clean_env(&mut cmd);
+        cmd.arg("--config")
+            .arg(&self.config_path)
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("admin")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("cannot run mchatd admin");
+        if let Some(mut input) = child.stdin.take() {
+            // The command may exit without reading; that is its answer, not ours.
+            let _ = input.write_all(stdin.as_bytes());
+        }
+        child.wait_with_output().expect("cannot wait for mchatd admin")
+    }
+
+    /// Spawns the server bound to `bind` and waits for its address line.
+    /// On failure the process is gone and the error carries its log.
+    fn spawn(&mut self, bind: &str) -> Result<(), String> {
+        assert!(self.child.is_none(), "the test server is already running");
+        std::fs::create_dir_all(&self.data_dir).map_err(|e| format!("cannot create the data dir: {e}"))?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .map_err(|e| format!("cannot open {}: {e}", self.log_path.display()))?;
+        let log_start = log.metadata().map(|m| m.len()).unwrap_or(0);
+        let mut cmd = Command::new(crate::mchatd_bin());
+        clean_env(&mut cmd);
+        cmd.arg("--bind")
+            .arg(bind)
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .arg("--config")
+            .arg(&self.config_path)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log);
+        let mut child = cmd.spawn().map_err(|e| format!("cannot spawn mchatd: {e}"))?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, rx) = mpsc::channel();
+        // Reads the address line, then drains stdout so the server never
+        // blocks on a full pipe.
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            let mut tx = Some(tx);
+            for line in lines.by_ref().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("mchatd listening on http://") {
+                    if let Some(tx) = tx.take() {
+                        let _ = tx.send(addr.trim().to_string());
+                    }
+                }
+            }
+        });
+        let fail = |child: &mut Child, what: String| {
+            let _ = child.kill();
+            let status = child.wait().map(|s| s.to_string()).unwrap_or_default();
+            let log = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+            let log = log.get(log_start as usize..).unwrap_or(&log);
+            format!("{what} (exit: {status}); its stderr:\n{log}")
+        };
+        let addr = match rx.recv_timeout(START_TIMEOUT) {
+            Ok(addr) => addr,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                return Err(fail(
+                    &mut child,
+                    format!("no address line within {START_TIMEOUT:?}"),
+                ));
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(fail(&mut child, "it exited before printing its address".into()));
+            }
+        };
+        match addr.parse() {
+            Ok(a) => self.addr = a,
+            Err(e) => return Err(fail(&mut child, format!("unreadable address {addr:?}: {e}"))),
+        }
+        self.child = Some(child);
+        Ok(())
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = self.log();
+            let tail = log.get(log.len().saturating_sub(8000)..).unwrap_or(&log);
+            eprintln!(
+                "---- mchatd log ({}) ----\n{tail}\n---- end of mchatd log ----",
+                self.url()
+            );
+        }
+        self.kill9();
+    }
+}
+
+impl std::fmt::Debug for TestServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestServer")
+            .field("url", &self.url())
+            .field("dir", &self.dir.path())
+            .field("pid", &self.pid())
+            .finish()
+    }
+}
+
+/// The developer's `MCHATD_*` variables would override the test config.
+fn clean_env(cmd: &mut Command) {
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("MCHATD_") {
+            cmd.env_remove(key);
+        }
+    }
+}
+
+/// The base config with `extra` merged over it.
+fn config_text(extra: &str) -> String {
+    let mut base: toml::Table = BASE_CONFIG.parse().expect("the base test config is valid TOML");
+    let extra: toml::Table = extra
+        .parse()
+        .unwrap_or_else(|e| panic!("the test's extra server config is not valid TOML: {e}\n{extra}"));
+    merge(&mut base, extra);
+    toml::to_string(&base).expect("a TOML table serialises")
+}
+
+fn merge(base: &mut toml::Table, extra: toml::Table) {
+    for (key, value) in extra {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(e)) => merge(b, e),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extra_config_merges_key_by_key() {
+        let text = config_text("[limits]\nsend_per_sec = 5\n[storage]\nreaders = 2\n");
+        let t: toml::Table = text.parse().unwrap();
+        assert_eq!(t["limits"]["send_per_sec"].as_integer(), Some(5));
+        assert_eq!(t["limits"]["auth_per_min"].as_integer(), Some(0));
+        assert_eq!(t["registration"]["require_mentor_approval"].as_bool(), Some(true));
+        assert_eq!(t["storage"]["readers"].as_integer(), Some(2));
+    }
+}
