@@ -368,3 +368,60 @@ fn mentorship_flow_with_json_everywhere() {
     let logout = one_json(&ana.ok(&["--json", "logout"], ""));
     assert_eq!(logout["revoked"], true, "{logout}");
 }
+
+/// Asking again someone you already have a conversation with never drops the
+/// message silently: it is delivered when the conversation is open, and
+/// otherwise refused (exit 5) with what to do instead.
+#[test]
+fn requesting_again_delivers_or_explains() {
+    let server = TestServer::start_open();
+    let mona = User::register(&server, "mona", &["--role", "mentor"]);
+    let ana = User::register(&server, "ana", &[]);
+    ana.ok(&["request", "mona", "first ask"], "");
+
+    let (code, _, err) = ana.run(&["request", "mona", "second ask"], "");
+    assert_eq!(code, 5, "{err}");
+    assert!(
+        err.contains("you already asked mona; the request is still pending"),
+        "{err}"
+    );
+    let (code, _, err) = mona.run(&["request", "ana", "hello?"], "");
+    assert_eq!(code, 5, "{err}");
+    assert!(
+        err.contains("ana already asked you for a conversation: accept it with 'mchat accept ana'"),
+        "{err}"
+    );
+
+    mona.ok(&["accept", "ana"], "");
+    let out = ana.ok(&["request", "mona", "asking again after accept"], "");
+    assert!(out.contains("sent your message there"), "{out}");
+    let doc = ana.json(&["request", "mona", "and once more, as JSON"], "");
+    assert_eq!(doc["created"], false);
+    assert_eq!(doc["message"]["body"], "and once more, as JSON");
+    assert_eq!(
+        common::bodies(&mona, "ana"),
+        vec!["first ask", "asking again after accept", "and once more, as JSON"]
+    );
+
+    mona.ok(&["complete", "ana"], "");
+    let (code, _, err) = ana.run(&["request", "mona", "after completion"], "");
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("reopen it with 'mchat reopen mona'"), "{err}");
+}
+
+/// `read --json` reports the conversation after marking it: unread 0 and my
+/// read marker at the newest message.
+#[test]
+fn read_json_reports_the_marked_state() {
+    let server = TestServer::start_open();
+    let (mona, ana) = common::accepted_pair(&server);
+    mona.ok(&["send", "ana", "one"], "");
+    mona.ok(&["send", "ana", "two"], "");
+    let peek = ana.json(&["read", "mona", "--no-mark"], "");
+    assert_eq!(peek["conversation"]["unread"], 3, "{peek}");
+    let doc = ana.json(&["read", "mona"], "");
+    let newest = doc["messages"].as_array().unwrap().last().unwrap()["id"].clone();
+    assert_eq!(doc["conversation"]["unread"], 0, "{doc}");
+    assert_eq!(doc["conversation"]["my_markers"]["read_up_to"], newest);
+    assert_eq!(doc["marked_read_up_to"], newest);
+}

@@ -49,28 +49,65 @@ pub async fn request(ctx: &mut Ctx, user: &str, words: Vec<String>) -> anyhow::R
     let created = client
         .request_conversation(&CreateConversationRequest {
             to: to.clone(),
-            message,
+            message: message.clone(),
             client_id: Some(uuid::Uuid::now_v7().to_string()),
         })
         .await?;
-    if ctx.out.json {
-        return ctx.out.json(&created);
-    }
     let c = &created.conversation;
+    let peer = safe(&c.peer.username).into_owned();
     if created.created {
+        if ctx.out.json {
+            return ctx.out.json(&created);
+        }
         ctx.out.line(format!(
             "{} asked {} for a conversation; you will be notified when they answer",
             paint(GREEN, "✓"),
-            paint(BOLD, safe(&c.peer.username))
+            paint(BOLD, &peer)
         ));
-    } else {
-        ctx.out.line(format!(
-            "you already have a conversation with {} ({}); your message was not sent",
-            paint(BOLD, safe(&c.peer.username)),
-            c.status
-        ));
+        return Ok(());
     }
-    Ok(())
+    // The pair already has a conversation: say what to do instead, or, when
+    // it is open, deliver the message there rather than drop it.
+    let me = &c.my_markers.username;
+    match c.status {
+        ConversationStatus::Accepted => {
+            let sent = client
+                .send(
+                    c.id,
+                    &mchat_shared::api::SendMessageRequest {
+                        client_id: uuid::Uuid::now_v7().to_string(),
+                        body: message,
+                        reply_to: None,
+                    },
+                )
+                .await?;
+            if ctx.out.json {
+                return ctx.out.json(&serde_json::json!({
+                    "conversation": c, "created": false, "message": sent.value
+                }));
+            }
+            ctx.out.line(format!(
+                "{} you already talk with {}: sent your message there (#{})",
+                paint(GREEN, "✓"),
+                paint(BOLD, &peer),
+                sent.value.id
+            ));
+            Ok(())
+        }
+        ConversationStatus::Pending if &c.requested_by == me => Err(Exit::rejected(format!(
+            "you already asked {peer}; the request is still pending, so this message was not sent"
+        ))
+        .into()),
+        ConversationStatus::Pending => Err(Exit::rejected(format!(
+            "{peer} already asked you for a conversation: accept it with 'mchat accept {peer}'"
+        ))
+        .into()),
+        _ => Err(Exit::rejected(format!(
+            "your conversation with {peer} is {}; reopen it with 'mchat reopen {peer}' to write again",
+            c.status
+        ))
+        .into()),
+    }
 }
 
 #[derive(Serialize)]

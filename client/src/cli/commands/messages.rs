@@ -145,14 +145,18 @@ pub async fn read(ctx: &mut Ctx, a: ReadArgs) -> anyhow::Result<()> {
         )
         .await?;
     let newest = page.messages.last().map(|m| m.id);
+    let mut conv = conv;
     let mut marked = None;
     if let Some(up_to) = newest {
-        if !a.no_mark {
-            client.mark_read(conv.id, up_to).await?;
-            marked = Some(up_to);
+        let moved = if a.no_mark {
+            client.mark_delivered(conv.id, up_to).await?
         } else {
-            client.mark_delivered(conv.id, up_to).await?;
-        }
+            marked = Some(up_to);
+            client.mark_read(conv.id, up_to).await?
+        };
+        // Report the conversation as it is now, not as it was before marking.
+        conv.unread = moved.unread;
+        conv.my_markers = moved.markers;
     }
     if ctx.out.json {
         return ctx.out.json(&ReadOutput {
