@@ -30,7 +30,7 @@ async fn invite_mode_needs_a_code_with_uses_left() {
         .await;
     assert_error(status, &v, 403, "registration_closed");
 
-    let code = stdout(&server.run_cli(&["admin", "invite", "--uses", "1"], ""));
+    let code = stdout(&server.admin(&["invite", "--uses", "1"], ""));
     assert!(code.starts_with("inv_"), "{code}");
     let (status, v) = server
         .anon()
@@ -44,7 +44,7 @@ async fn invite_mode_needs_a_code_with_uses_left() {
         .await;
     assert_error(status, &v, 403, "registration_closed");
     // A failed registration does not burn a use: a two-use code survives a taken username.
-    let code2 = stdout(&server.run_cli(&["admin", "invite", "--uses", "2"], ""));
+    let code2 = stdout(&server.admin(&["invite", "--uses", "2"], ""));
     let (status, v) = server
         .anon()
         .post("/v1/auth/register", &body("ana", Some(&code2)))
@@ -90,7 +90,7 @@ async fn approve_announce_and_reset_password_from_the_command_line() {
     assert!(!listed(&before), "unapproved mentors are not listed");
 
     assert_eq!(
-        stdout(&server.run_cli(&["admin", "approve-mentor", "mona"], "")),
+        stdout(&server.admin(&["approve-mentor", "mona"], "")),
         "mona is an approved mentor"
     );
     let after: UserList = ana.get_ok("/v1/users?role=mentor").await;
@@ -103,11 +103,11 @@ async fn approve_announce_and_reset_password_from_the_command_line() {
         .map(|n| n.kind)
         .collect();
     assert_eq!(kinds, vec![NotificationKind::MentorApproved]);
-    let out = server.run_cli(&["admin", "approve-mentor", "ana"], "");
+    let out = server.admin(&["approve-mentor", "ana"], "");
     assert!(!out.status.success(), "a mentee cannot be approved as a mentor");
     assert!(String::from_utf8_lossy(&out.stderr).contains("ana is not a mentor"));
 
-    let said = stdout(&server.run_cli(&["admin", "announce", "Office hours move to Thursday"], ""));
+    let said = stdout(&server.admin(&["announce", "Office hours move to Thursday"], ""));
     assert_eq!(said, "announced to 2 users");
     for who in [&mona, &ana] {
         let list = who.notifications(true).await;
@@ -119,8 +119,8 @@ async fn approve_announce_and_reset_password_from_the_command_line() {
         assert_eq!(n.body, "Office hours move to Thursday");
     }
 
-    let out = server.run_cli(
-        &["admin", "reset-password", "ana", "--password-stdin"],
+    let out = server.admin(
+        &["reset-password", "ana", "--password-stdin"],
         "a brand new password\n",
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -142,10 +142,7 @@ async fn approve_announce_and_reset_password_from_the_command_line() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{v}");
-    let out = server.run_cli(
-        &["admin", "reset-password", "ghost", "--password-stdin"],
-        "whatever123\n",
-    );
+    let out = server.admin(&["reset-password", "ghost", "--password-stdin"], "whatever123\n");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no user named ghost"));
 }

@@ -290,7 +290,7 @@ async fn admin_endpoints_are_for_admins_only() {
     assert_error(status, &v, 401, "unauthorized");
 
     // The admin can.
-    let admin = server.admin().await;
+    let admin = server.admin_session().await;
     let (status, v) = admin.put("/v1/admin/mentors/uma/approve", &json!({})).await;
     assert_eq!(status, StatusCode::OK, "{v}");
     assert_eq!(v["mentor_approved"], true);

@@ -88,7 +88,7 @@ async fn wrong_methods_answer_405_in_the_error_shape() {
 async fn the_server_stops_cleanly_on_sigterm() {
     let mut server = TestServer::start();
     let _ = server.mentee("tom").await;
-    let status = server.stop();
+    let status = server.stop().expect("the server was running");
     assert!(status.success(), "exit status {status}; log:\n{}", server.log());
     assert!(server.log().contains("stopped"), "{}", server.log());
 }

@@ -121,8 +121,8 @@ async fn backup_during_writes_is_a_consistent_snapshot() {
             }
         })
     };
-    let dest = server.temp_path().join("during.sqlite3");
-    let out = server.run_cli(&["backup", dest.to_str().expect("utf-8 path")], "");
+    let dest = server.dir().join("during.sqlite3");
+    let out = server.backup(&dest);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     writer.await.expect("writer task");
 
@@ -170,8 +170,8 @@ async fn online_backup_is_consistent_and_restorable() {
     let mira_view = view(&mira, id).await;
 
     // While the server runs (and keeps its WAL open).
-    let dest = server.temp_path().join("backup.sqlite3");
-    let out = server.run_cli(&["backup", dest.to_str().expect("utf-8 path")], "");
+    let dest = server.dir().join("backup.sqlite3");
+    let out = server.backup(&dest);
     assert!(
         out.status.success(),
         "mchatd backup failed: {}",
@@ -211,7 +211,7 @@ async fn online_backup_is_consistent_and_restorable() {
     tom.say(id, "t-after", "written after the backup").await;
 
     // Refuses to overwrite.
-    let out = server.run_cli(&["backup", dest.to_str().expect("utf-8 path")], "");
+    let out = server.backup(&dest);
     assert!(
         !out.status.success(),
         "a second backup to the same path must fail"

@@ -2,8 +2,8 @@
 //!
 //! - [`mchatd_bin`] / [`mchat_bin`]: the real binaries, built on demand.
 //! - [`TestServer`]: a real `mchatd` on `127.0.0.1:0` with a temporary data
-//!   directory and config file; stop, kill, restart on the same data, run
-//!   `mchatd admin ...` against it.
+//!   directory (or an existing one) and config file; stop, kill, restart on
+//!   the same data, run `mchatd admin ...` and `mchatd backup` against it.
 //! - [`DropResponseProxy`]: a loopback TCP proxy that lets the server commit
 //!   a request and then closes the client's connection instead of answering,
 //!   to force a "lost response after commit".

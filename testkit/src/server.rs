@@ -1,7 +1,9 @@
 //! [`TestServer`]: a real `mchatd` process on a loopback port.
 //!
 //! Each server gets its own temporary directory holding the data directory,
-//! the config file and the server's stderr log (`mchatd.log`). The port comes
+//! the config file and the server's stderr log (`mchatd.log`); a server can
+//! also start on an existing data directory ([`TestServer::start_on_data_dir`],
+//! e.g. one holding only a backup). The port comes
 //! from the one line the server prints on stdout (`mchatd listening on
 //! http://ADDR`), so tests can run in parallel with `--bind 127.0.0.1:0`.
 //!
@@ -9,6 +11,7 @@
 //! `send_per_sec = 0`: tests register and send fast) and leaves mentor
 //! approval on, as in production; [`TestServer::start_open`] turns it off.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -35,7 +38,8 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 const SAME_PORT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A running (or stopped) `mchatd` with its own temporary data directory.
-/// Dropping it kills the process; the directory goes with it.
+/// Dropping it kills the process; the temporary directory goes with it (an
+/// existing data directory given to [`TestServer::start_on_data_dir`] stays).
 pub struct TestServer {
     dir: TempDir,
     data_dir: PathBuf,
@@ -59,11 +63,20 @@ impl TestServer {
     /// A server with `extra_toml` merged over the base config, table by table
     /// and key by key (`"[limits]\nsend_per_sec = 5"` keeps `auth_per_min = 0`).
     pub fn start_with(extra_toml: &str) -> TestServer {
-        let dir = tempfile::Builder::new()
-            .prefix("mchatd-test-")
-            .tempdir()
-            .expect("cannot create a temp dir for the test server");
+        let dir = temp_dir();
         let data_dir = dir.path().join("data");
+        TestServer::start_in(dir, data_dir, extra_toml)
+    }
+
+    /// A server on an existing data directory (e.g. a fresh one holding only
+    /// a backup copied to `mchatd.sqlite3`), with `extra_toml` merged over the
+    /// base config as in [`TestServer::start_with`]. Config and log live in
+    /// the server's own temporary directory; `data_dir` is left in place.
+    pub fn start_on_data_dir(data_dir: &Path, extra_toml: &str) -> TestServer {
+        TestServer::start_in(temp_dir(), data_dir.to_path_buf(), extra_toml)
+    }
+
+    fn start_in(dir: TempDir, data_dir: PathBuf, extra_toml: &str) -> TestServer {
         let config_path = dir.path().join("mchatd.toml");
         let log_path = dir.path().join("mchatd.log");
         std::fs::write(&config_path, config_text(extra_toml)).expect("cannot write the test server config");
@@ -96,12 +109,19 @@ impl TestServer {
         &self.data_dir
     }
 
+    /// The SQLite database file in the data directory (`mchatd.sqlite3`).
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("mchatd.sqlite3")
+    }
+
     /// The config file the server was started with.
     pub fn config_path(&self) -> &Path {
         &self.config_path
     }
 
-    /// The temporary directory holding data, config and log.
+    /// The temporary directory holding config, log and (unless started on an
+    /// existing data directory) the data; scratch space that lives as long as
+    /// the server.
     pub fn dir(&self) -> &Path {
         self.dir.path()
     }
@@ -190,23 +210,38 @@ impl TestServer {
     /// Runs `mchatd --config C --data-dir D admin ARGS...` with `stdin` piped
     /// in, and returns its output (works whether or not the server runs).
     pub fn admin(&self, args: &[&str], stdin: &str) -> Output {
+        let mut all = vec![OsStr::new("admin")];
+        all.extend(args.iter().map(OsStr::new));
+        self.cli(&all, stdin)
+    }
+
+    /// Runs `mchatd --config C --data-dir D backup DEST` and returns its
+    /// output (a consistent copy, also while the server runs; the command
+    /// refuses to overwrite an existing `dest`).
+    pub fn backup(&self, dest: &Path) -> Output {
+        self.cli(&[OsStr::new("backup"), dest.as_os_str()], "")
+    }
+
+    /// Runs `mchatd --config C --data-dir D ARGS...` with `stdin` piped in.
+    fn cli(&self, args: &[&OsStr], stdin: &str) -> Output {
         let mut cmd = Command::new(crate::mchatd_bin());
         clean_env(&mut cmd);
         cmd.arg("--config")
             .arg(&self.config_path)
             .arg("--data-dir")
             .arg(&self.data_dir)
-            .arg("admin")
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("cannot run mchatd admin");
+        let mut child = cmd.spawn().expect("cannot run the mchatd command");
         if let Some(mut input) = child.stdin.take() {
             // The command may exit without reading; that is its answer, not ours.
             let _ = input.write_all(stdin.as_bytes());
         }
-        child.wait_with_output().expect("cannot wait for mchatd admin")
+        child
+            .wait_with_output()
+            .expect("cannot wait for the mchatd command")
     }
 
     /// Spawns the server bound to `bind` and waits for its address line.
@@ -298,6 +333,14 @@ impl std::fmt::Debug for TestServer {
             .field("pid", &self.pid())
             .finish()
     }
+}
+
+/// A fresh `mchatd-test-*` temporary directory.
+fn temp_dir() -> TempDir {
+    tempfile::Builder::new()
+        .prefix("mchatd-test-")
+        .tempdir()
+        .expect("cannot create a temp dir for the test server")
 }
 
 /// The developer's `MCHATD_*` variables would override the test config.

@@ -95,6 +95,51 @@ fn server_starts_stops_and_restarts_on_its_data() {
 }
 
 #[test]
+fn backup_copies_the_data_and_a_server_starts_on_the_copy() {
+    let server = TestServer::start();
+    assert_eq!(server.database_path(), server.data_dir().join("mchatd.sqlite3"));
+    assert!(server.database_path().is_file(), "the server made its database");
+    assert!(server.data_dir().starts_with(server.dir()));
+    let out = server.admin(
+        &["create-user", "bea", "--role", "mentee", "--password-stdin"],
+        PASSWORD,
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // `mchatd backup` while the server runs; it will not overwrite.
+    let dest = server.dir().join("backup.sqlite3");
+    let out = server.backup(&dest);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(dest.is_file());
+    assert!(
+        !server.backup(&dest).status.success(),
+        "a second backup to the same path fails"
+    );
+
+    // A server on a data dir holding only the copy has the user.
+    let restored_dir = tempfile::tempdir().unwrap();
+    std::fs::copy(&dest, restored_dir.path().join("mchatd.sqlite3")).unwrap();
+    let mut restored = TestServer::start_on_data_dir(restored_dir.path(), "");
+    assert_eq!(restored.data_dir(), restored_dir.path());
+    assert_eq!(
+        restored.database_path(),
+        restored_dir.path().join("mchatd.sqlite3")
+    );
+    assert!(
+        !restored.dir().starts_with(restored_dir.path()),
+        "config and log live apart"
+    );
+    let login = format!(r#"{{"username":"bea","password":"{PASSWORD}"}}"#);
+    let (head, _) = exchange(&mut connect(&restored.url()), &post("/v1/auth/login", &login)).unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+
+    // Dropping the server leaves the caller's data directory in place.
+    assert!(restored.stop().is_some_and(|s| s.success()));
+    drop(restored);
+    assert!(restored_dir.path().join("mchatd.sqlite3").is_file());
+}
+
+#[test]
 fn extra_config_is_applied_and_bad_config_fails_with_the_log() {
     // A mentee registering is unaffected; the registration mode is.
     let server = TestServer::start_with("[registration]\nmode = \"closed\"\n");

@@ -1,11 +1,13 @@
-//! Shared helpers for the integration tests: a real `mchatd` process on a
-//! temporary data directory, and a small HTTP client for its API.
+//! Shared helpers for the HTTP integration tests: a small client for the
+//! API ([`Api`], [`Session`]), the users and conversations most tests start
+//! from, and the error-shape checks.
 //!
-//! Every test starts its own server (`TestServer::start`), so tests run in
-//! parallel without sharing state. The server picks a free port (`--bind
-//! 127.0.0.1:0`) and the helper reads it from the one line the binary prints
-//! on stdout. Server logs go to `<tempdir>/mchatd.log` and are printed when a
-//! test fails.
+//! The server itself is a [`mchat_testkit::TestServer`] (a real `mchatd` on
+//! `127.0.0.1:0` with a temporary data directory; its log is printed when a
+//! test fails); [`TestServer`] here wraps it with the HTTP client and derefs
+//! to it for everything else (`data_dir`, `database_path`, `dir`, `log`,
+//! `admin`, `backup`, ...). Every test starts its own server, so tests run in
+//! parallel without sharing state.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -17,319 +19,86 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, RwLock, mpsc};
+use std::path::Path;
+use std::process::ExitStatus;
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
-use tempfile::TempDir;
 
-/// The password every test user gets.
-pub const PASSWORD: &str = "correct horse battery staple";
+pub use mchat_testkit::PASSWORD;
 
-/// The config every test server gets before the test's own lines: rate
-/// limits off (tests that need them turn them on), mentor approval left on.
-const BASE_CONFIG: &str = "[limits]\nauth_per_min = 0\nsend_per_sec = 0\n";
-
-/// How long a server may take to print its address.
-const START_TIMEOUT: Duration = Duration::from_secs(30);
-/// How long a server may take to stop after SIGTERM.
-const STOP_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// A running `mchatd` on its own temporary data directory.
+/// A testkit server (rate limits off, mentor approval on, plus the test's
+/// extra config) with an HTTP client for it.
 pub struct TestServer {
-    dir: TempDir,
-    config_path: PathBuf,
-    data_dir: PathBuf,
-    log_path: PathBuf,
-    child: Option<Child>,
+    server: mchat_testkit::TestServer,
     /// `http://127.0.0.1:PORT`, shared with every [`Api`] so they follow restarts.
     base: Arc<RwLock<String>>,
     http: reqwest::Client,
     admin: tokio::sync::OnceCell<Session>,
 }
 
-/// Merges `extra` TOML into the base config. A table the base config also
-/// has (`[limits]`) is merged key by key, the extra keys winning.
-fn config_text(extra: &str) -> String {
-    let mut base: toml_lite::Doc = toml_lite::parse(BASE_CONFIG);
-    base.merge(toml_lite::parse(extra));
-    base.render()
-}
-
-/// A tiny `[table] key = value` merger, enough for flat server configs.
-/// (The server crate's own `toml` is not a dependency we can reach here.)
-mod toml_lite {
-    #[derive(Default)]
-    pub struct Doc {
-        tables: Vec<(String, Vec<(String, String)>)>,
+impl std::ops::Deref for TestServer {
+    type Target = mchat_testkit::TestServer;
+    fn deref(&self) -> &mchat_testkit::TestServer {
+        &self.server
     }
-
-    pub fn parse(text: &str) -> Doc {
-        let mut doc = Doc::default();
-        let mut current = String::new();
-        for line in text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        {
-            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-                current = name.trim().to_string();
-                doc.table(&current);
-            } else if let Some((k, v)) = line.split_once('=') {
-                doc.set(&current, k.trim(), v.trim());
-            } else {
-                panic!("test config line not understood: {line}");
-            }
-        }
-        doc
-    }
-
-    impl Doc {
-        fn table(&mut self, name: &str) -> &mut Vec<(String, String)> {
-            if let Some(i) = self.tables.iter().position(|(n, _)| n == name) {
-                return &mut self.tables[i].1;
-            }
-            self.tables.push((name.to_string(), Vec::new()));
-            &mut self.tables.last_mut().unwrap().1
-        }
-
-        fn set(&mut self, table: &str, key: &str, value: &str) {
-            let t = self.table(table);
-            match t.iter_mut().find(|(k, _)| k == key) {
-                Some(entry) => entry.1 = value.to_string(),
-                None => t.push((key.to_string(), value.to_string())),
-            }
-        }
-
-        pub fn merge(&mut self, other: Doc) {
-            for (table, entries) in other.tables {
-                self.table(&table);
-                for (k, v) in entries {
-                    self.set(&table, &k, &v);
-                }
-            }
-        }
-
-        pub fn render(&self) -> String {
-            let mut out = String::new();
-            for (name, entries) in &self.tables {
-                if !name.is_empty() {
-                    out.push_str(&format!("[{name}]\n"));
-                }
-                for (k, v) in entries {
-                    out.push_str(&format!("{k} = {v}\n"));
-                }
-            }
-            out
-        }
-    }
-}
-
-/// The mchatd binary Cargo built for these tests.
-pub fn mchatd_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_mchatd")
-}
-
-/// A `Command` for the binary without any `MCHATD_*` settings leaking in
-/// from the environment the tests run in.
-fn mchatd_command() -> Command {
-    let mut cmd = Command::new(mchatd_bin());
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("MCHATD_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd
 }
 
 impl TestServer {
     /// A server with the default test config.
     pub fn start() -> TestServer {
-        TestServer::start_with("")
+        TestServer::wrap(mchat_testkit::TestServer::start())
     }
 
-    /// A server whose config file also holds `config_toml_extra` (merged
-    /// over the test defaults, e.g. `"[limits]\nmax_body_bytes = 4096"`).
+    /// A server whose config also holds `config_toml_extra` (merged over the
+    /// test defaults, e.g. `"[limits]\nmax_body_bytes = 4096"`).
     pub fn start_with(config_toml_extra: &str) -> TestServer {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let data_dir = dir.path().join("data");
-        std::fs::create_dir_all(&data_dir).expect("data dir");
-        TestServer::start_in(dir, data_dir, config_toml_extra)
+        TestServer::wrap(mchat_testkit::TestServer::start_with(config_toml_extra))
     }
 
     /// A server on an existing data directory (e.g. one holding only a
-    /// backup copied to `mchatd.sqlite3`). The config lives next to it.
+    /// backup copied to `mchatd.sqlite3`).
     pub fn start_on_data_dir(data_dir: &Path, config_toml_extra: &str) -> TestServer {
-        let dir = tempfile::tempdir().expect("temp dir");
-        TestServer::start_in(dir, data_dir.to_path_buf(), config_toml_extra)
+        TestServer::wrap(mchat_testkit::TestServer::start_on_data_dir(
+            data_dir,
+            config_toml_extra,
+        ))
     }
 
-    fn start_in(dir: TempDir, data_dir: PathBuf, config_toml_extra: &str) -> TestServer {
-        let config_path = dir.path().join("mchatd.toml");
-        std::fs::write(&config_path, config_text(config_toml_extra)).expect("write config");
-        let log_path = dir.path().join("mchatd.log");
-        let mut server = TestServer {
-            dir,
-            config_path,
-            data_dir,
-            log_path,
-            child: None,
-            base: Arc::new(RwLock::new(String::new())),
+    fn wrap(server: mchat_testkit::TestServer) -> TestServer {
+        TestServer {
+            base: Arc::new(RwLock::new(server.url())),
+            server,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()
                 .expect("http client"),
             admin: tokio::sync::OnceCell::new(),
-        };
-        server.spawn();
-        server
-    }
-
-    /// Starts the process and waits for its `mchatd listening on` line.
-    fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log_path)
-            .expect("log file");
-        let mut child = mchatd_command()
-            .arg("--bind")
-            .arg("127.0.0.1:0")
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .arg("--config")
-            .arg(&self.config_path)
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("spawn mchatd");
-        let stdout = child.stdout.take().expect("child stdout");
-        let (tx, rx) = mpsc::channel();
-        // Reads the address, then keeps draining stdout so the child never blocks on it.
-        std::thread::spawn(move || {
-            let mut tx = Some(tx);
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if let Some(addr) = line.strip_prefix("mchatd listening on ") {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send(addr.trim().to_string());
-                    }
-                }
-            }
-        });
-        self.child = Some(child);
-        match rx.recv_timeout(START_TIMEOUT) {
-            Ok(url) => *self.base.write().unwrap() = url,
-            Err(_) => panic!(
-                "mchatd did not print its address within {START_TIMEOUT:?}; log:\n{}",
-                self.log()
-            ),
         }
     }
 
-    /// Stops the server with SIGTERM and waits for it to exit. Returns its exit status.
-    pub fn stop(&mut self) -> ExitStatus {
-        let mut child = self.child.take().expect("the server is not running");
-        let status = Command::new("kill")
-            .arg("-TERM")
-            .arg(child.id().to_string())
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -TERM failed");
-        let deadline = Instant::now() + STOP_TIMEOUT;
-        loop {
-            if let Some(status) = child.try_wait().expect("wait for mchatd") {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "mchatd did not stop within {STOP_TIMEOUT:?} of SIGTERM; log:\n{}",
-                    self.log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+    /// Stops the server with SIGTERM (see [`mchat_testkit::TestServer::stop`]).
+    pub fn stop(&mut self) -> Option<ExitStatus> {
+        self.server.stop()
     }
 
     /// Stops the server gracefully (asserting a clean exit) and starts it
     /// again on the same data directory and config. Existing [`Api`]s and
     /// [`Session`]s keep working (the port may change; they follow it).
     pub fn restart(&mut self) {
-        let status = self.stop();
+        let status = self.server.stop().expect("the server is not running");
         assert!(
             status.success(),
             "mchatd exited with {status} on SIGTERM; log:\n{}",
             self.log()
         );
-        self.spawn();
-    }
-
-    /// `http://127.0.0.1:PORT`.
-    pub fn base_url(&self) -> String {
-        self.base.read().unwrap().clone()
-    }
-
-    pub fn data_dir(&self) -> &Path {
-        &self.data_dir
-    }
-
-    pub fn config_path(&self) -> &Path {
-        &self.config_path
-    }
-
-    pub fn database_path(&self) -> PathBuf {
-        self.data_dir.join("mchatd.sqlite3")
-    }
-
-    /// A scratch directory that lives as long as the server.
-    pub fn temp_path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// The server's log so far.
-    pub fn log(&self) -> String {
-        std::fs::read_to_string(&self.log_path).unwrap_or_default()
-    }
-
-    /// Runs `mchatd ARGS --data-dir DIR --config FILE` with `stdin`, and
-    /// returns its output (whatever the exit status).
-    pub fn run_cli(&self, args: &[&str], stdin: &str) -> std::process::Output {
-        let mut child = mchatd_command()
-            .args(args)
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .arg("--config")
-            .arg(&self.config_path)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn mchatd cli");
-        child
-            .stdin
-            .take()
-            .expect("cli stdin")
-            .write_all(stdin.as_bytes())
-            .expect("write cli stdin");
-        child.wait_with_output().expect("wait for mchatd cli")
+        self.server.start_again();
+        *self.base.write().unwrap() = self.server.url();
     }
 
     /// `mchatd admin create-user NAME --role ROLE --password-stdin`, asserting success.
     pub fn create_user_cli(&self, username: &str, role: &str, password: &str) {
-        let out = self.run_cli(
-            &[
-                "admin",
-                "create-user",
-                username,
-                "--role",
-                role,
-                "--password-stdin",
-            ],
+        let out = self.server.admin(
+            &["create-user", username, "--role", role, "--password-stdin"],
             &format!("{password}\n"),
         );
         assert!(
@@ -406,7 +175,7 @@ impl TestServer {
     }
 
     /// The server's admin (made once with `mchatd admin create-user`, then logged in).
-    pub async fn admin(&self) -> &Session {
+    pub async fn admin_session(&self) -> &Session {
         self.admin
             .get_or_init(|| async {
                 self.create_user_cli("admin", "admin", PASSWORD);
@@ -417,7 +186,7 @@ impl TestServer {
 
     /// Approves a mentor as the admin, over `PUT /v1/admin/mentors/{username}/approve`.
     pub async fn approve(&self, username: &str) {
-        let admin = self.admin().await;
+        let admin = self.admin_session().await;
         let (status, v) = admin
             .put(&format!("/v1/admin/mentors/{username}/approve"), &json!({}))
             .await;
@@ -452,22 +221,6 @@ impl TestServer {
             .await;
         assert_eq!(status, StatusCode::OK, "accept: {v}");
         (m, e, id)
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if std::thread::panicking() {
-            eprintln!(
-                "---- mchatd log ({}) ----\n{}",
-                self.log_path.display(),
-                self.log()
-            );
-        }
     }
 }
 
