@@ -1,1 +1,102 @@
-fn main() {}
+//! `mchat-bench`: benchmarks for `mchatd` that drive a real server over HTTP.
+//!
+//! `mchat-bench core` starts a fresh `mchatd` on loopback, measures send
+//! throughput and history paging, and reports figures next to the server's
+//! CPU and memory (see `core` for the scenario).
+
+mod api;
+mod args;
+mod core;
+mod history;
+mod load;
+mod meta;
+mod procstat;
+mod report;
+mod scrape;
+mod server;
+mod stats;
+
+use anyhow::{Result, anyhow};
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(
+    name = "mchat-bench",
+    version,
+    about = "Benchmarks for mchatd (loopback only)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Send throughput (c1, c16, c16_multi) and history paging against a fresh mchatd.
+    Core(args::CoreArgs),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Core(args) => run_core(args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mchat-bench: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_core(args: args::CoreArgs) -> Result<()> {
+    let started = Instant::now();
+    args.validate()?;
+    let bin = match &args.server_bin {
+        Some(p) => p.clone(),
+        None => server::default_bin()?,
+    };
+    let launch = server::Launch {
+        bin,
+        extra_env: args.extra_env()?,
+        ready_timeout: Duration::from_secs(30),
+    };
+    eprintln!("bench: starting {}", launch.bin.display());
+    let srv = server::Server::start(&launch).await?;
+    eprintln!(
+        "bench: mchatd pid {} on http://{} (ready after {:.2} s)",
+        srv.pid(),
+        srv.addr,
+        srv.startup_s
+    );
+    let deadline = Duration::from_secs(args.deadline_secs);
+    let outcome = tokio::select! {
+        r = tokio::time::timeout(deadline, core::run(&srv, &args)) => match r {
+            Ok(r) => r,
+            Err(_) => Err(anyhow!("overall deadline of {} s exceeded", args.deadline_secs)),
+        },
+        _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
+    };
+    if outcome.is_err() {
+        eprintln!("bench: server log tail:\n{}", srv.log_tail(20));
+    }
+    let stopped = srv.stop(Duration::from_secs(20)).await;
+    eprintln!("bench: mchatd {stopped}");
+    let mut report = outcome?;
+    if let Some(o) = report.as_object_mut() {
+        o.insert("server_stop".into(), stopped.into());
+        let wall = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
+        o.insert("bench_wall_s".into(), wall.into());
+    }
+    if args.json {
+        report::table(&mut std::io::stderr(), &report)?;
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        report::table(&mut std::io::stdout(), &report)?;
+    }
+    Ok(())
+}

@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod ids;
 pub mod limits;
+pub mod realtime;
 pub mod validate;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
