@@ -98,7 +98,10 @@ mod tests {
             kind: EventKind::Resync,
         });
         let text = serde_json::to_string(&ev).unwrap_or_default();
-        assert!(text.contains("\"seq\":7") && text.contains("\"type\":\"resync\""), "{text}");
+        assert!(
+            text.contains("\"seq\":7") && text.contains("\"type\":\"resync\""),
+            "{text}"
+        );
         assert_eq!(serde_json::from_str::<ServerFrame>(&text).ok(), Some(ev));
         let sig = ServerFrame::Signal(Signal::Typing {
             conversation_id: ConversationId(3),
@@ -109,6 +112,11 @@ mod tests {
         assert!(!text.contains("seq"), "{text}");
         assert_eq!(serde_json::from_str::<ServerFrame>(&text).ok(), Some(sig));
         let c: Result<ClientFrame, _> = serde_json::from_str(r#"{"type":"typing","conversation_id":4}"#);
-        assert_eq!(c.ok(), Some(ClientFrame::Typing { conversation_id: ConversationId(4) }));
+        assert_eq!(
+            c.ok(),
+            Some(ClientFrame::Typing {
+                conversation_id: ConversationId(4)
+            })
+        );
     }
 }
