@@ -16,6 +16,7 @@ pub struct Config {
     pub requests: RequestsConfig,
     pub limits: LimitsConfig,
     pub storage: StorageConfig,
+    pub realtime: RealtimeConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -98,6 +99,38 @@ pub struct StorageConfig {
     pub busy_timeout_ms: u64,
     /// Most write requests committed together in one transaction.
     pub max_batch: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RealtimeConfig {
+    /// Frames queued per live connection; a connection whose queue fills
+    /// is dropped (it resumes from its cursor) so it never stalls others.
+    pub ws_buffer: usize,
+    /// Seconds between pings (keeps NAT mappings open; a peer that misses a
+    /// whole interval is dropped).
+    pub ping_interval_secs: u64,
+    /// Largest frame a client may send, in bytes.
+    pub max_frame_bytes: usize,
+    /// Bytes a connection may have waiting to be written to its socket.
+    pub max_write_buffer_bytes: usize,
+    /// A typing indicator ends this long after its last renewal.
+    pub typing_ttl_secs: u64,
+    /// Events older than this are pruned; older cursors get a `resync`.
+    pub event_retention_secs: u64,
+}
+
+impl Default for RealtimeConfig {
+    fn default() -> Self {
+        Self {
+            ws_buffer: 256,
+            ping_interval_secs: 25,
+            max_frame_bytes: 16 * 1024,
+            max_write_buffer_bytes: 1024 * 1024,
+            typing_ttl_secs: 5,
+            event_retention_secs: 30 * 24 * 3600,
+        }
+    }
 }
 
 impl Default for ServerConfig {

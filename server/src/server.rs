@@ -5,6 +5,7 @@
 use crate::auth::Passwords;
 use crate::config::Config;
 use crate::ratelimit::RateLimits;
+use crate::realtime::Hub;
 use crate::routes;
 use crate::state::AppState;
 use crate::store::Store;
@@ -59,7 +60,13 @@ pub fn app(state: AppState) -> Router {
 pub async fn build_state(config: Config, metrics: Option<PrometheusHandle>) -> anyhow::Result<AppState> {
     let db = config.database_path();
     let storage = config.storage.clone();
-    let store = tokio::task::spawn_blocking(move || Store::open(&db, &storage)).await??;
+    let hub = Arc::new(Hub::new(
+        config.realtime.ws_buffer,
+        Duration::from_secs(config.realtime.typing_ttl_secs.max(1)),
+    ));
+    let sink: Arc<dyn crate::store::EventSink> = hub.clone();
+    let store =
+        tokio::task::spawn_blocking(move || Store::open_with_sink(&db, &storage, Some(sink))).await??;
     let hashes = config.auth.max_concurrent_hashes;
     let passwords = tokio::task::spawn_blocking(move || Passwords::new(hashes))
         .await?
@@ -67,13 +74,26 @@ pub async fn build_state(config: Config, metrics: Option<PrometheusHandle>) -> a
     Ok(AppState {
         store,
         limits: Arc::new(RateLimits::new(&config.limits)),
+        hub,
         config: Arc::new(config),
         passwords: Arc::new(passwords),
         metrics,
     })
 }
 
-/// Periodic housekeeping: expiring stale requests, trimming rate-limit state.
+/// Every second: typing indicators whose renewal stopped end.
+fn spawn_typing_sweeper(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            state.hub.sweep();
+        }
+    });
+}
+
+/// Periodic housekeeping: expiring stale requests, pruning old events,
+/// trimming rate-limit state.
 fn spawn_sweeper(state: AppState) {
     let every = Duration::from_secs(state.config.requests.sweep_interval_secs.max(1));
     tokio::spawn(async move {
@@ -86,6 +106,17 @@ fn spawn_sweeper(state: AppState) {
                 Ok(n) => tracing::info!(expired = n, "expired pending requests"),
                 Err(crate::store::StoreError::Closed) => break,
                 Err(e) => tracing::warn!(error = %e, "request expiry failed"),
+            }
+            let retention_ms = i64::try_from(state.config.realtime.event_retention_secs.saturating_mul(1000))
+                .unwrap_or(i64::MAX);
+            match state
+                .store
+                .prune_events(crate::store::now_ms().saturating_sub(retention_ms))
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(pruned = n, "pruned old events"),
+                Err(e) => tracing::warn!(error = %e, "event pruning failed"),
             }
             state.limits.sweep();
         }
@@ -100,10 +131,14 @@ where
     let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
     let store = state.store.clone();
     spawn_sweeper(state.clone());
+    spawn_typing_sweeper(state.clone());
+    let hub = state.hub.clone();
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {
         shutdown.await;
         tracing::info!("shutting down: no new connections; finishing in-flight requests");
+        // Live connections get a close frame (1001) and resume elsewhere.
+        hub.close_all();
         let _ = stopping_tx.send(());
     };
     let server = axum::serve(

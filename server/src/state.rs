@@ -3,6 +3,7 @@
 use crate::auth::Passwords;
 use crate::config::Config;
 use crate::ratelimit::RateLimits;
+use crate::realtime::Hub;
 use crate::store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
@@ -13,5 +14,15 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub passwords: Arc<Passwords>,
     pub limits: Arc<RateLimits>,
+    pub hub: Arc<Hub>,
     pub metrics: Option<PrometheusHandle>,
+}
+
+impl AppState {
+    /// Asks the hub whether a user has a live connection (for "message
+    /// received" notifications, which only offline users get).
+    pub fn is_online(&self) -> crate::store::IsOnline {
+        let hub = self.hub.clone();
+        Arc::new(move |user| hub.is_online(user))
+    }
 }

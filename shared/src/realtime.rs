@@ -50,7 +50,7 @@ pub enum Signal {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum ServerFrame {
-    Event(Event),
+    Event(Box<Event>),
     Signal(Signal),
 }
 
@@ -92,11 +92,11 @@ mod tests {
 
     #[test]
     fn frames_round_trip() {
-        let ev = ServerFrame::Event(Event {
+        let ev = ServerFrame::Event(Box::new(Event {
             seq: Seq(7),
             at: time::OffsetDateTime::UNIX_EPOCH,
             kind: EventKind::Resync,
-        });
+        }));
         let text = serde_json::to_string(&ev).unwrap_or_default();
         assert!(
             text.contains("\"seq\":7") && text.contains("\"type\":\"resync\""),

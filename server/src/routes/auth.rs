@@ -151,5 +151,6 @@ pub async fn login(
 
 pub async fn logout(State(state): State<AppState>, Auth(me): Auth) -> ApiResult<Json<api::Ok>> {
     state.store.revoke_token(me.user_id, me.token_id).await?;
+    state.hub.close_token(me.token_id);
     Ok(Json(api::Ok { ok: true }))
 }

@@ -136,3 +136,15 @@ pub async fn delivered(
     let (markers, unread) = state.store.update_markers(me.user_id, id, update).await?;
     Ok(Json(ReadResponse { markers, unread }))
 }
+
+/// `POST /v1/conversations/{id}/typing`: tell the others I am typing (renew
+/// every few seconds; it ends by itself).
+pub async fn typing(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(id): Path<ConversationId>,
+) -> ApiResult<Json<mchat_shared::api::Ok>> {
+    let members = state.store.members(me.user_id, id).await?;
+    state.hub.typing(id, me.user_id, &members);
+    Ok(Json(mchat_shared::api::Ok { ok: true }))
+}

@@ -39,5 +39,10 @@ pub async fn patch_me(
             .map(|t| validate::tags("interests", &t))
             .transpose()?,
     };
-    Ok(Json(state.store.update_profile(me.user_id, patch).await?))
+    let availability_changed = patch.availability.is_some();
+    let user = state.store.update_profile(me.user_id, patch).await?;
+    if availability_changed {
+        crate::realtime::presence::availability_changed(&state, me.user_id);
+    }
+    Ok(Json(user))
 }

@@ -42,7 +42,14 @@ pub async fn send(
     state.limits.check_send(me.user_id)?;
     let (message, created) = state
         .store
-        .send_message(me.user_id, id, req.client_id, body, req.reply_to)
+        .send_message(
+            me.user_id,
+            id,
+            req.client_id,
+            body,
+            req.reply_to,
+            state.is_online(),
+        )
         .await?;
     if created {
         metrics::counter!("mchatd_messages_stored_total").increment(1);

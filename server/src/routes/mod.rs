@@ -41,6 +41,9 @@ pub fn router(state: AppState) -> Router {
             "/conversations/{id}/messages",
             get(messages::list).post(messages::send),
         )
+        .route("/conversations/{id}/typing", post(conversations::typing))
+        .route("/ws", get(crate::realtime::ws::upgrade))
+        .route("/sync", get(crate::realtime::sync::sync))
         .route("/notifications", get(notifications::list))
         .route("/notifications/read", post(notifications::mark_read))
         .route("/admin/mentors/{username}/approve", put(admin::approve_mentor))

@@ -37,5 +37,6 @@ pub async fn revoke(
     Path(id): Path<TokenId>,
 ) -> ApiResult<Json<api::Ok>> {
     state.store.revoke_token(me.user_id, id).await?;
+    state.hub.close_token(id);
     Ok(Json(api::Ok { ok: true }))
 }

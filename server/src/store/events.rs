@@ -2,9 +2,17 @@
 //! the real-time layer receives.
 
 use super::rows::ts;
-use super::{StoreResult, WriteCtx};
+use super::{Store, StoreResult, WriteCtx};
 use mchat_shared::events::{Event, EventKind};
 use mchat_shared::{Seq, UserId};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Receives committed events, in commit order, on the writer thread right
+/// after COMMIT. Implementations must not block (the real-time hub only
+/// does `try_send`s).
+pub trait EventSink: Send + Sync {
+    fn publish(&self, events: Vec<UserEvent>);
+}
 
 /// A committed event and the user whose log it belongs to.
 #[derive(Debug, Clone)]
@@ -40,5 +48,100 @@ impl WriteCtx<'_> {
             self.emit(u, kind.clone())?;
         }
         Ok(())
+    }
+}
+
+/// Where retention pruned up to: cursors below it cannot be replayed.
+fn horizon(conn: &Connection) -> StoreResult<i64> {
+    Ok(conn
+        .prepare_cached("SELECT value FROM meta WHERE key = 'events_pruned_up_to'")?
+        .query_row([], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// What a replay from a cursor looks like.
+#[derive(Debug, Clone)]
+pub struct Replay {
+    /// Events after the cursor, oldest first (at most the page size).
+    pub events: Vec<Event>,
+    /// The cursor cannot be served (older than retention, or from the
+    /// future): the client must refetch state and continue from `latest`.
+    pub resync: bool,
+    /// The newest seq in the user's log (0 if none).
+    pub latest: Seq,
+}
+
+fn latest_seq(conn: &Connection, user: i64) -> StoreResult<i64> {
+    Ok(conn
+        .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM events WHERE user_id = ?1")?
+        .query_row([user], |r| r.get(0))?)
+}
+
+impl Store {
+    /// The user's events after `since`, at most `limit`. A cursor older than
+    /// the retention horizon, or beyond the newest event of the whole log,
+    /// yields `resync` instead. Only the user's own rows are ever read.
+    pub async fn events_after(&self, user: i64, since: Seq, limit: u32) -> StoreResult<Replay> {
+        self.read(move |conn| {
+            let latest = latest_seq(conn, user)?;
+            let global: i64 = conn
+                .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM events")?
+                .query_row([], |r| r.get(0))?;
+            if since.0 < horizon(conn)? || since.0 > global || since.0 < 0 {
+                return Ok(Replay {
+                    events: Vec::new(),
+                    resync: true,
+                    latest: Seq(latest),
+                });
+            }
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, created_at, payload FROM events WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )?;
+            let rows = stmt
+                .query_map(params![user, since.0, limit], |r| {
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut events = Vec::with_capacity(rows.len());
+            for (seq, at, payload) in rows {
+                events.push(Event {
+                    seq: Seq(seq),
+                    at: ts(at),
+                    kind: serde_json::from_str(&payload)?,
+                });
+            }
+            Ok(Replay {
+                events,
+                resync: false,
+                latest: Seq(latest),
+            })
+        })
+        .await
+    }
+
+    /// The newest seq in the user's log.
+    pub async fn latest_seq(&self, user: i64) -> StoreResult<Seq> {
+        self.read(move |conn| latest_seq(conn, user).map(Seq)).await
+    }
+
+    /// Deletes events older than `older_than_ms` (unix ms); records the
+    /// highest pruned seq so older cursors get a resync. Returns how many.
+    pub async fn prune_events(&self, older_than_ms: i64) -> StoreResult<u64> {
+        self.write(move |ctx| {
+            let top: Option<i64> = ctx
+                .conn
+                .prepare_cached("SELECT MAX(seq) FROM events WHERE created_at < ?1")?
+                .query_row([older_than_ms], |r| r.get(0))?;
+            let Some(top) = top else { return Ok(0) };
+            let n = ctx.conn.execute("DELETE FROM events WHERE seq <= ?1", [top])?;
+            ctx.conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('events_pruned_up_to', ?1) \
+                 ON CONFLICT(key) DO UPDATE SET value = MAX(value, excluded.value)",
+                [top],
+            )?;
+            Ok(n as u64)
+        })
+        .await
     }
 }

@@ -114,6 +114,45 @@ fn unread(conn: &Connection, me: i64, conv: i64, read_up_to: i64) -> StoreResult
         .query_row(params![conv, me, read_up_to], |r| r.get(0))?)
 }
 
+/// Whether a user has a live connection right now (the real-time hub answers).
+pub type IsOnline = std::sync::Arc<dyn Fn(i64) -> bool + Send + Sync>;
+
+/// A "message received" notification for each recipient with no live
+/// connection, unless they are busy (do not disturb) or already have an
+/// unread one for this conversation (one is enough to bring them back).
+fn notify_offline(ctx: &mut WriteCtx<'_>, sender: i64, conv: i64, is_online: &IsOnline) -> StoreResult<()> {
+    for user in participants(ctx.conn, conv)? {
+        if user == sender || is_online(user) {
+            continue;
+        }
+        let (busy, pending): (bool, bool) = ctx
+            .conn
+            .prepare_cached(
+                "SELECT u.availability = 'busy' AND u.role = 'mentor', \
+             EXISTS(SELECT 1 FROM notifications n WHERE n.user_id = u.id AND n.conversation_id = ?2 \
+                    AND n.kind = 'message_received' AND n.read_at IS NULL) \
+             FROM users u WHERE u.id = ?1",
+            )?
+            .query_row(params![user, conv], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        if busy || pending {
+            continue;
+        }
+        let name: String = ctx
+            .conn
+            .prepare_cached("SELECT username FROM users WHERE id = ?1")?
+            .query_row([sender], |r| r.get(0))?;
+        super::notifications::notify(
+            ctx,
+            user,
+            mchat_shared::api::NotificationKind::MessageReceived,
+            format!("{name} sent you a message"),
+            Some(conv),
+            Some(sender),
+        )?;
+    }
+    Ok(())
+}
+
 /// How a marker update moves: each present field only ever moves forward.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct MarkerUpdate {
@@ -131,6 +170,7 @@ impl Store {
         client_id: String,
         body: String,
         reply_to: Option<MessageId>,
+        is_online: IsOnline,
     ) -> StoreResult<(Message, bool)> {
         self.write(move |ctx| {
             let conv = conv.0;
@@ -183,6 +223,7 @@ impl Store {
                     reply_to: reply_to.map(|r| r.0),
                 },
             )?;
+            notify_offline(ctx, me, conv, &is_online)?;
             Ok((message, true))
         })
         .await
@@ -279,7 +320,16 @@ impl Store {
                     },
                 )?;
             }
-            Ok((mine, unread(ctx.conn, me, conv, new_read)?))
+            let left = unread(ctx.conn, me, conv, new_read)?;
+            if left == 0 {
+                // Caught up: a "message received" nudge for it has done its job.
+                ctx.conn.execute(
+                    "UPDATE notifications SET read_at = ?3 WHERE user_id = ?1 AND conversation_id = ?2 \
+                     AND kind = 'message_received' AND read_at IS NULL",
+                    params![me, conv, ctx.now],
+                )?;
+            }
+            Ok((mine, left))
         })
         .await
     }

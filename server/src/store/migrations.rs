@@ -110,8 +110,18 @@ CREATE TABLE events (
 CREATE INDEX events_user ON events(user_id, seq);
 "#;
 
+/// Real time: where event retention has pruned up to (clients with an
+/// older cursor must resync).
+const V2: &str = r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX events_created ON events(created_at);
+"#;
+
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up(V2)])
 }
 
 pub fn apply(conn: &mut Connection) -> StoreResult<()> {

@@ -13,6 +13,7 @@ mod events;
 mod messages;
 mod migrations;
 mod notifications;
+mod presence;
 mod readers;
 mod rows;
 mod tokens;
@@ -20,8 +21,9 @@ mod users;
 mod writer;
 
 pub use conversations::Transition;
-pub use events::UserEvent;
-pub use messages::MarkerUpdate;
+pub use events::{EventSink, Replay, UserEvent};
+pub use messages::{IsOnline, MarkerUpdate};
+pub use presence::{Member, PresenceInfo};
 pub use tokens::AuthContext;
 pub use users::{DirectoryFilter, NewUser, ProfilePatch, UserRecord};
 pub use writer::WriteCtx;
@@ -32,7 +34,6 @@ use readers::Readers;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tokio::sync::broadcast;
 use writer::Writer;
 
 /// Why a storage call failed: a domain rejection (with the API code to
@@ -73,7 +74,6 @@ pub struct Store {
 struct Inner {
     writer: Writer,
     readers: Readers,
-    events: broadcast::Sender<Arc<UserEvent>>,
     path: PathBuf,
 }
 
@@ -81,20 +81,27 @@ impl Store {
     /// Opens (creating if needed) the database at `path`, applies migrations
     /// and starts the writer and reader threads.
     pub fn open(path: &Path, cfg: &StorageConfig) -> StoreResult<Store> {
+        Store::open_with_sink(path, cfg, None)
+    }
+
+    /// Like [`Store::open`], with `sink` receiving every committed event.
+    pub fn open_with_sink(
+        path: &Path,
+        cfg: &StorageConfig,
+        sink: Option<Arc<dyn EventSink>>,
+    ) -> StoreResult<Store> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Internal(format!("cannot create {}: {e}", dir.display())))?;
         }
         let mut conn = db::open_write(path, cfg)?;
         migrations::apply(&mut conn)?;
-        let (events, _) = broadcast::channel(4096);
-        let writer = Writer::start(conn, cfg.max_batch, events.clone())?;
+        let writer = Writer::start(conn, cfg.max_batch, sink)?;
         let readers = Readers::start(path, cfg)?;
         Ok(Store {
             inner: Arc::new(Inner {
                 writer,
                 readers,
-                events,
                 path: path.to_path_buf(),
             }),
         })
@@ -116,11 +123,6 @@ impl Store {
         T: Send + 'static,
     {
         self.inner.writer.run(f).await
-    }
-
-    /// Events committed from now on (the real-time layer fans them out).
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<UserEvent>> {
-        self.inner.events.subscribe()
     }
 
     /// Finishes queued writes, checkpoints the WAL and stops the threads.

@@ -9,14 +9,14 @@
 //! this turns N fsyncs into one, which is what makes thousands of sends per
 //! second possible with `synchronous = FULL`.
 
-use super::events::UserEvent;
+use super::events::{EventSink, UserEvent};
 use super::{StoreError, StoreResult, now_ms};
 use crossbeam_channel::{Receiver, Sender};
 use rusqlite::Connection;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::oneshot;
 
 /// What a write request sees: the connection inside the open transaction, the
 /// batch's timestamp, and the event buffer.
@@ -44,12 +44,12 @@ impl Writer {
     pub fn start(
         conn: Connection,
         max_batch: usize,
-        events: broadcast::Sender<Arc<UserEvent>>,
+        sink: Option<Arc<dyn EventSink>>,
     ) -> StoreResult<Writer> {
         let (tx, rx) = crossbeam_channel::unbounded();
         std::thread::Builder::new()
             .name("mchatd-writer".into())
-            .spawn(move || run(conn, rx, max_batch.max(1), events))
+            .spawn(move || run(conn, rx, max_batch.max(1), sink))
             .map_err(|e| StoreError::Internal(format!("cannot start writer thread: {e}")))?;
         Ok(Writer { tx })
     }
@@ -84,7 +84,7 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, rx: Receiver<Msg>, max_batch: usize, events: broadcast::Sender<Arc<UserEvent>>) {
+fn run(conn: Connection, rx: Receiver<Msg>, max_batch: usize, sink: Option<Arc<dyn EventSink>>) {
     let mut shutdown: Option<oneshot::Sender<()>> = None;
     while shutdown.is_none() {
         let Ok(first) = rx.recv() else { break };
@@ -101,7 +101,7 @@ fn run(conn: Connection, rx: Receiver<Msg>, max_batch: usize, events: broadcast:
             }
         }
         if !batch.is_empty() {
-            commit_batch(&conn, batch, &events);
+            commit_batch(&conn, batch, sink.as_deref());
         }
     }
     if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
@@ -113,7 +113,7 @@ fn run(conn: Connection, rx: Receiver<Msg>, max_batch: usize, events: broadcast:
     }
 }
 
-fn commit_batch(conn: &Connection, batch: Vec<Job>, events: &broadcast::Sender<Arc<UserEvent>>) {
+fn commit_batch(conn: &Connection, batch: Vec<Job>, sink: Option<&dyn EventSink>) {
     let started = Instant::now();
     let size = batch.len();
     let mut completions: Vec<Completion> = Vec::with_capacity(size);
@@ -158,11 +158,15 @@ fn commit_batch(conn: &Connection, batch: Vec<Job>, events: &broadcast::Sender<A
     metrics::histogram!("mchatd_db_batch_size").record(size as f64);
     match outcome {
         Ok(()) => {
+            // Push first: the recipients' frames leave as early as the
+            // senders' HTTP answers.
+            if let Some(sink) = sink {
+                if !pending.is_empty() {
+                    sink.publish(pending);
+                }
+            }
             for done in completions {
                 done(Ok(()));
-            }
-            for ev in pending {
-                let _ = events.send(Arc::new(ev));
             }
         }
         Err(e) => {

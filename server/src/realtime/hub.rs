@@ -1,0 +1,324 @@
+//! The hub: who is connected, fan-out of events and signals, typing state,
+//! long-poll waiters, and closing connections (slow, revoked).
+
+use crate::store::{EventSink, Member, UserEvent};
+use mchat_shared::events::EventKind;
+use mchat_shared::realtime::Signal;
+use mchat_shared::{ConversationId, TokenId};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::sync::{Notify, mpsc, watch};
+
+/// One frame queued for a connection, already serialised.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// A logged event. `message`: set for new messages, so the connection
+    /// can move its user's delivered marker once the frame is written.
+    Event {
+        seq: i64,
+        text: Arc<str>,
+        message: Option<MessageRef>,
+    },
+    Signal(Arc<str>),
+}
+
+/// Which message a frame carries.
+#[derive(Debug, Clone)]
+pub struct MessageRef {
+    pub conversation: i64,
+    pub id: i64,
+    /// The sender's username (none for expiry notices).
+    pub sender: Option<Arc<str>>,
+}
+
+/// Why the hub closed a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CloseReason {
+    /// Its buffer filled: it reads too slowly. It may reconnect and resume.
+    TooSlow,
+    /// Its token was revoked or expired.
+    Revoked,
+    /// The server is shutting down.
+    Shutdown,
+}
+
+struct Conn {
+    id: u64,
+    token: TokenId,
+    tx: mpsc::Sender<Outbound>,
+    kill: watch::Sender<Option<CloseReason>>,
+}
+
+struct Typing {
+    deadline: Instant,
+    username: String,
+    others: Vec<i64>,
+}
+
+#[derive(Default)]
+struct Inner {
+    conns: HashMap<i64, Vec<Conn>>,
+    waiters: HashMap<i64, Arc<Notify>>,
+    typing: HashMap<(i64, i64), Typing>,
+}
+
+/// What `register` hands the connection task.
+pub struct Registration {
+    pub id: u64,
+    pub rx: mpsc::Receiver<Outbound>,
+    pub kill: watch::Receiver<Option<CloseReason>>,
+    /// This is the user's first live connection: they just came online.
+    pub first: bool,
+}
+
+pub struct Hub {
+    inner: Mutex<Inner>,
+    next_id: AtomicU64,
+    buffer: usize,
+    typing_ttl: Duration,
+}
+
+impl Hub {
+    /// `buffer`: frames queued per connection before it counts as too slow.
+    pub fn new(buffer: usize, typing_ttl: Duration) -> Hub {
+        Hub {
+            inner: Mutex::new(Inner::default()),
+            next_id: AtomicU64::new(1),
+            buffer: buffer.max(8),
+            typing_ttl,
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding this lock cannot leave it inconsistent in a
+        // way that matters more than losing every live connection would.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn register(&self, user: i64, token: TokenId) -> Registration {
+        let (tx, rx) = mpsc::channel(self.buffer);
+        let (kill, kill_rx) = watch::channel(None);
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut inner = self.lock();
+        let list = inner.conns.entry(user).or_default();
+        let first = list.is_empty();
+        list.push(Conn { id, token, tx, kill });
+        metrics::gauge!("mchatd_ws_connections").increment(1.0);
+        Registration {
+            id,
+            rx,
+            kill: kill_rx,
+            first,
+        }
+    }
+
+    /// Removes a connection; true when it was the user's last one.
+    pub fn unregister(&self, user: i64, id: u64) -> bool {
+        let mut inner = self.lock();
+        let Some(list) = inner.conns.get_mut(&user) else {
+            return false;
+        };
+        let before = list.len();
+        list.retain(|c| c.id != id);
+        if list.len() < before {
+            metrics::gauge!("mchatd_ws_connections").decrement(1.0);
+        }
+        if list.is_empty() {
+            inner.conns.remove(&user);
+            return true;
+        }
+        false
+    }
+
+    pub fn is_online(&self, user: i64) -> bool {
+        self.lock().conns.contains_key(&user)
+    }
+
+    pub fn connections(&self) -> usize {
+        self.lock().conns.values().map(Vec::len).sum()
+    }
+
+    /// Queues `frame` on every connection of `user`; a full buffer closes
+    /// that connection (it resumes from its cursor when it reconnects).
+    fn deliver(inner: &mut Inner, user: i64, frame: &Outbound) {
+        if let Some(list) = inner.conns.get(&user) {
+            for c in list {
+                if c.tx.try_send(frame.clone()).is_err() {
+                    if c.kill.borrow().is_none() {
+                        metrics::counter!("mchatd_ws_dropped_slow_total").increment(1);
+                    }
+                    let _ = c.kill.send(Some(CloseReason::TooSlow));
+                }
+            }
+        }
+    }
+
+    /// Sends an ephemeral signal to every live connection of `users`.
+    pub fn signal(&self, users: &[i64], signal: &Signal) {
+        let Ok(text) = serde_json::to_string(signal) else {
+            return;
+        };
+        let frame = Outbound::Signal(text.into());
+        let mut inner = self.lock();
+        for &u in users {
+            Self::deliver(&mut inner, u, &frame);
+        }
+    }
+
+    /// The long-poll waiter of `user` (woken by each event for them).
+    pub fn waiter(&self, user: i64) -> Arc<Notify> {
+        self.lock().waiters.entry(user).or_default().clone()
+    }
+
+    /// `user` is typing in `conv` (whose members are `members`). The others
+    /// hear `active: true` once; renewals only extend the deadline.
+    pub fn typing(&self, conv: ConversationId, user: i64, members: &[Member]) {
+        let Some(me) = members.iter().find(|m| m.id == user) else {
+            return;
+        };
+        let others: Vec<i64> = members.iter().filter(|m| m.id != user).map(|m| m.id).collect();
+        let deadline = Instant::now() + self.typing_ttl;
+        let fresh = {
+            let mut inner = self.lock();
+            match inner.typing.get_mut(&(conv.0, user)) {
+                Some(t) => {
+                    t.deadline = deadline;
+                    false
+                }
+                None => {
+                    inner.typing.insert(
+                        (conv.0, user),
+                        Typing {
+                            deadline,
+                            username: me.username.clone(),
+                            others: others.clone(),
+                        },
+                    );
+                    true
+                }
+            }
+        };
+        if fresh {
+            self.signal(
+                &others,
+                &Signal::Typing {
+                    conversation_id: conv,
+                    username: me.username.clone(),
+                    active: true,
+                },
+            );
+        }
+    }
+
+    /// Ends typing indicators whose deadline passed; forgets idle waiters.
+    pub fn sweep(&self) {
+        let now = Instant::now();
+        let expired: Vec<((i64, i64), Typing)> = {
+            let mut inner = self.lock();
+            inner.waiters.retain(|_, w| Arc::strong_count(w) > 1);
+            let keys: Vec<(i64, i64)> = inner
+                .typing
+                .iter()
+                .filter(|(_, t)| t.deadline <= now)
+                .map(|(k, _)| *k)
+                .collect();
+            keys.into_iter()
+                .filter_map(|k| inner.typing.remove(&k).map(|t| (k, t)))
+                .collect()
+        };
+        for ((conv, _), t) in expired {
+            self.signal(
+                &t.others,
+                &Signal::Typing {
+                    conversation_id: ConversationId(conv),
+                    username: t.username,
+                    active: false,
+                },
+            );
+        }
+    }
+
+    /// Closes every connection authenticated with `token`.
+    pub fn close_token(&self, token: TokenId) {
+        let inner = self.lock();
+        for c in inner.conns.values().flatten().filter(|c| c.token == token) {
+            let _ = c.kill.send(Some(CloseReason::Revoked));
+        }
+    }
+
+    /// Closes every connection (server shutdown).
+    pub fn close_all(&self) {
+        let inner = self.lock();
+        for c in inner.conns.values().flatten() {
+            let _ = c.kill.send(Some(CloseReason::Shutdown));
+        }
+    }
+}
+
+impl EventSink for Hub {
+    fn publish(&self, events: Vec<UserEvent>) {
+        let mut stopped_typing: Vec<(i64, i64)> = Vec::new();
+        {
+            let mut inner = self.lock();
+            for ev in events {
+                let user = ev.user_id.0;
+                let message = match &ev.event.kind {
+                    EventKind::MessageNew { message } => {
+                        let from_other = message.sender.is_some();
+                        if from_other {
+                            // A message ends its author's typing indicator.
+                            if let Some(sender) = inner
+                                .typing
+                                .iter()
+                                .find(|((c, _), t)| {
+                                    *c == message.conversation_id.0
+                                        && Some(&t.username) == message.sender.as_ref()
+                                })
+                                .map(|(k, _)| *k)
+                            {
+                                stopped_typing.push(sender);
+                            }
+                        }
+                        Some(MessageRef {
+                            conversation: message.conversation_id.0,
+                            id: message.id.0,
+                            sender: message.sender.as_deref().map(Arc::from),
+                        })
+                    }
+                    _ => None,
+                };
+                let waiting = inner.waiters.get(&user).cloned();
+                if !inner.conns.contains_key(&user) && waiting.is_none() {
+                    continue;
+                }
+                let Ok(text) = serde_json::to_string(&ev.event) else {
+                    continue;
+                };
+                let frame = Outbound::Event {
+                    seq: ev.event.seq.0,
+                    text: text.into(),
+                    message,
+                };
+                Self::deliver(&mut inner, user, &frame);
+                if let Some(w) = waiting {
+                    w.notify_waiters();
+                }
+            }
+        }
+        for key in stopped_typing {
+            let t = self.lock().typing.remove(&key);
+            if let Some(t) = t {
+                self.signal(
+                    &t.others,
+                    &Signal::Typing {
+                        conversation_id: ConversationId(key.0),
+                        username: t.username,
+                        active: false,
+                    },
+                );
+            }
+        }
+    }
+}

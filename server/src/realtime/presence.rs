@@ -1,0 +1,97 @@
+//! Presence and typing: ephemeral signals to the people who share a
+//! conversation with the user, never logged.
+
+use super::ws::presence_state;
+use crate::state::AppState;
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
+use mchat_shared::ConversationId;
+use mchat_shared::realtime::{PresenceState, Signal};
+
+/// The user's first connection opened: tell their contacts.
+pub fn went_online(state: &AppState, user: i64) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let (Ok(info), Ok(contacts)) = (
+            state.store.presence_info(user).await,
+            state.store.contacts(user).await,
+        ) else {
+            return;
+        };
+        state.hub.signal(
+            &contacts,
+            &Signal::Presence {
+                username: info.username,
+                state: presence_state(info.availability),
+                last_seen: None,
+            },
+        );
+    });
+}
+
+/// The user's last connection closed: record `last_seen` and tell their contacts.
+pub fn went_offline(state: &AppState, user: i64) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let seen = state.store.touch_last_seen(user).await.ok();
+        let (Ok(info), Ok(contacts)) = (
+            state.store.presence_info(user).await,
+            state.store.contacts(user).await,
+        ) else {
+            return;
+        };
+        // They may have reconnected meanwhile.
+        if state.hub.is_online(user) {
+            return;
+        }
+        state.hub.signal(
+            &contacts,
+            &Signal::Presence {
+                username: info.username,
+                state: PresenceState::Offline,
+                last_seen: seen,
+            },
+        );
+    });
+}
+
+/// A mentor changed availability while online: tell their contacts.
+pub fn availability_changed(state: &AppState, user: i64) {
+    if state.hub.is_online(user) {
+        went_online(state, user);
+    }
+}
+
+/// After `ready`: the presence of each contact who is online now.
+pub async fn send_contacts(socket: &mut WebSocket, state: &AppState, user: i64) {
+    let Ok(contacts) = state.store.contacts(user).await else {
+        return;
+    };
+    for c in contacts.into_iter().filter(|&c| state.hub.is_online(c)) {
+        let Ok(info) = state.store.presence_info(c).await else {
+            continue;
+        };
+        let signal = Signal::Presence {
+            username: info.username,
+            state: presence_state(info.availability),
+            last_seen: None,
+        };
+        let Ok(text) = serde_json::to_string(&signal) else {
+            continue;
+        };
+        if socket.send(Message::Text(Utf8Bytes::from(text))).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// `user` is typing in `conv`: checked against membership, then relayed.
+/// Returns false when the conversation is not theirs.
+pub async fn typing(state: &AppState, user: i64, conv: ConversationId) -> bool {
+    match state.store.members(user, conv).await {
+        Ok(members) => {
+            state.hub.typing(conv, user, &members);
+            true
+        }
+        Err(_) => false,
+    }
+}

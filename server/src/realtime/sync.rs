@@ -1,0 +1,80 @@
+//! `GET /v1/sync?since=SEQ&timeout=SECS`: the event log over HTTP
+//! long-poll, for scripts and clients that cannot hold a socket. Answers at
+//! once when events are waiting, otherwise when one arrives or the timeout
+//! passes. Messages it returns count as delivered.
+
+use super::ws::flush_delivered;
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Query};
+use crate::state::AppState;
+use axum::extract::State;
+use mchat_shared::Seq;
+use mchat_shared::events::{Event, EventKind};
+use mchat_shared::realtime::{SyncQuery, SyncResponse};
+use std::collections::HashMap;
+use std::time::Duration;
+
+const PAGE: u32 = 500;
+const MAX_TIMEOUT_SECS: u64 = 60;
+
+pub async fn sync(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Query(q): Query<SyncQuery>,
+) -> ApiResult<Json<SyncResponse>> {
+    let timeout = q.timeout.unwrap_or(0);
+    if timeout > MAX_TIMEOUT_SECS {
+        return Err(ApiError::invalid_query(format!(
+            "timeout is at most {MAX_TIMEOUT_SECS} seconds"
+        )));
+    }
+    let user = me.user_id;
+    let Some(since) = q.since else {
+        // No cursor: nothing to replay; here is where "now" is.
+        let latest = state.store.latest_seq(user).await?;
+        return Ok(Json(SyncResponse {
+            events: Vec::new(),
+            next: latest,
+            has_more: false,
+        }));
+    };
+    // Arm the waiter before reading, so an event committed in between wakes us.
+    let waiter = state.hub.waiter(user);
+    let notified = waiter.notified();
+    tokio::pin!(notified);
+    notified.as_mut().enable();
+    let mut page = state.store.events_after(user, since, PAGE).await?;
+    if page.events.is_empty() && !page.resync && timeout > 0 {
+        let _ = tokio::time::timeout(Duration::from_secs(timeout), notified).await;
+        page = state.store.events_after(user, since, PAGE).await?;
+    }
+    if page.resync {
+        let ev = Event {
+            seq: page.latest,
+            at: time::OffsetDateTime::now_utc(),
+            kind: EventKind::Resync,
+        };
+        return Ok(Json(SyncResponse {
+            events: vec![ev],
+            next: page.latest,
+            has_more: false,
+        }));
+    }
+    let mut delivered: HashMap<i64, i64> = HashMap::new();
+    for ev in &page.events {
+        if let EventKind::MessageNew { message } = &ev.kind {
+            if message.sender.as_deref().is_some_and(|s| s != me.username) {
+                let e = delivered.entry(message.conversation_id.0).or_insert(0);
+                *e = (*e).max(message.id.0);
+            }
+        }
+    }
+    flush_delivered(&state, user, &mut delivered);
+    let next = page.events.last().map_or(since, |e| e.seq);
+    Ok(Json(SyncResponse {
+        has_more: page.events.len() == PAGE as usize,
+        events: page.events,
+        next: Seq(next.0),
+    }))
+}
