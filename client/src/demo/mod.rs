@@ -14,7 +14,7 @@ use crate::cli::output::{BOLD, CYAN, DIM, GREEN, Out, clock, paint, safe, safe_t
 use crate::config::{Credentials, Paths};
 use clap::Args;
 use mchat_shared::ConversationId;
-use mchat_shared::api::{MessageKind, MessagesQuery, SendMessageRequest};
+use mchat_shared::api::{MessageKind, MessagesQuery};
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
@@ -138,26 +138,12 @@ async fn live(out: &Out, args: &DemoArgs, world: &seed::World) -> anyhow::Result
             () = tokio::time::sleep_until(next_say) => {
                 next_say += Duration::from_secs(args.every.max(1));
                 if let Some(line) = script.next() {
-                    say(&world.ana.client, world.live, line).await?;
+                    seed::say(&world.ana, world.live, line).await?;
                 }
             }
             _ = poll.tick() => print_new(out, mentor, &mut seen).await?,
         }
     }
-}
-
-async fn say(client: &Client, conv: ConversationId, body: &str) -> anyhow::Result<()> {
-    client
-        .send(
-            conv,
-            &SendMessageRequest {
-                client_id: uuid::Uuid::now_v7().to_string(),
-                body: body.into(),
-                reply_to: None,
-            },
-        )
-        .await?;
-    Ok(())
 }
 
 async fn print_new(

@@ -47,7 +47,8 @@ async fn user(
     Ok(Seeded { auth, client })
 }
 
-async fn say(who: &Seeded, conv: ConversationId, body: &str) -> anyhow::Result<()> {
+/// `who` posts `body` in `conv`.
+pub async fn say(who: &Seeded, conv: ConversationId, body: &str) -> anyhow::Result<()> {
     who.client
         .send(
             conv,
