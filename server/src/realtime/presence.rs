@@ -3,7 +3,6 @@
 
 use super::ws::presence_state;
 use crate::state::AppState;
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
 use mchat_shared::ConversationId;
 use mchat_shared::realtime::{PresenceState, Signal};
 
@@ -17,6 +16,10 @@ pub fn went_online(state: &AppState, user: i64) {
         ) else {
             return;
         };
+        // They may have gone offline meanwhile: a late "online" would stick.
+        if !state.hub.is_online(user) {
+            return;
+        }
         state.hub.signal(
             &contacts,
             &Signal::Presence {
@@ -61,11 +64,13 @@ pub fn availability_changed(state: &AppState, user: i64) {
     }
 }
 
-/// After `ready`: the presence of each contact who is online now.
-pub async fn send_contacts(socket: &mut WebSocket, state: &AppState, user: i64) {
+/// For after `ready`: the presence of each contact who is online now, as
+/// frames for the connection to send.
+pub async fn contact_signals(state: &AppState, user: i64) -> Vec<String> {
     let Ok(contacts) = state.store.contacts(user).await else {
-        return;
+        return Vec::new();
     };
+    let mut frames = Vec::new();
     for c in contacts.into_iter().filter(|&c| state.hub.is_online(c)) {
         let Ok(info) = state.store.presence_info(c).await else {
             continue;
@@ -75,13 +80,11 @@ pub async fn send_contacts(socket: &mut WebSocket, state: &AppState, user: i64) 
             state: presence_state(info.availability),
             last_seen: None,
         };
-        let Ok(text) = serde_json::to_string(&signal) else {
-            continue;
-        };
-        if socket.send(Message::Text(Utf8Bytes::from(text))).await.is_err() {
-            return;
+        if let Ok(text) = serde_json::to_string(&signal) {
+            frames.push(text);
         }
     }
+    frames
 }
 
 /// `user` is typing in `conv`: checked against membership, then relayed.

@@ -6,25 +6,39 @@
 //! logged event with its `seq`, skipping what the replay already sent —
 //! while answering client frames (typing) and pinging. Messages from others
 //! that reach the socket move the user's delivered marker.
+//!
+//! Every write races the hub's kill switch and a time limit: a peer that
+//! stops reading blocks only its own task, and only until its queue fills
+//! (the hub then closes it) or a ping interval passes.
 
 use super::hub::{CloseReason, Outbound, Registration};
 use crate::auth::{TOKEN_PREFIX, secret_hash};
 use crate::error::ApiError;
+use crate::extract::Query;
 use crate::state::AppState;
 use crate::store::{AuthContext, MarkerUpdate};
+use axum::extract::State;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::response::Response;
 use mchat_shared::events::{Event, EventKind};
 use mchat_shared::realtime::{ClientFrame, PresenceState, Signal};
-use mchat_shared::{ConversationId, MessageId, Seq};
+use mchat_shared::{ConversationId, ErrorCode, MessageId, Seq};
 use std::collections::HashMap;
 use std::time::Duration;
+use tokio::sync::watch;
 
 /// Replay page size.
 const PAGE: u32 = 500;
+
+/// How long the closing frame may take to leave; a peer that does not take
+/// it is simply dropped.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The hub's kill switch for one connection.
+type Kill = watch::Receiver<Option<CloseReason>>;
 
 #[derive(Debug, serde::Deserialize)]
 pub struct WsQuery {
@@ -53,15 +67,33 @@ async fn auth_from_header(state: &AppState, headers: &HeaderMap) -> Result<Optio
     Ok(Some(ctx))
 }
 
+/// A request that cannot become a WebSocket, in the API's error shape:
+/// without a token it is a 401 (a plain request has no first frame to
+/// carry one), otherwise a 400.
+fn not_upgradable(rejection: &WebSocketUpgradeRejection, authenticated: bool) -> ApiError {
+    if !authenticated {
+        return ApiError::unauthorized("a token is required: 'Authorization: Bearer <token>'");
+    }
+    ApiError::new(
+        ErrorCode::ValidationFailed,
+        format!(
+            "this endpoint only serves WebSocket upgrades: {}",
+            rejection.body_text()
+        ),
+    )
+}
+
 pub async fn upgrade(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<WsQuery>,
-    ws: WebSocketUpgrade,
+    query: Result<Query<WsQuery>, ApiError>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
-    // A bad header is refused before upgrading; no header means the token
-    // must come as the first frame.
+    // A bad header is refused before anything else; no header means the
+    // token must come as the first frame.
     let auth = auth_from_header(&state, &headers).await?;
+    let ws = ws.map_err(|r| not_upgradable(&r, auth.is_some()))?;
+    let Query(q) = query?;
     let cfg = &state.config.realtime;
     Ok(ws
         .max_message_size(cfg.max_frame_bytes)
@@ -72,13 +104,17 @@ pub async fn upgrade(
         .on_upgrade(move |socket| run(socket, state, auth, q.since)))
 }
 
+/// Sends a close frame, giving up after [`CLOSE_TIMEOUT`].
+async fn send_close(socket: &mut WebSocket, code: u16, reason: &str) {
+    let frame = Message::Close(Some(CloseFrame {
+        code,
+        reason: Utf8Bytes::from(reason),
+    }));
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.send(frame)).await;
+}
+
 async fn close(mut socket: WebSocket, code: u16, reason: &str) {
-    let _ = socket
-        .send(Message::Close(Some(CloseFrame {
-            code,
-            reason: Utf8Bytes::from(reason),
-        })))
-        .await;
+    send_close(&mut socket, code, reason).await;
 }
 
 /// Waits for `{"type":"auth","token":...}` as the first frame.
@@ -97,8 +133,32 @@ async fn auth_from_frame(state: &AppState, socket: &mut WebSocket) -> Option<Aut
     state.store.authenticate(secret_hash(&token)).await.ok().flatten()
 }
 
-async fn send_text(socket: &mut WebSocket, text: &str) -> bool {
-    socket.send(Message::Text(Utf8Bytes::from(text))).await.is_ok()
+/// Resolves once the hub closes the connection (at once if it already has).
+async fn killed(kill: &mut Kill) -> CloseReason {
+    let reason = kill.wait_for(Option::is_some).await.map(|r| *r);
+    match reason {
+        Ok(reason) => reason.unwrap_or(CloseReason::Shutdown),
+        // The hub dropped its side: it will never close this connection.
+        Err(_) => std::future::pending().await,
+    }
+}
+
+/// Writes one frame, unless the hub closes the connection first (its
+/// queue filled while this write was blocked) or the peer takes longer than
+/// `limit` to accept it.
+async fn send(socket: &mut WebSocket, kill: &mut Kill, limit: Duration, msg: Message) -> Result<(), End> {
+    tokio::select! {
+        biased;
+        reason = killed(kill) => Err(End::Kill(reason)),
+        sent = tokio::time::timeout(limit, socket.send(msg)) => match sent {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) | Err(_) => Err(End::Failed),
+        },
+    }
+}
+
+async fn send_text(socket: &mut WebSocket, kill: &mut Kill, limit: Duration, text: &str) -> Result<(), End> {
+    send(socket, kill, limit, Message::Text(Utf8Bytes::from(text))).await
 }
 
 fn event_text(ev: &Event) -> Option<String> {
@@ -139,20 +199,49 @@ async fn serve(
     since: Option<i64>,
     reg: Registration,
 ) {
-    let Registration { mut rx, mut kill, .. } = reg;
-    let user = auth.user_id;
-    // 1. Replay.
-    let Some(mut last) = replay(socket, state, user, &auth.username, since).await else {
-        return;
+    let Registration { rx, mut kill, .. } = reg;
+    let end = match stream(socket, state, auth, since, rx, &mut kill).await {
+        Ok(()) => End::Closed,
+        Err(end) => end,
     };
-    if !send_text(socket, &signal_text(&Signal::Ready { seq: Seq(last) })).await {
-        return;
+    let (code, reason) = match end {
+        End::Kill(CloseReason::TooSlow) => (4008, "too slow: reconnect and resume from your cursor"),
+        End::Kill(CloseReason::Revoked) => (4401, "token revoked or expired"),
+        End::Kill(CloseReason::Shutdown) => (1001, "server shutting down"),
+        End::Closed => (1000, "bye"),
+        End::Failed => return,
+    };
+    send_close(socket, code, reason).await;
+}
+
+/// Replay, `ready`, contacts' presence, then live frames until the peer
+/// leaves (`Ok`) or something ends the connection (`Err`).
+async fn stream(
+    socket: &mut WebSocket,
+    state: &AppState,
+    auth: &AuthContext,
+    since: Option<i64>,
+    mut rx: tokio::sync::mpsc::Receiver<Outbound>,
+    kill: &mut Kill,
+) -> Result<(), End> {
+    let user = auth.user_id;
+    let cfg = &state.config.realtime;
+    let limit = Duration::from_secs(cfg.ping_interval_secs.max(1));
+    // 1. Replay.
+    let mut last = replay(socket, kill, limit, state, user, &auth.username, since).await?;
+    send_text(
+        socket,
+        kill,
+        limit,
+        &signal_text(&Signal::Ready { seq: Seq(last) }),
+    )
+    .await?;
+    for text in super::presence::contact_signals(state, user).await {
+        send_text(socket, kill, limit, &text).await?;
     }
-    super::presence::send_contacts(socket, state, user).await;
 
     // 2. Live.
-    let cfg = &state.config.realtime;
-    let mut ping = tokio::time::interval(Duration::from_secs(cfg.ping_interval_secs.max(1)));
+    let mut ping = tokio::time::interval(limit);
     ping.reset();
     let mut token_check = tokio::time::interval(Duration::from_secs(60));
     token_check.reset();
@@ -162,31 +251,28 @@ async fn serve(
     let end = loop {
         tokio::select! {
             biased;
-            _ = kill.changed() => {
-                let reason = (*kill.borrow()).unwrap_or(CloseReason::Shutdown);
-                break End::Kill(reason);
-            }
+            reason = killed(kill) => break Err(End::Kill(reason)),
             frame = rx.recv() => {
-                let Some(frame) = frame else { break End::Closed };
-                match frame {
+                let Some(frame) = frame else { break Ok(()) };
+                let sent = match frame {
                     Outbound::Event { seq, text, message } => {
                         if seq <= last {
                             continue; // already sent by the replay
                         }
-                        if !send_text(socket, &text).await {
-                            break End::Failed;
+                        let sent = send_text(socket, kill, limit, &text).await;
+                        if sent.is_ok() {
+                            last = seq;
+                            if let Some(m) = message.filter(|m| m.sender.as_deref().is_some_and(|s| s != me)) {
+                                let e = delivered.entry(m.conversation).or_insert(0);
+                                *e = (*e).max(m.id);
+                            }
                         }
-                        last = seq;
-                        if let Some(m) = message.filter(|m| m.sender.as_deref().is_some_and(|s| s != me)) {
-                            let e = delivered.entry(m.conversation).or_insert(0);
-                            *e = (*e).max(m.id);
-                        }
+                        sent
                     }
-                    Outbound::Signal(text) => {
-                        if !send_text(socket, &text).await {
-                            break End::Failed;
-                        }
-                    }
+                    Outbound::Signal(text) => send_text(socket, kill, limit, &text).await,
+                };
+                if let Err(end) = sent {
+                    break Err(end);
                 }
                 if rx.is_empty() && !delivered.is_empty() {
                     flush_delivered(state, user, &mut delivered);
@@ -200,22 +286,22 @@ async fn serve(
                         }
                     }
                     Some(Ok(Message::Pong(_))) => awaiting_pong = false,
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break End::Closed,
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break Ok(()),
                     Some(Ok(_)) => {}
                 }
             }
             _ = ping.tick() => {
                 if awaiting_pong {
-                    break End::Failed; // no pong for a whole interval: the peer is gone
+                    break Err(End::Failed); // no pong for a whole interval: the peer is gone
                 }
                 awaiting_pong = true;
-                if socket.send(Message::Ping(Default::default())).await.is_err() {
-                    break End::Failed;
+                if let Err(end) = send(socket, kill, limit, Message::Ping(Default::default())).await {
+                    break Err(end);
                 }
             }
             _ = token_check.tick() => {
                 if !state.store.token_live(auth.token_id).await.unwrap_or(true) {
-                    break End::Kill(CloseReason::Revoked);
+                    break Err(End::Kill(CloseReason::Revoked));
                 }
             }
         }
@@ -223,19 +309,7 @@ async fn serve(
     if !delivered.is_empty() {
         flush_delivered(state, user, &mut delivered);
     }
-    let (code, reason) = match end {
-        End::Kill(CloseReason::TooSlow) => (4008, "too slow: reconnect and resume from your cursor"),
-        End::Kill(CloseReason::Revoked) => (4401, "token revoked or expired"),
-        End::Kill(CloseReason::Shutdown) => (1001, "server shutting down"),
-        End::Closed => (1000, "bye"),
-        End::Failed => return,
-    };
-    let _ = socket
-        .send(Message::Close(Some(CloseFrame {
-            code,
-            reason: Utf8Bytes::from(reason),
-        })))
-        .await;
+    end
 }
 
 fn signal_text(s: &Signal) -> String {
@@ -245,33 +319,44 @@ fn signal_text(s: &Signal) -> String {
 /// Sends every event after `since` (or a resync); returns the last seq sent.
 async fn replay(
     socket: &mut WebSocket,
+    kill: &mut Kill,
+    limit: Duration,
     state: &AppState,
     user: i64,
     me: &str,
     since: Option<i64>,
-) -> Option<i64> {
+) -> Result<i64, End> {
     let Some(mut last) = since else {
         // No cursor: start from now.
-        return state.store.latest_seq(user).await.ok().map(|s| s.0);
+        return state
+            .store
+            .latest_seq(user)
+            .await
+            .map(|s| s.0)
+            .map_err(|_| End::Failed);
     };
     loop {
-        let page = state.store.events_after(user, Seq(last), PAGE).await.ok()?;
+        let page = state
+            .store
+            .events_after(user, Seq(last), PAGE)
+            .await
+            .map_err(|_| End::Failed)?;
         if page.resync {
             let ev = Event {
                 seq: page.latest,
                 at: time::OffsetDateTime::now_utc(),
                 kind: EventKind::Resync,
             };
-            if !send_text(socket, &event_text(&ev)?).await {
-                return None;
-            }
-            return Some(page.latest.0);
+            send_text(socket, kill, limit, &event_text(&ev).ok_or(End::Failed)?).await?;
+            return Ok(page.latest.0);
         }
         let n = page.events.len();
         let mut delivered: HashMap<i64, i64> = HashMap::new();
         for ev in &page.events {
-            if !send_text(socket, &event_text(ev)?).await {
-                return None;
+            if let Err(end) = send_text(socket, kill, limit, &event_text(ev).ok_or(End::Failed)?).await {
+                // What did reach the device counts as delivered.
+                flush_delivered(state, user, &mut delivered);
+                return Err(end);
             }
             last = ev.seq.0;
             if let EventKind::MessageNew { message } = &ev.kind {
@@ -284,7 +369,7 @@ async fn replay(
         // Replayed messages reached the device too.
         flush_delivered(state, user, &mut delivered);
         if n < PAGE as usize {
-            return Some(last);
+            return Ok(last);
         }
     }
 }

@@ -68,14 +68,27 @@ pub struct Replay {
     /// The cursor cannot be served (older than retention, or from the
     /// future): the client must refetch state and continue from `latest`.
     pub resync: bool,
-    /// The newest seq in the user's log (0 if none).
+    /// Where the user's log stands (see [`Store::latest_seq`]).
     pub latest: Seq,
 }
 
+/// Where the user's log stands now: their newest event, or the pruning
+/// horizon if that is later (their older events may be gone, and a cursor
+/// below the horizon could only ever get `resync`).
 fn latest_seq(conn: &Connection, user: i64) -> StoreResult<i64> {
-    Ok(conn
+    let own: i64 = conn
         .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM events WHERE user_id = ?1")?
-        .query_row([user], |r| r.get(0))?)
+        .query_row([user], |r| r.get(0))?;
+    Ok(own.max(horizon(conn)?))
+}
+
+/// The newest seq ever issued: the newest event, or the pruning horizon
+/// when pruning removed everything up to it.
+fn global_seq(conn: &Connection) -> StoreResult<i64> {
+    let top: i64 = conn
+        .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM events")?
+        .query_row([], |r| r.get(0))?;
+    Ok(top.max(horizon(conn)?))
 }
 
 impl Store {
@@ -85,10 +98,7 @@ impl Store {
     pub async fn events_after(&self, user: i64, since: Seq, limit: u32) -> StoreResult<Replay> {
         self.read(move |conn| {
             let latest = latest_seq(conn, user)?;
-            let global: i64 = conn
-                .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM events")?
-                .query_row([], |r| r.get(0))?;
-            if since.0 < horizon(conn)? || since.0 > global || since.0 < 0 {
+            if since.0 < horizon(conn)? || since.0 > global_seq(conn)? || since.0 < 0 {
                 return Ok(Replay {
                     events: Vec::new(),
                     resync: true,
@@ -120,7 +130,9 @@ impl Store {
         .await
     }
 
-    /// The newest seq in the user's log.
+    /// Where the user's log stands now: their newest event, or the pruning
+    /// horizon if later (0 for an empty log). A valid cursor: it never
+    /// yields `resync`.
     pub async fn latest_seq(&self, user: i64) -> StoreResult<Seq> {
         self.read(move |conn| latest_seq(conn, user).map(Seq)).await
     }

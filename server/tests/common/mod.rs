@@ -7,9 +7,12 @@
 //! test fails); [`TestServer`] here wraps it with the HTTP client and derefs
 //! to it for everything else (`data_dir`, `database_path`, `dir`, `log`,
 //! `admin`, `backup`, ...). Every test starts its own server, so tests run in
-//! parallel without sharing state.
+//! parallel without sharing state. [`ws`] is a WebSocket client for
+//! `GET /v1/ws`.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+pub mod ws;
 
 use mchat_shared::api::{
     AuthResponse, Conversation, ConversationCreated, ConversationList, Message, MessagePage, NotificationList,
@@ -74,6 +77,11 @@ impl TestServer {
                 .expect("http client"),
             admin: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// `http://127.0.0.1:PORT` of the running server (follows restarts).
+    pub fn base(&self) -> String {
+        self.base.read().unwrap().clone()
     }
 
     /// Stops the server with SIGTERM (see [`mchat_testkit::TestServer::stop`]).
