@@ -7,6 +7,7 @@ use crate::store::{AuthContext, now_ms};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine;
@@ -99,38 +100,47 @@ pub fn secret_hash(secret: &str) -> Vec<u8> {
 #[derive(Debug, Clone)]
 pub struct Auth(pub AuthContext);
 
+/// Authenticates the `Authorization: Bearer` header, if there is one:
+/// `Ok(None)` without a header; 401 for a malformed, unknown, revoked or
+/// expired token. Records the token's use (at most once a minute, without
+/// making the request wait).
+pub async fn from_headers(state: &AppState, headers: &HeaderMap) -> Result<Option<AuthContext>, ApiError> {
+    let Some(value) = headers.get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| t.starts_with(TOKEN_PREFIX))
+        .ok_or_else(|| ApiError::unauthorized("the Authorization header must be 'Bearer <token>'"))?;
+    let ctx = state
+        .store
+        .authenticate(secret_hash(token))
+        .await?
+        .ok_or_else(|| {
+            ApiError::unauthorized("the token is not valid (unknown, revoked or expired); log in again")
+        })?;
+    if ctx.last_used_at.is_none_or(|t| now_ms() - t > 60_000) {
+        let store = state.store.clone();
+        let id = ctx.token_id;
+        tokio::spawn(async move {
+            if let Err(e) = store.touch_token(id).await {
+                tracing::debug!(error = %e, "could not record token use");
+            }
+        });
+    }
+    Ok(Some(ctx))
+}
+
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("log in first: this request needs a token"))?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| t.starts_with(TOKEN_PREFIX))
-            .ok_or_else(|| ApiError::unauthorized("the Authorization header must be 'Bearer <token>'"))?;
-        let ctx = state
-            .store
-            .authenticate(secret_hash(token))
+        from_headers(state, &parts.headers)
             .await?
-            .ok_or_else(|| {
-                ApiError::unauthorized("the token is not valid (unknown, revoked or expired); log in again")
-            })?;
-        // Record use at most once a minute, without making the request wait.
-        if ctx.last_used_at.is_none_or(|t| now_ms() - t > 60_000) {
-            let store = state.store.clone();
-            let id = ctx.token_id;
-            tokio::spawn(async move {
-                if let Err(e) = store.touch_token(id).await {
-                    tracing::debug!(error = %e, "could not record token use");
-                }
-            });
-        }
-        Ok(Auth(ctx))
+            .map(Auth)
+            .ok_or_else(|| ApiError::unauthorized("log in first: this request needs a token"))
     }
 }

@@ -21,7 +21,6 @@ use axum::extract::State;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
-use axum::http::header::AUTHORIZATION;
 use axum::response::Response;
 use mchat_shared::events::{Event, EventKind};
 use mchat_shared::realtime::{ClientFrame, PresenceState, Signal};
@@ -44,27 +43,6 @@ type Kill = watch::Receiver<Option<CloseReason>>;
 pub struct WsQuery {
     #[serde(default)]
     pub since: Option<i64>,
-}
-
-async fn auth_from_header(state: &AppState, headers: &HeaderMap) -> Result<Option<AuthContext>, ApiError> {
-    let Some(value) = headers.get(AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let token = value
-        .to_str()
-        .ok()
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| t.starts_with(TOKEN_PREFIX))
-        .ok_or_else(|| ApiError::unauthorized("the Authorization header must be 'Bearer <token>'"))?;
-    let ctx = state
-        .store
-        .authenticate(secret_hash(token))
-        .await?
-        .ok_or_else(|| {
-            ApiError::unauthorized("the token is not valid (unknown, revoked or expired); log in again")
-        })?;
-    Ok(Some(ctx))
 }
 
 /// A request that cannot become a WebSocket, in the API's error shape:
@@ -91,7 +69,7 @@ pub async fn upgrade(
 ) -> Result<Response, ApiError> {
     // A bad header is refused before anything else; no header means the
     // token must come as the first frame.
-    let auth = auth_from_header(&state, &headers).await?;
+    let auth = crate::auth::from_headers(&state, &headers).await?;
     let ws = ws.map_err(|r| not_upgradable(&r, auth.is_some()))?;
     let Query(q) = query?;
     let cfg = &state.config.realtime;
