@@ -364,6 +364,19 @@ impl LocalStore {
         Ok(n > 0)
     }
 
+    /// Sets the cursor to `seq` even when that is lower: after a `resync`
+    /// event the server's log no longer matches the stored cursor (pruned,
+    /// or a server restored from an older backup), and the client continues
+    /// from the `seq` the resync carries.
+    pub fn reset_cursor(&self, seq: i64) -> LocalResult<()> {
+        self.conn.execute(
+            "INSERT INTO event_cursor (id, seq) VALUES (0, ?1) \
+             ON CONFLICT (id) DO UPDATE SET seq = excluded.seq",
+            [seq],
+        )?;
+        Ok(())
+    }
+
     // ----- key/value ----------------------------------------------------
 
     /// A stored value.
@@ -501,21 +514,37 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 /// Creates the database file if missing, readable only by the user on unix
 /// (and tightens an existing file's mode). SQLite gives its `-wal` and `-shm`
 /// side files the same mode as the database file.
+///
+/// An existing file is never opened here, only `chmod`ed by path: closing
+/// any descriptor of a database file releases *all* of this process's POSIX
+/// locks on it, including those of another connection that is already
+/// open in the same process (`watch` has two: the cursor's and the
+/// outbox's). Losing them made that connection's commits invisible to other
+/// processes until it closed, and can corrupt the file ("How To Corrupt An
+/// SQLite Database File", §2.2).
 fn create_private_file(path: &Path) -> std::io::Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        options.mode(0o600);
-        let file = options.open(path)?;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    match std::fs::metadata(path) {
+        Ok(_) => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // A new file: no connection can hold locks on it yet.
+            let mut options = std::fs::OpenOptions::new();
+            options.create(true).append(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                options.mode(0o600);
+            }
+            options.open(path).map(drop)
+        }
+        Err(e) => Err(e),
     }
-    #[cfg(not(unix))]
-    {
-        options.open(path)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -681,6 +710,13 @@ mod tests {
         assert_eq!(s.cursor().unwrap(), Some(10));
         assert!(s.set_cursor(11).unwrap());
         assert_eq!(s.cursor().unwrap(), Some(11));
+        // A resync may move it back, explicitly.
+        s.reset_cursor(3).unwrap();
+        assert_eq!(s.cursor().unwrap(), Some(3));
+        assert!(s.set_cursor(4).unwrap());
+        let fresh = store();
+        fresh.reset_cursor(7).unwrap();
+        assert_eq!(fresh.cursor().unwrap(), Some(7));
     }
 
     #[test]

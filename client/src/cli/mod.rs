@@ -108,6 +108,8 @@ enum Command {
         #[arg(long)]
         mark_read: bool,
     },
+    /// Live events as they happen (--json: JSON Lines, one frame per line).
+    Watch(commands::watch::WatchArgs),
     /// Messages waiting to be sent.
     Outbox {
         #[command(subcommand)]
@@ -266,6 +268,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Notifications { unread, mark_read } => {
             notifications::list(&mut ctx, unread, mark_read).await
         }
+        Command::Watch(a) => watch::run(&mut ctx, a).await,
         Command::Outbox { command } => outbox::run(&mut ctx, command).await,
         Command::Doctor => doctor::run(&mut ctx).await,
         Command::Completions { .. } | Command::Demo(_) => Ok(()),

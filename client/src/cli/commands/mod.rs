@@ -7,6 +7,7 @@ pub mod doctor;
 pub mod messages;
 pub mod notifications;
 pub mod outbox;
+pub mod watch;
 
 use std::io::{IsTerminal, Read};
 

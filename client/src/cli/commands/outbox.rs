@@ -98,16 +98,27 @@ fn waiting(ctx: &mut Ctx) -> anyhow::Result<Vec<OutboxItem>> {
 /// Refused messages hold nothing back. Returns how many still wait, i.e.
 /// whether the new message has to queue behind them.
 pub async fn flush_before_send(ctx: &mut Ctx, client: &Client) -> anyhow::Result<usize> {
-    let items = waiting(ctx)?;
-    if !items.is_empty() {
-        let out = ctx.out;
-        match flush_items(ctx, client, items).await {
-            Ok(r) => notes(out, &r),
-            Err(e) if out.verbose => out.note(format!("outbox flush failed: {e:#}")),
-            Err(_) => {}
-        }
-    }
+    flush_waiting(ctx, client).await?;
     Ok(waiting(ctx)?.len())
+}
+
+/// Sends every message waiting for a retry now, whatever its backoff, and
+/// says what happened on stderr. For moments when the server is known to be
+/// reachable: before `send`, and when `watch`'s live connection (re)connects.
+/// Refused messages stay where they are. Fails only when the local store
+/// cannot be read; a failed delivery is recorded on the item.
+pub async fn flush_waiting(ctx: &mut Ctx, client: &Client) -> anyhow::Result<()> {
+    let items = waiting(ctx)?;
+    if items.is_empty() {
+        return Ok(());
+    }
+    let out = ctx.out;
+    match flush_items(ctx, client, items).await {
+        Ok(r) => notes(out, &r),
+        Err(e) if out.verbose => out.note(format!("outbox flush failed: {e:#}")),
+        Err(_) => {}
+    }
+    Ok(())
 }
 
 async fn flush_items(ctx: &mut Ctx, client: &Client, items: Vec<OutboxItem>) -> anyhow::Result<FlushReport> {
