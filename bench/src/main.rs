@@ -2,12 +2,18 @@
 //!
 //! `mchat-bench core` starts a fresh `mchatd` on loopback, measures send
 //! throughput and history paging, and reports figures next to the server's
-//! CPU and memory (see `core` for the scenario).
+//! CPU and memory (see `core` for the scenario). `mchat-bench live` measures
+//! WebSocket delivery latency and idle sockets held (see `live`), and
+//! `mchat-bench cli` the wall time of whole `mchat` processes (see `cli`).
 
 mod api;
 mod args;
+mod cli;
 mod core;
 mod history;
+mod live;
+mod live_report;
+mod live_ws;
 mod load;
 mod meta;
 mod procstat;
@@ -36,6 +42,10 @@ struct Cli {
 enum Command {
     /// Send throughput (c1, c16, c16_multi) and history paging against a fresh mchatd.
     Core(args::CoreArgs),
+    /// WebSocket send->receive latency (one pair, then with idle sockets) and idle sockets held with RSS per socket.
+    Live(args::LiveArgs),
+    /// Wall time of whole `mchat` processes: send, and inbox with 500 conversations.
+    Cli(cli::CliArgs),
 }
 
 #[tokio::main]
@@ -43,6 +53,8 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Core(args) => run_core(args).await,
+        Command::Live(args) => live::main(args).await,
+        Command::Cli(args) => run_cli(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -97,6 +109,18 @@ async fn run_core(args: args::CoreArgs) -> Result<()> {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         report::table(&mut std::io::stdout(), &report)?;
+    }
+    Ok(())
+}
+
+async fn run_cli(args: cli::CliArgs) -> Result<()> {
+    let json = args.json;
+    let report = cli::run(args).await?;
+    if json {
+        cli::table(&mut std::io::stderr(), &report)?;
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        cli::table(&mut std::io::stdout(), &report)?;
     }
     Ok(())
 }
