@@ -135,13 +135,25 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let bind = config.server.bind;
     let data_dir = config.data_dir();
     let state = server::build_state(config, Some(metrics)).await?;
-    let listener = tokio::net::TcpListener::bind(bind)
-        .await
-        .with_context(|| format!("cannot listen on {bind}"))?;
+    let listener = listen(bind).with_context(|| format!("cannot listen on {bind}"))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, data_dir = %data_dir.display(), "mchatd listening");
     // One machine-readable line on stdout: tests and scripts read the port from it.
     println!("mchatd listening on http://{addr}");
     let _ = std::io::stdout().flush();
     server::serve(state, listener, server::shutdown_signal()).await
+}
+
+/// Binds with a deep accept backlog: after a restart every client reconnects
+/// at once, and tokio's default backlog (128) drops SYNs, which costs each
+/// dropped client a one-second retransmit.
+fn listen(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(4096)
 }

@@ -360,6 +360,7 @@ pub(super) fn flush_delivered(state: &AppState, user: i64, pending: &mut HashMap
             let update = MarkerUpdate {
                 read_up_to: None,
                 delivered_up_to: Some(MessageId(up_to)),
+                count_unread: false,
             };
             if let Err(e) = store.update_markers(user, ConversationId(conv), update).await {
                 tracing::debug!(error = %e, "delivered marker update failed");

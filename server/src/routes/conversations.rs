@@ -118,9 +118,13 @@ pub async fn read(
     let update = MarkerUpdate {
         read_up_to: Some(req.up_to),
         delivered_up_to: None,
+        count_unread: true,
     };
     let (markers, unread) = state.store.update_markers(me.user_id, id, update).await?;
-    Ok(Json(ReadResponse { markers, unread }))
+    Ok(Json(ReadResponse {
+        markers,
+        unread: unread.unwrap_or(0),
+    }))
 }
 
 pub async fn delivered(
@@ -132,9 +136,13 @@ pub async fn delivered(
     let update = MarkerUpdate {
         read_up_to: None,
         delivered_up_to: Some(req.up_to),
+        count_unread: true,
     };
     let (markers, unread) = state.store.update_markers(me.user_id, id, update).await?;
-    Ok(Json(ReadResponse { markers, unread }))
+    Ok(Json(ReadResponse {
+        markers,
+        unread: unread.unwrap_or(0),
+    }))
 }
 
 /// `POST /v1/conversations/{id}/typing`: tell the others I am typing (renew

@@ -158,6 +158,10 @@ fn notify_offline(ctx: &mut WriteCtx<'_>, sender: i64, conv: i64, is_online: &Is
 pub struct MarkerUpdate {
     pub read_up_to: Option<MessageId>,
     pub delivered_up_to: Option<MessageId>,
+    /// Also count the unread messages left (an HTTP caller shows it; the
+    /// live path, which moves delivered markers on every frame, does not
+    /// need it and must not pay a scan of a long unread backlog for it).
+    pub count_unread: bool,
 }
 
 impl Store {
@@ -278,13 +282,13 @@ impl Store {
     }
 
     /// Moves my markers forward (never back, never past the last message).
-    /// Returns my markers and my unread count.
+    /// Returns my markers and, when counted, my unread count.
     pub async fn update_markers(
         &self,
         me: i64,
         conv: ConversationId,
         update: MarkerUpdate,
-    ) -> StoreResult<(ReadMarker, u32)> {
+    ) -> StoreResult<(ReadMarker, Option<u32>)> {
         self.write(move |ctx| {
             let conv = conv.0;
             status_of(ctx.conn, me, conv)?;
@@ -320,8 +324,13 @@ impl Store {
                     },
                 )?;
             }
-            let left = unread(ctx.conn, me, conv, new_read)?;
-            if left == 0 {
+            let read_moved = new_read != read;
+            let left = if read_moved || update.count_unread {
+                Some(unread(ctx.conn, me, conv, new_read)?)
+            } else {
+                None
+            };
+            if read_moved && left == Some(0) {
                 // Caught up: a "message received" nudge for it has done its job.
                 ctx.conn.execute(
                     "UPDATE notifications SET read_at = ?3 WHERE user_id = ?1 AND conversation_id = ?2 \
