@@ -5,16 +5,26 @@
 //! CPU and memory (see `core` for the scenario). `mchat-bench live` measures
 //! WebSocket delivery latency and idle sockets held (see `live`), and
 //! `mchat-bench cli` the wall time of whole `mchat` processes (see `cli`).
+//! `mchat-bench load` and `mchat-bench crash` are reliability tests rather
+//! than benchmarks: no message lost or duplicated under load (see
+//! `load_test`), and none lost or duplicated across kill -9 (see `crash`).
 
 mod api;
 mod args;
 mod cli;
 mod core;
+mod crash;
+mod crash_check;
 mod history;
 mod live;
 mod live_report;
 mod live_ws;
 mod load;
+mod load_test;
+mod load_test_burst;
+mod load_test_check;
+mod load_test_client;
+mod load_test_ws;
 mod meta;
 mod procstat;
 mod report;
@@ -46,6 +56,12 @@ enum Command {
     Live(args::LiveArgs),
     /// Wall time of whole `mchat` processes: send, and inbox with 500 conversations.
     Cli(cli::CliArgs),
+    /// Load test: N users x M messages, half online (WebSocket), half catching up by sync: nothing lost,
+    /// duplicated or reordered, unread counts right, no 5xx; then a burst above the rate limit gets 429s.
+    Load(load_test::LoadArgs),
+    /// Crash test: kill -9 the server at random moments during sends, restart on the same data dir,
+    /// resend the outbox: every acknowledged message present, integrity_check ok, no duplicates.
+    Crash(crash::CrashArgs),
 }
 
 #[tokio::main]
@@ -55,6 +71,8 @@ async fn main() -> ExitCode {
         Command::Core(args) => run_core(args).await,
         Command::Live(args) => live::main(args).await,
         Command::Cli(args) => run_cli(args).await,
+        Command::Load(args) => load_test::main(args).await,
+        Command::Crash(args) => crash::main(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

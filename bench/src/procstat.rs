@@ -40,6 +40,13 @@ pub fn mem(pid: u32) -> Mem {
     }
 }
 
+/// Open file descriptors of a process (entries of `/proc/PID/fd`), if readable.
+pub fn fd_count(pid: u32) -> Option<usize> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()
+        .map(|d| d.count())
+}
+
 /// utime+stime of a process in ticks (all threads).
 fn proc_cpu_ticks(pid: u32) -> Option<u64> {
     proc_user_sys_ticks(pid).map(|(u, s)| u + s)

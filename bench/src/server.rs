@@ -1,6 +1,8 @@
 //! Starting and stopping a real `mchatd` child: fresh temp data dir, port 0
 //! on 127.0.0.1, benchmark env (rate limits off), address read from its
-//! `mchatd listening on http://ADDR` stdout line, stopped by PID.
+//! `mchatd listening on http://ADDR` stdout line, stopped by PID. The crash
+//! test starts it on an existing data dir ([`Server::start_on`]) and kills it
+//! with SIGKILL ([`Server::kill9`]).
 
 use anyhow::{Context, Result, anyhow, bail};
 use std::net::SocketAddr;
@@ -36,7 +38,9 @@ pub struct Server {
     pub addr: SocketAddr,
     pub startup_s: f64,
     pub bin: PathBuf,
-    data_dir: TempDir,
+    /// The temp dir this server owns (removed on drop), if it made one.
+    _temp: Option<TempDir>,
+    data_dir: PathBuf,
     log_path: PathBuf,
 }
 
@@ -75,7 +79,24 @@ fn tail(path: &Path, lines: usize) -> String {
 }
 
 impl Server {
+    /// Starts on a fresh temporary data dir (removed when the server is dropped).
     pub async fn start(launch: &Launch) -> Result<Server> {
+        let data_dir = tempfile::Builder::new()
+            .prefix("mchat-bench-")
+            .tempdir()
+            .context("cannot create a temporary data dir")?;
+        let dir = data_dir.path().to_path_buf();
+        Server::spawn(launch, dir, Some(data_dir)).await
+    }
+
+    /// Starts on `data_dir`, which may hold a database from an earlier run
+    /// (e.g. one killed with [`Server::kill9`]); the caller owns the dir.
+    /// The stderr log is appended to `mchatd.stderr.log` in it.
+    pub async fn start_on(launch: &Launch, data_dir: &Path) -> Result<Server> {
+        Server::spawn(launch, data_dir.to_path_buf(), None).await
+    }
+
+    async fn spawn(launch: &Launch, dir: PathBuf, temp: Option<TempDir>) -> Result<Server> {
         if !launch.bin.is_file() {
             bail!(
                 "mchatd binary not found at {}: build it first with `cargo build --release -p mchatd` \
@@ -83,17 +104,17 @@ impl Server {
                 launch.bin.display()
             );
         }
-        let data_dir = tempfile::Builder::new()
-            .prefix("mchat-bench-")
-            .tempdir()
-            .context("cannot create a temporary data dir")?;
-        let log_path = data_dir.path().join("mchatd.stderr.log");
-        let log = std::fs::File::create(&log_path).context("cannot create the server log file")?;
+        let log_path = dir.join("mchatd.stderr.log");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .context("cannot open the server log file")?;
         let mut cmd = Command::new(&launch.bin);
         cmd.arg("--bind")
             .arg("127.0.0.1:0")
             .arg("--data-dir")
-            .arg(data_dir.path())
+            .arg(&dir)
             .arg("serve")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -156,7 +177,8 @@ impl Server {
             addr,
             startup_s,
             bin: launch.bin.clone(),
-            data_dir,
+            _temp: temp,
+            data_dir: dir,
             log_path,
         })
     }
@@ -171,14 +193,30 @@ impl Server {
 
     /// Size of the database and its WAL, in MB.
     pub fn db_mb(&self) -> f64 {
-        let db = self.data_dir.path().join("mchatd.sqlite3");
-        let wal = self.data_dir.path().join("mchatd.sqlite3-wal");
+        let db = self.data_dir.join("mchatd.sqlite3");
+        let wal = self.data_dir.join("mchatd.sqlite3-wal");
         let bytes: u64 = [db, wal]
             .iter()
             .filter_map(|p| std::fs::metadata(p).ok())
             .map(|m| m.len())
             .sum();
         (bytes as f64 / 1048576.0 * 100.0).round() / 100.0
+    }
+
+    /// SIGKILL, as in a crash: no shutdown, no checkpoint. Waits (bounded)
+    /// for the child to be reaped; returns a description of how it ended.
+    pub async fn kill9(mut self) -> String {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return format!("had already exited ({status})");
+        }
+        if let Err(e) = self.child.start_kill() {
+            return format!("SIGKILL failed: {e}");
+        }
+        match tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await {
+            Ok(Ok(status)) => format!("killed ({status})"),
+            Ok(Err(e)) => format!("killed; wait failed: {e}"),
+            Err(_) => "killed; not reaped within 10 s".to_owned(),
+        }
     }
 
     /// The last lines of the server's stderr log.

@@ -103,6 +103,20 @@ impl TestServer {
         *self.base.write().unwrap() = self.server.url();
     }
 
+    /// SIGKILL, as in a crash: no shutdown, no checkpoint. Returns how it
+    /// ended (`None` if it was not running). Start it with [`TestServer::start_again`].
+    pub fn crash(&mut self) -> Option<ExitStatus> {
+        self.server.kill9()
+    }
+
+    /// Starts the server again on the same data directory and config after
+    /// [`TestServer::crash`] or [`TestServer::stop`]; existing [`Api`]s and
+    /// [`Session`]s follow the new port.
+    pub fn start_again(&mut self) {
+        self.server.start_again();
+        *self.base.write().unwrap() = self.server.url();
+    }
+
     /// `mchatd admin create-user NAME --role ROLE --password-stdin`, asserting success.
     pub fn create_user_cli(&self, username: &str, role: &str, password: &str) {
         let out = self.server.admin(
