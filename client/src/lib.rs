@@ -8,3 +8,4 @@ pub mod demo;
 pub mod live;
 pub mod local;
 pub mod sanitize;
+pub mod tui;

@@ -117,6 +117,8 @@ enum Command {
     },
     /// Check the setup: server, version, account, token, outbox, cursor.
     Doctor,
+    /// Open the terminal UI (what `mchat` alone does on a terminal).
+    Tui,
     /// Try mentorchat with nothing to set up: a throwaway local server with seeded data.
     Demo(crate::demo::DemoArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -237,6 +239,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         },
     })?;
     let Some(command) = command else {
+        use std::io::IsTerminal;
+        let terminal = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
+        if terminal && !ctx.out.json {
+            if ctx.token().is_none() {
+                return Err(exit::Exit::new(
+                    exit::AUTH,
+                    "you are not logged in: run 'mchat login USERNAME' or 'mchat register USERNAME --role \
+                     mentee', or try everything locally with 'mchat demo'",
+                )
+                .into());
+            }
+            return open_tui(&ctx).await;
+        }
         return account::no_command(&mut ctx).await;
     };
     match command {
@@ -271,6 +286,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Watch(a) => watch::run(&mut ctx, a).await,
         Command::Outbox { command } => outbox::run(&mut ctx, command).await,
         Command::Doctor => doctor::run(&mut ctx).await,
+        Command::Tui => open_tui(&ctx).await,
         Command::Completions { .. } | Command::Demo(_) => Ok(()),
     }
+}
+
+/// Opens the TUI for the current profile.
+async fn open_tui(ctx: &Ctx) -> anyhow::Result<()> {
+    let token = ctx
+        .token()
+        .ok_or_else(|| exit::Exit::not_logged_in(&ctx.profile))?;
+    let username = match ctx.username() {
+        Some(u) => u.to_string(),
+        None => ctx.client()?.me().await?.username,
+    };
+    let config = crate::config::ClientConfig::load(&ctx.paths.config_file)?;
+    crate::tui::run(crate::tui::TuiOptions {
+        server: ctx.server.clone(),
+        token,
+        username,
+        store: ctx.paths.local_store(&ctx.profile),
+        config: config.tui,
+    })
+    .await
 }

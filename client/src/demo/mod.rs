@@ -4,7 +4,8 @@
 //! shows the mentor's inbox while a scripted mentee keeps writing. Ctrl-C
 //! (or `--duration`) stops the server and removes every file.
 //!
-//! Until the TUI lands, the mentor's view is a live console stream.
+//! On a terminal the mentor's view is the TUI; with `--no-tui`, or when
+//! stdout is not a terminal (tests, CI), it is a live console stream.
 
 mod seed;
 
@@ -27,6 +28,9 @@ pub struct DemoArgs {
     /// Seconds between the scripted mentee's messages.
     #[arg(long, default_value_t = 4)]
     pub every: u64,
+    /// Print a console stream instead of opening the TUI.
+    #[arg(long)]
+    pub no_tui: bool,
 }
 
 /// Saves a seeded user's credentials in `home` (the `MCHAT_HOME` layout), so
@@ -72,6 +76,10 @@ pub async fn run(out: Out, args: DemoArgs) -> anyhow::Result<()> {
 }
 
 async fn show(out: &Out, args: &DemoArgs, url: &str, dir: &Path) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    if !args.no_tui && !out.json && std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+        return show_tui(out, args, url, dir).await;
+    }
     out.line(paint(BOLD, "mentorchat demo"));
     out.line(paint(
         DIM,
@@ -107,6 +115,55 @@ async fn show(out: &Out, args: &DemoArgs, url: &str, dir: &Path) -> anyhow::Resu
         args.every
     ));
     live(out, args, &world).await
+}
+
+/// The TUI as the mentor while ana writes every few seconds; on exit, how
+/// a second `mchat` could have joined.
+async fn show_tui(out: &Out, args: &DemoArgs, url: &str, dir: &Path) -> anyhow::Result<()> {
+    out.line(format!("mentorchat demo: starting a throwaway mchatd on {url}…"));
+    let world = seed::seed(url).await?;
+    for s in [&world.mentor, &world.ana, &world.ben, &world.chris] {
+        save_credentials(&dir.join(&s.auth.user.username), url, s)?;
+    }
+    let home = Paths::in_home(&dir.join("mona"));
+    let opts = crate::tui::TuiOptions {
+        server: url.to_string(),
+        token: world.mentor.auth.token.clone(),
+        username: world.mentor.auth.user.username.clone(),
+        store: home.local_store(crate::config::DEFAULT_PROFILE),
+        config: toml::Table::new(),
+    };
+    let mentee = async {
+        let every = Duration::from_secs(args.every.max(1));
+        for line in seed::SCRIPT.iter().cycle() {
+            tokio::time::sleep(every).await;
+            let _ = seed::say(&world.ana, world.live, line).await;
+        }
+    };
+    let deadline = async {
+        match args.duration {
+            Some(s) => tokio::time::sleep(Duration::from_secs(s)).await,
+            None => std::future::pending::<()>().await,
+        }
+    };
+    let result = tokio::select! {
+        r = crate::tui::run(opts) => r,
+        () = mentee => Ok(()),
+        () = deadline => Ok(()),
+    };
+    crate::tui::terminal::restore();
+    out.line(paint(
+        BOLD,
+        "Next time, while the demo runs, a second mchat can join it from another terminal:",
+    ));
+    for (who, what) in [
+        ("ana", "send mona \"hello from ana\""),
+        ("ben", "inbox"),
+        ("mona", "tui"),
+    ] {
+        out.line(format!("  MCHAT_HOME={} mchat {what}", dir.join(who).display()));
+    }
+    result
 }
 
 /// The scripted mentee writes; the mentor's side watches for new messages

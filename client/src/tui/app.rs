@@ -1,0 +1,324 @@
+//! The TUI's state and the single place it changes: [`App::update`] takes
+//! an [`Action`] and returns the [`Effect`]s to run. Views only read it.
+//! Key handling lives in [`super::input`], network and live events in
+//! [`super::network`].
+
+use super::action::{Action, Effect};
+use super::keys::KeyMap;
+use super::theme::Theme;
+use crate::cli::commands::conversations::inbox_order;
+use crate::local::OutboxItem;
+use mchat_shared::api::{Availability, Conversation, ConversationStatus, Message, Notification, User};
+use mchat_shared::realtime::PresenceState;
+use mchat_shared::{ConversationId, MessageId};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use time::OffsetDateTime;
+use tui_textarea::TextArea;
+
+/// How long a typing line stays without renewal.
+pub const TYPING_TTL: Duration = Duration::from_secs(6);
+/// How often I tell the peer I am still typing.
+pub const TYPING_RENEW: Duration = Duration::from_secs(3);
+
+/// The four views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    Chats,
+    Requests,
+    Mentors,
+    Notifications,
+}
+
+/// Which pane of the Chats view has the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    List,
+    Thread,
+    Composer,
+}
+
+/// The header's connection state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conn {
+    Connecting,
+    Connected,
+    Reconnecting,
+    Offline,
+}
+
+/// A one-line question at the bottom (decline reason, intro, search, filter).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt {
+    pub kind: PromptKind,
+    pub input: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptKind {
+    DeclineReason(ConversationId),
+    Intro(String),
+    Search,
+    Expertise,
+}
+
+impl PromptKind {
+    pub fn label(&self) -> String {
+        match self {
+            PromptKind::DeclineReason(_) => "decline, reason (optional): ".into(),
+            PromptKind::Intro(who) => format!("intro for {}: ", crate::sanitize::line(who)),
+            PromptKind::Search => "search: ".into(),
+            PromptKind::Expertise => "expertise tag (empty: all): ".into(),
+        }
+    }
+}
+
+/// One thread as loaded so far.
+#[derive(Debug, Clone, Default)]
+pub struct Thread {
+    /// Oldest first, unique ids.
+    pub messages: Vec<Message>,
+    /// Older messages exist on the server.
+    pub has_more: bool,
+    /// An older page is on its way.
+    pub loading_older: bool,
+    /// Messages hidden below the view (0: pinned to the newest).
+    pub scroll: usize,
+}
+
+impl Thread {
+    /// Adds or replaces messages, keeping id order.
+    pub fn merge(&mut self, messages: impl IntoIterator<Item = Message>) {
+        for m in messages {
+            match self.messages.binary_search_by(|x| x.id.cmp(&m.id)) {
+                Ok(i) => self.messages[i] = m,
+                Err(i) => {
+                    // A new message below the view keeps what I am reading in place.
+                    let hidden_from = self.messages.len().saturating_sub(self.scroll);
+                    if self.scroll > 0 && i >= hidden_from {
+                        self.scroll += 1;
+                    }
+                    self.messages.insert(i, m);
+                }
+            }
+        }
+    }
+
+    pub fn last_id(&self) -> Option<MessageId> {
+        self.messages.last().map(|m| m.id)
+    }
+}
+
+/// Everything the TUI shows.
+#[derive(Debug)]
+pub struct App {
+    pub me: User,
+    pub conversations: Vec<Conversation>,
+    /// Index into [`App::conversations`] of the highlighted one.
+    pub selected: usize,
+    /// The conversation shown in the thread pane.
+    pub open: Option<ConversationId>,
+    pub threads: HashMap<ConversationId, Thread>,
+    pub outbox: Vec<OutboxItem>,
+    pub conn: Conn,
+    /// Live replay in progress (no bell while catching up).
+    pub replaying: bool,
+    pub typing: HashMap<ConversationId, (String, Instant)>,
+    pub presence: HashMap<String, PresenceState>,
+    pub view: View,
+    pub focus: Focus,
+    pub composer: TextArea<'static>,
+    /// The message the composer replies to.
+    pub reply_to: Option<MessageId>,
+    pub prompt: Option<Prompt>,
+    pub search: Option<String>,
+    pub help: bool,
+    pub status: Option<String>,
+    pub mentors: Vec<User>,
+    pub mentors_available_only: bool,
+    pub mentors_expertise: Option<String>,
+    pub mentor_selected: usize,
+    pub requests_selected: usize,
+    pub notifications: Vec<Notification>,
+    pub notification_selected: usize,
+    pub keys: KeyMap,
+    pub theme: Theme,
+    pub bell: bool,
+    /// "Now" for relative times (set on every tick; fixed in tests).
+    pub now: OffsetDateTime,
+    pub last_typing_sent: Option<Instant>,
+    pub flushing: bool,
+    /// The conversation list changed since it was last cached.
+    pub cache_dirty: bool,
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(me: User, keys: KeyMap, theme: Theme, bell: bool) -> App {
+        App {
+            me,
+            conversations: Vec::new(),
+            selected: 0,
+            open: None,
+            threads: HashMap::new(),
+            outbox: Vec::new(),
+            conn: Conn::Connecting,
+            replaying: false,
+            typing: HashMap::new(),
+            presence: HashMap::new(),
+            view: View::Chats,
+            focus: Focus::List,
+            composer: new_composer(),
+            reply_to: None,
+            prompt: None,
+            search: None,
+            help: false,
+            status: None,
+            mentors: Vec::new(),
+            mentors_available_only: false,
+            mentors_expertise: None,
+            mentor_selected: 0,
+            requests_selected: 0,
+            notifications: Vec::new(),
+            notification_selected: 0,
+            keys,
+            theme,
+            bell,
+            now: OffsetDateTime::now_utc(),
+            last_typing_sent: None,
+            flushing: false,
+            cache_dirty: false,
+            quit: false,
+        }
+    }
+
+    /// The one entry point for changes.
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::Key(key) => super::input::key(self, key),
+            Action::Tick => self.tick(),
+            other => super::network::apply(self, other),
+        }
+    }
+
+    fn tick(&mut self) -> Vec<Effect> {
+        self.now = OffsetDateTime::now_utc();
+        let now = Instant::now();
+        self.typing.retain(|_, (_, until)| *until > now);
+        let due = self
+            .outbox
+            .iter()
+            .any(|i| i.next_attempt_at != REFUSED && i.next_attempt_at <= crate::local::now_ms());
+        let mut effects = Vec::new();
+        if due && !self.flushing && self.conn != Conn::Offline {
+            self.flushing = true;
+            effects.push(Effect::FlushOutbox { all: false });
+        }
+        if self.cache_dirty {
+            self.cache_dirty = false;
+            effects.push(Effect::CacheConversations(self.conversations.clone()));
+        }
+        effects
+    }
+
+    pub fn my_name(&self) -> &str {
+        &self.me.username
+    }
+
+    pub fn is_mentor(&self) -> bool {
+        self.me.role == mchat_shared::api::Role::Mentor
+    }
+
+    pub fn availability(&self) -> Option<Availability> {
+        self.me.availability
+    }
+
+    pub fn total_unread(&self) -> u32 {
+        self.conversations
+            .iter()
+            .filter(|c| !c.muted)
+            .map(|c| c.unread)
+            .sum()
+    }
+
+    pub fn conversation(&self, id: ConversationId) -> Option<&Conversation> {
+        self.conversations.iter().find(|c| c.id == id)
+    }
+
+    pub fn conversation_mut(&mut self, id: ConversationId) -> Option<&mut Conversation> {
+        self.conversations.iter_mut().find(|c| c.id == id)
+    }
+
+    pub fn selected_conversation(&self) -> Option<&Conversation> {
+        self.conversations.get(self.selected)
+    }
+
+    pub fn open_conversation(&self) -> Option<&Conversation> {
+        self.open.and_then(|id| self.conversation(id))
+    }
+
+    /// Archived conversations stay hidden until they have something unread.
+    pub fn visible(c: &Conversation) -> bool {
+        !c.archived || c.unread > 0
+    }
+
+    /// Incoming pending requests, oldest first (the Requests view).
+    pub fn incoming_requests(&self) -> Vec<&Conversation> {
+        let me = self.my_name();
+        let mut v: Vec<&Conversation> = self
+            .conversations
+            .iter()
+            .filter(|c| c.status == ConversationStatus::Pending && c.requested_by != me)
+            .collect();
+        v.sort_by_key(|c| c.created_at);
+        v
+    }
+
+    /// Requests I made that are still pending.
+    pub fn outgoing_requests(&self) -> Vec<&Conversation> {
+        let me = self.my_name();
+        self.conversations
+            .iter()
+            .filter(|c| c.status == ConversationStatus::Pending && c.requested_by == me)
+            .collect()
+    }
+
+    /// Queued messages of a conversation.
+    pub fn queued_for(&self, id: ConversationId) -> impl Iterator<Item = &OutboxItem> {
+        self.outbox
+            .iter()
+            .filter(move |i| i.conversation_id == Some(id.0))
+    }
+
+    /// Re-sorts the list like `mchat inbox`, keeping the highlighted conversation.
+    pub fn resort(&mut self) {
+        self.cache_dirty = true;
+        let keep = self.selected_conversation().map(|c| c.id);
+        inbox_order(&mut self.conversations);
+        self.selected = 0;
+        if let Some(id) = keep {
+            if let Some(i) = self.conversations.iter().position(|c| c.id == id) {
+                self.selected = i;
+            }
+        }
+        self.selected = self.selected.min(self.conversations.len().saturating_sub(1));
+    }
+
+    /// The thread pane is showing `id` right now (so new messages are read).
+    pub fn is_reading(&self, id: ConversationId) -> bool {
+        self.view == View::Chats && self.open == Some(id)
+    }
+}
+
+/// `next_attempt_at` of an outbox item the server refused for good (the
+/// CLI's convention): it stays until retried or dropped.
+pub const REFUSED: i64 = i64::MAX;
+
+/// A fresh composer.
+pub fn new_composer() -> TextArea<'static> {
+    let mut t = TextArea::default();
+    t.set_cursor_line_style(ratatui::style::Style::default());
+    t.set_placeholder_text("write a message — enter sends, alt-enter new line");
+    t.set_placeholder_style(ratatui::style::Style::default().add_modifier(ratatui::style::Modifier::DIM));
+    t
+}

@@ -1,0 +1,339 @@
+//! Network results and live events → state. Live events are applied
+//! idempotently (a replayed message replaces its copy), so a reconnect that
+//! repeats history cannot duplicate anything.
+
+use super::action::{Action, Effect};
+use super::app::{App, Conn, Thread};
+use crate::live::{ConnState, OfflineReason};
+use mchat_shared::api::{Conversation, Message, MessageKind, ReadMarker};
+use mchat_shared::events::{Event, EventKind};
+use mchat_shared::realtime::{ServerFrame, Signal};
+use std::time::Instant;
+
+pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
+    match action {
+        Action::Key(_) | Action::Tick => Vec::new(),
+        Action::Frame(ServerFrame::Event(ev)) => event(app, *ev),
+        Action::Frame(ServerFrame::Signal(sig)) => signal(app, sig),
+        Action::Conn(state) => conn(app, state),
+        Action::Me(me) => {
+            app.me = me;
+            Vec::new()
+        }
+        Action::Conversations { list, cached } => conversations(app, list, cached),
+        Action::CachedMessages {
+            conversation,
+            messages,
+        } => {
+            let t = app.threads.entry(conversation).or_default();
+            if t.messages.is_empty() {
+                t.has_more = true;
+                t.merge(messages);
+            }
+            Vec::new()
+        }
+        Action::Messages {
+            conversation,
+            page,
+            older,
+        } => {
+            let t = app.threads.entry(conversation).or_default();
+            if older {
+                t.loading_older = false;
+                t.has_more = page.has_more;
+            } else if t
+                .messages
+                .first()
+                .is_none_or(|m| page.messages.first().is_some_and(|p| p.id <= m.id))
+            {
+                // The newest page reaches back as far as what is loaded.
+                t.has_more = page.has_more;
+            }
+            let cache = page.messages.clone();
+            t.merge(page.messages);
+            let me = app.my_name().to_string();
+            if let Some(c) = app.conversation_mut(conversation) {
+                for m in page.markers {
+                    set_marker(c, m, &me);
+                }
+            }
+            let mut effects = vec![Effect::CacheMessages {
+                conversation,
+                messages: cache,
+            }];
+            if app.is_reading(conversation) {
+                effects.extend(super::input::mark_read(app, conversation));
+            }
+            effects
+        }
+        Action::Outbox(items) => {
+            app.outbox = items;
+            app.flushing = false;
+            Vec::new()
+        }
+        Action::Sent(m) => {
+            app.outbox.retain(|i| Some(&i.client_id) != m.client_id.as_ref());
+            message(app, m, false)
+        }
+        Action::Conversation(c) => {
+            let id = c.id;
+            match app.conversation_mut(id) {
+                Some(old) => *old = c,
+                None => app.conversations.push(c),
+            }
+            app.resort();
+            vec![Effect::LoadMessages {
+                conversation: id,
+                before: None,
+            }]
+        }
+        Action::Mentors(list) => {
+            app.mentors = list;
+            app.mentor_selected = app.mentor_selected.min(app.mentors.len().saturating_sub(1));
+            Vec::new()
+        }
+        Action::Notifications(list) => {
+            app.notifications = list;
+            app.notification_selected = app
+                .notification_selected
+                .min(app.notifications.len().saturating_sub(1));
+            Vec::new()
+        }
+        Action::Error(e) => {
+            app.flushing = false;
+            // A failed page may be asked again by scrolling.
+            for t in app.threads.values_mut() {
+                t.loading_older = false;
+            }
+            app.status = Some(crate::sanitize::line(&e).into_owned());
+            Vec::new()
+        }
+        Action::Note(n) => {
+            app.status = Some(crate::sanitize::line(&n).into_owned());
+            Vec::new()
+        }
+    }
+}
+
+fn conversations(app: &mut App, list: Vec<Conversation>, cached: bool) -> Vec<Effect> {
+    if cached && !app.conversations.is_empty() {
+        return Vec::new();
+    }
+    let keep = app.selected_conversation().map(|c| c.id);
+    app.conversations = list;
+    crate::cli::commands::conversations::inbox_order(&mut app.conversations);
+    app.selected = keep
+        .and_then(|id| app.conversations.iter().position(|c| c.id == id))
+        .unwrap_or(0);
+    let mut effects = Vec::new();
+    if !cached {
+        effects.push(Effect::CacheConversations(app.conversations.clone()));
+    }
+    if let Some(id) = app.open {
+        if app.is_reading(id) {
+            effects.extend(super::input::mark_read(app, id));
+        }
+    }
+    effects
+}
+
+fn conn(app: &mut App, state: ConnState) -> Vec<Effect> {
+    let was = app.conn;
+    app.conn = match state {
+        ConnState::Connecting => Conn::Connecting,
+        ConnState::Connected => Conn::Connected,
+        ConnState::Reconnecting { .. } => Conn::Reconnecting,
+        ConnState::Offline(_) => Conn::Offline,
+    };
+    match state {
+        ConnState::Connected => {
+            // The server sends every online contact's presence after `ready`.
+            app.presence.clear();
+            app.replaying = true;
+            app.flushing = true;
+            let mut effects = vec![Effect::FlushOutbox { all: true }];
+            if was != Conn::Connecting {
+                // Back after an outage: catch up on what the log may not replay.
+                effects.push(Effect::LoadConversations);
+                if let Some(id) = app.open {
+                    effects.push(Effect::LoadMessages {
+                        conversation: id,
+                        before: None,
+                    });
+                }
+            }
+            effects
+        }
+        ConnState::Offline(OfflineReason::Unauthorized { .. }) => {
+            app.status = Some("the server no longer accepts this login: run 'mchat login' again".into());
+            Vec::new()
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn event(app: &mut App, ev: Event) -> Vec<Effect> {
+    let seq = ev.seq.0;
+    let mut effects = match ev.kind {
+        EventKind::MessageNew { message: m } => message(app, m, true),
+        EventKind::ConversationUpdated {
+            conversation_id,
+            status,
+            ..
+        } => match app.conversation_mut(conversation_id) {
+            Some(c) => {
+                c.status = status;
+                app.resort();
+                Vec::new()
+            }
+            None => vec![Effect::LoadConversations],
+        },
+        EventKind::MarkersUpdated {
+            conversation_id,
+            markers,
+        } => {
+            let me = app.my_name().to_string();
+            if let Some(c) = app.conversation_mut(conversation_id) {
+                set_marker(c, markers, &me);
+            }
+            Vec::new()
+        }
+        EventKind::NotificationNew { notification } => {
+            app.notifications.retain(|n| n.id != notification.id);
+            app.notifications.insert(0, notification);
+            Vec::new()
+        }
+        EventKind::UserUpdated { user } => {
+            if user.username == app.me.username {
+                app.me = user;
+            } else {
+                for c in app
+                    .conversations
+                    .iter_mut()
+                    .filter(|c| c.peer.username == user.username)
+                {
+                    c.peer.display_name = user.display_name.clone();
+                    c.peer.availability = user.availability;
+                }
+                if let Some(m) = app.mentors.iter_mut().find(|m| m.username == user.username) {
+                    *m = user;
+                }
+            }
+            Vec::new()
+        }
+        EventKind::Resync => {
+            let mut e = vec![Effect::LoadConversations];
+            if let Some(id) = app.open {
+                e.push(Effect::LoadMessages {
+                    conversation: id,
+                    before: None,
+                });
+            }
+            e.push(Effect::SaveCursor { seq, reset: true });
+            return e;
+        }
+    };
+    effects.push(Effect::SaveCursor { seq, reset: false });
+    effects
+}
+
+fn set_marker(c: &mut Conversation, m: ReadMarker, me: &str) {
+    if m.username == me {
+        if c.last_message.as_ref().is_some_and(|l| l.id <= m.read_up_to) {
+            c.unread = 0;
+        }
+        c.my_markers = m;
+    } else if m.username == c.peer.username {
+        c.peer_markers = m;
+    }
+}
+
+/// A new (or edited) message, live or just sent by me.
+pub fn message(app: &mut App, m: Message, live: bool) -> Vec<Effect> {
+    let id = m.conversation_id;
+    let me = app.my_name().to_string();
+    let mine = m.sender.as_deref() == Some(me.as_str());
+    let system = m.kind == MessageKind::System;
+    let reading = app.is_reading(id);
+    let Some(c) = app.conversation_mut(id) else {
+        return vec![Effect::LoadConversations];
+    };
+    let is_new = c.last_message.as_ref().is_none_or(|l| l.id < m.id) && c.my_markers.read_up_to < m.id;
+    let muted = c.muted;
+    if c.last_message.as_ref().is_none_or(|l| l.id <= m.id) {
+        c.last_message = Some(m.clone());
+        c.last_activity_at = c.last_activity_at.max(m.created_at);
+        if !system {
+            c.awaiting_reply = !mine;
+        }
+    }
+    if is_new && !mine && !reading {
+        c.unread += 1;
+        c.archived = false;
+    }
+    if let Some(sender) = &m.sender {
+        if app.typing.get(&id).is_some_and(|(who, _)| who == sender) {
+            app.typing.remove(&id);
+        }
+    }
+    if let Some(t) = app.threads.get_mut(&id) {
+        t.merge([m.clone()]);
+    } else if reading {
+        app.threads.insert(id, Thread::default());
+        if let Some(t) = app.threads.get_mut(&id) {
+            t.merge([m.clone()]);
+        }
+    }
+    app.resort();
+    let mut effects = vec![Effect::CacheMessages {
+        conversation: id,
+        messages: vec![m.clone()],
+    }];
+    if is_new && !mine && reading {
+        effects.push(Effect::MarkRead {
+            conversation: id,
+            up_to: m.id,
+        });
+    } else if is_new && !mine && live && !app.replaying && bell_allowed(app, muted) {
+        effects.push(Effect::Bell);
+    }
+    effects
+}
+
+fn bell_allowed(app: &App, muted: bool) -> bool {
+    app.bell && !muted && app.me.availability != Some(mchat_shared::api::Availability::Busy)
+}
+
+fn signal(app: &mut App, sig: Signal) -> Vec<Effect> {
+    match sig {
+        Signal::Typing {
+            conversation_id,
+            username,
+            active,
+        } => {
+            if username == app.me.username {
+                return Vec::new();
+            }
+            if active {
+                app.typing.insert(
+                    conversation_id,
+                    (username, Instant::now() + super::app::TYPING_TTL),
+                );
+            } else {
+                app.typing.remove(&conversation_id);
+            }
+            Vec::new()
+        }
+        Signal::Presence { username, state, .. } => {
+            app.presence.insert(username, state);
+            Vec::new()
+        }
+        Signal::Ready { seq } => {
+            app.replaying = false;
+            vec![Effect::SaveCursor {
+                seq: seq.0,
+                reset: false,
+            }]
+        }
+    }
+}

@@ -1,0 +1,83 @@
+//! Width-aware text helpers: wrapping and truncation by display columns
+//! (CJK and emoji count two), on strings that were already sanitised.
+
+use unicode_width::UnicodeWidthChar;
+use unicode_width::UnicodeWidthStr;
+
+/// Display width.
+pub fn width(s: &str) -> usize {
+    s.width()
+}
+
+/// Cuts `s` to at most `max` columns, ending with `…` when cut.
+pub fn truncate(s: &str, max: usize) -> String {
+    if s.width() <= max {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > max {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    if max > 0 {
+        out.push('…');
+    }
+    out
+}
+
+/// Wraps `s` (which may contain newlines) to `max` columns: at spaces when
+/// possible, inside long words otherwise. Never returns an empty list.
+pub fn wrap(s: &str, max: usize) -> Vec<String> {
+    let max = max.max(1);
+    let mut out = Vec::new();
+    for para in s.split('\n') {
+        let mut line = String::new();
+        let mut used = 0;
+        for word in para.split_inclusive(' ') {
+            let ww = word.width();
+            if used + ww.saturating_sub(usize::from(word.ends_with(' '))) > max && !line.is_empty() {
+                out.push(line.trim_end().to_string());
+                line.clear();
+                used = 0;
+            }
+            if word.trim_end_matches(' ').width() > max {
+                for c in word.chars() {
+                    let cw = c.width().unwrap_or(0);
+                    if used + cw > max {
+                        out.push(std::mem::take(&mut line));
+                        used = 0;
+                    }
+                    line.push(c);
+                    used += cw;
+                }
+            } else {
+                line.push_str(word);
+                used += ww;
+            }
+        }
+        out.push(line.trim_end().to_string());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wraps_by_columns() {
+        assert_eq!(wrap("hello world", 5), vec!["hello", "world"]);
+        assert_eq!(wrap("漢字漢字漢字", 4), vec!["漢字", "漢字", "漢字"]);
+        assert_eq!(wrap("a\nb", 10), vec!["a", "b"]);
+        assert!(wrap("", 3) == vec![String::new()]);
+        for l in wrap("🎉🎉🎉 abc 漢字", 3) {
+            assert!(width(&l) <= 3, "{l}");
+        }
+        assert_eq!(truncate("漢字漢字", 5), "漢字…");
+    }
+}
