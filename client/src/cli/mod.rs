@@ -307,6 +307,7 @@ async fn open_tui(ctx: &Ctx) -> anyhow::Result<()> {
         username,
         store: ctx.paths.local_store(&ctx.profile),
         config: config.tui,
+        greeting: None,
     })
     .await
 }

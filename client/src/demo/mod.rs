@@ -132,6 +132,10 @@ async fn show_tui(out: &Out, args: &DemoArgs, url: &str, dir: &Path) -> anyhow::
         username: world.mentor.auth.user.username.clone(),
         store: home.local_store(crate::config::DEFAULT_PROFILE),
         config: toml::Table::new(),
+        greeting: Some(format!(
+            "demo: in another terminal, MCHAT_HOME={} mchat send mona hi — joins as ana",
+            dir.join("ana").display()
+        )),
     };
     let mentee = async {
         let every = Duration::from_secs(args.every.max(1));

@@ -45,6 +45,8 @@ pub struct TuiOptions {
     pub store: PathBuf,
     /// The `[tui]` table of the client config.
     pub config: toml::Table,
+    /// A first line for the status bar (the demo says how to join it).
+    pub greeting: Option<String>,
 }
 
 /// `[tui]` settings.
@@ -114,6 +116,7 @@ pub async fn run(opts: TuiOptions) -> anyhow::Result<()> {
         .unwrap_or_else(|| placeholder(&opts.username));
     let theme = theme::Theme::from_env(settings.color);
     let mut app = App::new(me, settings.keys, theme, settings.bell);
+    app.status = opts.greeting.clone();
     app.update(Action::Conversations {
         list: cached,
         cached: true,
