@@ -163,3 +163,89 @@ fn tiny_terminals_do_not_panic() {
         }
     }
 }
+
+/// The vendored Big List of Naughty Strings (`testdata/blns/`) plus the
+/// terminal-escape corpus.
+fn naughty_strings() -> Vec<String> {
+    let blns: Vec<String> = serde_json::from_str(include_str!("../../../../testdata/blns/blns.json"))
+        .unwrap_or_else(|e| panic!("blns.json: {e}"));
+    assert!(blns.len() > 400);
+    blns.into_iter()
+        .chain(crate::sanitize::HOSTILE.iter().map(|s| (*s).to_string()))
+        .collect()
+}
+
+/// No ESC, C1, bidi control, or other control character except newline in
+/// any cell of the drawn buffer (the terminal receives these symbols).
+fn assert_buffer_safe(what: &str, app: &App, w: u16, h: u16) {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap_or_else(|e| panic!("{e}"));
+    term.draw(|f| views::draw(f, app))
+        .unwrap_or_else(|e| panic!("draw {what}: {e}"));
+    for cell in &term.backend().buffer().content {
+        if let Some(c) = cell.symbol().chars().find(|&c| {
+            c == '\u{1b}'
+                || ('\u{80}'..='\u{9f}').contains(&c)
+                || mchat_shared::validate::is_bidi_control(c)
+                || (c.is_control() && c != '\n')
+        }) {
+            panic!(
+                "{what}: raw U+{:04X} in a cell of the TUI: {}",
+                c as u32,
+                render(app, w, h)
+            );
+        }
+    }
+}
+
+#[test]
+fn naughty_strings_never_reach_the_buffer() {
+    // Every string, whether or not the server would accept it: as a peer's
+    // display name, a message body and last-message preview, a
+    // notification, and a mentor's display name and headline and bio.
+    for (i, bad) in naughty_strings().iter().enumerate() {
+        let mut app = app();
+        let mut c = conv(
+            9,
+            "eve",
+            bad,
+            ConversationStatus::Accepted,
+            1,
+            Some(msg(50, 9, "eve", bad)),
+        );
+        c.peer.display_name = bad.clone();
+        app.update(Action::Conversations {
+            list: vec![c],
+            cached: false,
+        });
+        crate::tui::input::open(&mut app, ConversationId(9));
+        app.update(Action::Messages {
+            conversation: ConversationId(9),
+            page: MessagePage {
+                messages: vec![msg(50, 9, "eve", bad), msg(51, 9, "mona", bad)],
+                has_more: false,
+                markers: vec![],
+            },
+            older: false,
+        });
+        app.notifications = vec![Notification {
+            id: NotificationId(1),
+            kind: NotificationKind::MessageReceived,
+            body: bad.clone(),
+            conversation_id: None,
+            actor: None,
+            created_at: t0(),
+            read_at: None,
+        }];
+        let mut mentor = user("zed", Role::Mentor);
+        mentor.display_name = bad.clone();
+        mentor.profile.headline = Some(bad.clone());
+        mentor.profile.bio = Some(bad.clone());
+        app.mentors = vec![mentor];
+        for view in [View::Chats, View::Notifications, View::Requests, View::Mentors] {
+            app.view = view;
+            for (w, h) in [(80, 24), (40, 12)] {
+                assert_buffer_safe(&format!("string #{i} {bad:?} in {view:?} at {w}x{h}"), &app, w, h);
+            }
+        }
+    }
+}
