@@ -216,13 +216,7 @@ pub async fn main(args: CrashArgs) -> Result<()> {
         _ = tokio::signal::ctrl_c() => bail!("interrupted"),
     };
     let ok = report["ok"] == true;
-    let text = serde_json::to_string_pretty(&report)?;
-    if args.json {
-        eprintln!("{text}");
-        println!("{}", serde_json::to_string(&report)?);
-    } else {
-        println!("{text}");
-    }
+    crate::report::emit_json_report(&report, args.json)?;
     if !ok {
         bail!("crash test FAILED (see the report)");
     }

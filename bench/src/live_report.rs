@@ -3,19 +3,7 @@
 use serde_json::Value;
 use std::io::Write;
 
-fn num(v: &Value, decimals: usize) -> String {
-    v.as_f64()
-        .map(|x| format!("{x:.decimals$}"))
-        .unwrap_or_else(|| "-".into())
-}
-
-fn met(v: &Value) -> &'static str {
-    match v.as_bool() {
-        Some(true) => "met",
-        Some(false) => "NOT met",
-        None => "n/a",
-    }
-}
+use crate::report::{met, num};
 
 /// A JSON value as a table cell: numbers and strings without quotes.
 fn cell(v: &Value) -> String {

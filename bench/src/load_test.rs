@@ -171,13 +171,7 @@ pub async fn main(args: LoadArgs) -> Result<()> {
     }
     let ok = verdict(&report);
     report["ok"] = ok.into();
-    let text = serde_json::to_string_pretty(&report)?;
-    if args.json {
-        eprintln!("{text}");
-        println!("{}", serde_json::to_string(&report)?);
-    } else {
-        println!("{text}");
-    }
+    crate::report::emit_json_report(&report, args.json)?;
     if !ok {
         bail!("load test FAILED (see the report)");
     }

@@ -3,13 +3,15 @@
 use serde_json::Value;
 use std::io::Write;
 
-fn num(v: &Value, decimals: usize) -> String {
+/// A number cell with `decimals` places, or `-`.
+pub(crate) fn num(v: &Value, decimals: usize) -> String {
     v.as_f64()
         .map(|x| format!("{x:.decimals$}"))
         .unwrap_or_else(|| "-".into())
 }
 
-fn met(v: &Value) -> &'static str {
+/// A target cell: met / NOT met / n/a.
+pub(crate) fn met(v: &Value) -> &'static str {
     match v.as_bool() {
         Some(true) => "met",
         Some(false) => "NOT met",
@@ -148,5 +150,19 @@ pub fn table(w: &mut dyn Write, r: &Value) -> std::io::Result<()> {
         num(&r["bench_wall_s"], 1)
     )?;
     writeln!(w)?;
+    Ok(())
+}
+
+/// Prints a pass/fail report (`load`, `crash`): pretty JSON for people, and
+/// with `--json` also one compact document on stdout (the pretty copy then
+/// goes to stderr).
+pub fn emit_json_report(report: &Value, json: bool) -> serde_json::Result<()> {
+    let text = serde_json::to_string_pretty(report)?;
+    if json {
+        eprintln!("{text}");
+        println!("{}", serde_json::to_string(report)?);
+    } else {
+        println!("{text}");
+    }
     Ok(())
 }
