@@ -473,21 +473,12 @@ struct Held {
 }
 
 fn machine() -> serde_json::Map<String, Value> {
-    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-    let cpu_model = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|t| {
-        t.lines().find_map(|l| {
-            l.strip_prefix("model name")
-                .map(|r| r.trim_start_matches([' ', '\t', ':']).to_owned())
-        })
-    });
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .ok()
-        .map(|s| s.trim().to_owned());
-    let mut m = serde_json::Map::new();
-    m.insert("kernel".into(), json!(kernel));
-    m.insert("cpus".into(), json!(cpus));
-    m.insert("cpu_model".into(), json!(cpu_model));
-    m
+    let m = crate::meta::machine();
+    let mut out = serde_json::Map::new();
+    out.insert("kernel".into(), json!(m.kernel));
+    out.insert("cpus".into(), json!(m.cpus));
+    out.insert("cpu_model".into(), json!(m.cpu_model));
+    out
 }
 
 fn config_json(args: &LiveArgs, srv: &Server, fds: &FdLimits) -> Result<Value> {

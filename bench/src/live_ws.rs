@@ -37,10 +37,9 @@ fn client_config() -> WebSocketConfig {
         .max_frame_size(Some(1 << 20))
 }
 
-/// Opens `ws://addr/v1/ws` (optionally `?since=SEQ`) with `Authorization:
-/// Bearer TOKEN` and reads until the server's `ready`; returns the socket
-/// and the `ready` seq. Frames before `ready` (a replay) are discarded.
-pub async fn connect(addr: SocketAddr, token: &str, since: Option<i64>) -> Result<(Ws, i64)> {
+/// Upgrades `ws://addr/v1/ws` (optionally `?since=SEQ`) with
+/// `Authorization: Bearer TOKEN` over a TCP_NODELAY socket, reading nothing.
+pub async fn upgrade(addr: SocketAddr, token: &str, since: Option<i64>) -> Result<Ws> {
     if !addr.ip().is_loopback() {
         bail!("refusing: the benchmark targets loopback only, not {addr}");
     }
@@ -48,15 +47,23 @@ pub async fn connect(addr: SocketAddr, token: &str, since: Option<i64>) -> Resul
         Some(s) => format!("ws://{addr}/v1/ws?since={s}"),
         None => format!("ws://{addr}/v1/ws"),
     };
+    let mut req = url.as_str().into_client_request().context("bad WebSocket URL")?;
+    let auth = HeaderValue::from_str(&format!("Bearer {token}")).context("bad token")?;
+    req.headers_mut().insert(AUTHORIZATION, auth);
+    let tcp = TcpStream::connect(addr).await.context("TCP connect")?;
+    tcp.set_nodelay(true).context("TCP_NODELAY")?;
+    let (ws, _resp) = tokio_tungstenite::client_async_with_config(req, tcp, Some(client_config()))
+        .await
+        .context("WebSocket upgrade")?;
+    Ok(ws)
+}
+
+/// Opens `ws://addr/v1/ws` (optionally `?since=SEQ`) with `Authorization:
+/// Bearer TOKEN` and reads until the server's `ready`; returns the socket
+/// and the `ready` seq. Frames before `ready` (a replay) are discarded.
+pub async fn connect(addr: SocketAddr, token: &str, since: Option<i64>) -> Result<(Ws, i64)> {
     let work = async {
-        let mut req = url.as_str().into_client_request().context("bad WebSocket URL")?;
-        let auth = HeaderValue::from_str(&format!("Bearer {token}")).context("bad token")?;
-        req.headers_mut().insert(AUTHORIZATION, auth);
-        let tcp = TcpStream::connect(addr).await.context("TCP connect")?;
-        tcp.set_nodelay(true).context("TCP_NODELAY")?;
-        let (mut ws, _resp) = tokio_tungstenite::client_async_with_config(req, tcp, Some(client_config()))
-            .await
-            .context("WebSocket upgrade")?;
+        let mut ws = upgrade(addr, token, since).await?;
         loop {
             match ws.next().await {
                 Some(Ok(Message::Text(t))) => {

@@ -10,12 +10,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::http::header::AUTHORIZATION;
 
 use crate::live_ws::Ws;
 
@@ -44,24 +40,12 @@ pub struct Progress {
 
 /// Upgrades `ws://addr/v1/ws[?since=SEQ]` without reading anything.
 async fn open(addr: SocketAddr, token: &str, since: Option<i64>) -> Result<Ws> {
-    let url = match since {
-        Some(s) => format!("ws://{addr}/v1/ws?since={s}"),
-        None => format!("ws://{addr}/v1/ws"),
-    };
-    let work = async {
-        let mut req = url.as_str().into_client_request().context("bad WebSocket URL")?;
-        let auth = HeaderValue::from_str(&format!("Bearer {token}")).context("bad token")?;
-        req.headers_mut().insert(AUTHORIZATION, auth);
-        let tcp = TcpStream::connect(addr).await.context("TCP connect")?;
-        tcp.set_nodelay(true).context("TCP_NODELAY")?;
-        let (ws, _) = tokio_tungstenite::client_async(req, tcp)
-            .await
-            .context("WebSocket upgrade")?;
-        Ok::<Ws, anyhow::Error>(ws)
-    };
-    tokio::time::timeout(Duration::from_secs(20), work)
-        .await
-        .map_err(|_| anyhow!("WebSocket connect timed out"))?
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        crate::live_ws::upgrade(addr, token, since),
+    )
+    .await
+    .map_err(|_| anyhow!("WebSocket connect timed out"))?
 }
 
 /// Listens until `stop` turns true (or the connection fails for good).

@@ -8,8 +8,14 @@ use anyhow::{Result, bail};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-/// Machine, server and configuration description.
-pub fn meta(srv: &Server, args: &CoreArgs, version: &str) -> Result<serde_json::Map<String, Value>> {
+/// CPUs, CPU model and kernel of this machine.
+pub struct Machine {
+    pub cpus: usize,
+    pub cpu_model: Option<String>,
+    pub kernel: Option<String>,
+}
+
+pub fn machine() -> Machine {
     let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     let cpu_model = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|t| {
         t.lines().find_map(|l| {
@@ -20,6 +26,20 @@ pub fn meta(srv: &Server, args: &CoreArgs, version: &str) -> Result<serde_json::
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .ok()
         .map(|s| s.trim().to_owned());
+    Machine {
+        cpus,
+        cpu_model,
+        kernel,
+    }
+}
+
+/// Machine, server and configuration description.
+pub fn meta(srv: &Server, args: &CoreArgs, version: &str) -> Result<serde_json::Map<String, Value>> {
+    let Machine {
+        cpus,
+        cpu_model,
+        kernel,
+    } = machine();
     let extra = args.extra_env()?;
     let mut env: BTreeMap<String, String> = server::BENCH_ENV
         .iter()

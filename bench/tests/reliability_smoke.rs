@@ -1,33 +1,15 @@
 //! Smoke tests of `mchat-bench load` and `mchat-bench crash` with tiny
-//! numbers against the debug `mchatd` (build it first: `cargo build -p
-//! mchatd`): both must pass their own checks and report them in JSON.
+//! numbers against the debug `mchatd` (the testkit builds it if it is
+//! missing or stale): both must pass their own checks and report them in JSON.
 
 use serde_json::Value;
-use std::path::PathBuf;
 use std::process::Command;
-
-/// `target/debug/mchatd`, derived from this test's location (`target/debug/deps/*`).
-fn debug_mchatd() -> PathBuf {
-    let exe = std::env::current_exe().unwrap_or_default();
-    let dir = exe
-        .parent()
-        .and_then(|p| p.parent())
-        .map(PathBuf::from)
-        .unwrap_or_default();
-    let server = dir.join(format!("mchatd{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        server.is_file(),
-        "the debug server is missing at {}: run `cargo build -p mchatd` first",
-        server.display()
-    );
-    server
-}
 
 fn run_bench(args: &[&str]) -> Value {
     let out = Command::new(env!("CARGO_BIN_EXE_mchat-bench"))
         .arg(args[0])
         .arg("--server-bin")
-        .arg(debug_mchatd())
+        .arg(mchat_testkit::mchatd_bin())
         .args(&args[1..])
         .arg("--json")
         .output();

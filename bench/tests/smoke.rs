@@ -1,17 +1,9 @@
 //! Smoke test: runs `mchat-bench core` with tiny numbers against the debug
-//! `mchatd` (build it first: `cargo build -p mchatd`) and checks the JSON.
+//! `mchatd` (the testkit builds it if it is missing or stale) and checks the JSON.
 
 use serde_json::Value;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// `target/debug/mchatd`, derived from this test's location (`target/debug/deps/smoke-*`).
-fn debug_mchatd() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let debug_dir = exe.parent()?.parent()?;
-    Some(debug_dir.join(format!("mchatd{}", std::env::consts::EXE_SUFFIX)))
-}
 
 fn num(v: &Value, pointer: &str) -> f64 {
     v.pointer(pointer)
@@ -21,12 +13,8 @@ fn num(v: &Value, pointer: &str) -> f64 {
 
 #[test]
 fn core_smoke_run_reports_sane_json() {
-    let server = debug_mchatd().expect("test executable lives in target/<profile>/deps");
-    assert!(
-        server.is_file(),
-        "the debug server is missing at {}: run `cargo build -p mchatd` first",
-        server.display()
-    );
+    // The debug server, built by the testkit if it is missing or stale.
+    let server = mchat_testkit::mchatd_bin();
     let started = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_mchat-bench"))
         .args(["core", "--server-bin"])
