@@ -91,8 +91,7 @@ pub async fn send(ctx: &mut Ctx, a: SendArgs) -> anyhow::Result<()> {
             Ok(())
         }
         Err(e) if transient(&e) => {
-            let next = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
-                + crate::local::backoff_ms(1);
+            let next = crate::local::now_ms() + crate::local::backoff_ms(1);
             ctx.local()?.outbox_mark_failed(item.id, &e.to_string(), next)?;
             let depth = ctx.local()?.outbox_len()?;
             Err(Exit::queued(queued_sentence(ctx, depth)).into())

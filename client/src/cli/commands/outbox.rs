@@ -9,7 +9,7 @@ use super::super::exit::Exit;
 use super::super::output::{DIM, GREEN, Out, RED, paint, relative, safe, truncate};
 use super::conversations::find;
 use crate::api::{Client, ClientError};
-use crate::local::{OutboxItem, backoff_ms};
+use crate::local::{OutboxItem, backoff_ms, now_ms};
 use clap::Subcommand;
 use mchat_shared::api::{Message, SendMessageRequest};
 use mchat_shared::{ConversationId, MessageId};
@@ -44,10 +44,6 @@ pub async fn deliver(client: &Client, item: &OutboxItem) -> anyhow::Result<(Mess
 pub fn transient(err: &anyhow::Error) -> bool {
     err.downcast_ref::<ClientError>()
         .is_some_and(ClientError::is_transient)
-}
-
-fn now_ms() -> i64 {
-    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 #[derive(Debug, Default, Serialize)]
