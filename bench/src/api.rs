@@ -190,6 +190,7 @@ impl Api {
             client_id: uuid::Uuid::new_v4().to_string(),
             body,
             reply_to: None,
+            file: None,
         };
         let rb = self
             .req(

@@ -571,6 +571,9 @@ mod tests {
             created_at: OffsetDateTime::from_unix_timestamp(1_700_000_000 + id).unwrap(),
             edited_at: None,
             deleted_at: None,
+            reply: None,
+            reactions: Vec::new(),
+            attachment: None,
         }
     }
 

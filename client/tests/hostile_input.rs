@@ -166,6 +166,7 @@ fn naughty_message_bodies_round_trip_over_http_and_websocket() {
                             client_id: uuid::Uuid::now_v7().to_string(),
                             body: s.clone(),
                             reply_to: None,
+                            file: None,
                         };
                         (i, api.send(conv, &req).await)
                     }

@@ -176,6 +176,7 @@ fn hostile_message_bodies_never_reach_the_terminal_raw() {
                 client_id: uuid::Uuid::now_v7().to_string(),
                 body: h.to_string(),
                 reply_to: None,
+                file: None,
             };
             assert_validation_400(&format!("body {h:?}"), block_on(ana_api.send(conv, &req)));
         }

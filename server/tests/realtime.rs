@@ -107,8 +107,12 @@ async fn expect_presence(
 /// Whether an event concerns conversation `conv` (or one of `users`' profiles).
 fn mentions(ev: &Event, conv: ConversationId, users: &[&str]) -> bool {
     match &ev.kind {
-        EventKind::MessageNew { message } => message.conversation_id == conv,
-        EventKind::ConversationUpdated { conversation_id, .. } => *conversation_id == conv,
+        EventKind::MessageNew { message } | EventKind::MessageUpdated { message } => {
+            message.conversation_id == conv
+        }
+        EventKind::ConversationUpdated { conversation_id, .. }
+        | EventKind::SettingsUpdated { conversation_id, .. } => *conversation_id == conv,
+        EventKind::ScheduledUpdated { item } => item.conversation_id == Some(conv),
         EventKind::MarkersUpdated { conversation_id, .. } => *conversation_id == conv,
         EventKind::NotificationNew { notification } => notification.conversation_id == Some(conv),
         EventKind::UserUpdated { user } => users.contains(&user.username.as_str()),

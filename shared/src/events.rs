@@ -4,7 +4,7 @@
 //! user, in the same transaction as the change. `seq` orders a user's events;
 //! a client stores the last `seq` it processed and resumes from it.
 
-use crate::api::{ConversationStatus, Message, Notification, ReadMarker, User};
+use crate::api::{ConversationStatus, Message, Notification, ReadMarker, ScheduledItem, User};
 use crate::{ConversationId, Seq, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +33,19 @@ pub enum EventKind {
         #[serde(default)]
         actor: Option<String>,
     },
+    /// A message I can see was edited, deleted or reacted to: the whole
+    /// message as it is now (tombstone for a deletion).
+    MessageUpdated { message: Message },
+    /// My own settings for a conversation changed (muted, archived), on
+    /// this or another of my devices, or new activity unarchived it.
+    SettingsUpdated {
+        conversation_id: ConversationId,
+        muted: bool,
+        archived: bool,
+    },
+    /// One of my scheduled messages or reminders was created, sent, failed
+    /// or cancelled.
+    ScheduledUpdated { item: ScheduledItem },
     /// A participant's delivered/read markers moved.
     MarkersUpdated {
         conversation_id: ConversationId,
@@ -53,6 +66,9 @@ impl EventKind {
         match self {
             Self::MessageNew { .. } => "message_new",
             Self::ConversationUpdated { .. } => "conversation_updated",
+            Self::MessageUpdated { .. } => "message_updated",
+            Self::SettingsUpdated { .. } => "settings_updated",
+            Self::ScheduledUpdated { .. } => "scheduled_updated",
             Self::MarkersUpdated { .. } => "markers_updated",
             Self::NotificationNew { .. } => "notification_new",
             Self::UserUpdated { .. } => "user_updated",

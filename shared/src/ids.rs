@@ -49,3 +49,11 @@ id_type!(
     /// A position in a user's event log; a client resumes from the last one it processed.
     Seq
 );
+id_type!(
+    /// An uploaded file (its bytes are stored once per content hash).
+    FileId
+);
+id_type!(
+    /// A scheduled message or reminder.
+    ScheduledId
+);

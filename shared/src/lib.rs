@@ -13,7 +13,7 @@ pub mod realtime;
 pub mod validate;
 
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
-pub use ids::{ConversationId, MessageId, NotificationId, Seq, TokenId, UserId};
+pub use ids::{ConversationId, FileId, MessageId, NotificationId, ScheduledId, Seq, TokenId, UserId};
 
 /// Timestamps on the wire are RFC 3339 strings in UTC.
 pub type Timestamp = time::OffsetDateTime;

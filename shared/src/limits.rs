@@ -30,3 +30,21 @@ pub const PAGE_DEFAULT: u32 = 50;
 pub const PAGE_MAX: u32 = 100;
 /// Directory search results per page.
 pub const DIRECTORY_MAX: u32 = 100;
+/// How much of a parent message a reply quotes, in characters.
+pub const QUOTE_MAX_CHARS: usize = 200;
+/// Reaction emoji: at most this many characters (one emoji may be several
+/// scalar values joined by ZWJ) and this many distinct emoji per user per message.
+pub const REACTION_MAX_CHARS: usize = 16;
+pub const REACTIONS_PER_USER_MAX: usize = 20;
+/// Uploaded file names, in characters.
+pub const FILE_NAME_MAX_CHARS: usize = 255;
+/// Search: query length and results per page.
+pub const SEARCH_QUERY_MAX_CHARS: usize = 256;
+pub const SEARCH_DEFAULT: u32 = 20;
+pub const SEARCH_MAX: u32 = 100;
+/// Templates: name length (letters, digits, '-', '_') and how many per user.
+pub const TEMPLATE_NAME_MAX: usize = 40;
+pub const TEMPLATES_MAX: usize = 200;
+/// Pending scheduled messages and reminders per user, and how far ahead.
+pub const SCHEDULED_MAX: usize = 500;
+pub const SCHEDULE_MAX_DAYS: i64 = 366;

@@ -296,6 +296,76 @@ pub fn token_name(input: &str) -> Result<String, ValidationError> {
     Ok(name.to_owned())
 }
 
+/// Template names: 1–40 ASCII letters, digits, `-` and `_` (typed on command
+/// lines and in the TUI, so no spaces). Stored lowercase.
+pub fn template_name(input: &str) -> Result<String, ValidationError> {
+    let name = input.trim();
+    let ok = !name.is_empty()
+        && name.len() <= TEMPLATE_NAME_MAX
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !ok {
+        return Err(ValidationError::new(
+            "name",
+            format!("a template name is 1 to {TEMPLATE_NAME_MAX} letters, digits, '-' or '_'"),
+        ));
+    }
+    Ok(name.to_ascii_lowercase())
+}
+
+/// A reaction: one emoji (or a short symbol) — 1 to 16 characters, no
+/// letters or digits, no whitespace or controls. Stored as given.
+pub fn reaction(input: &str) -> Result<String, ValidationError> {
+    let emoji = input.trim();
+    let count = emoji.chars().count();
+    if count == 0 || count > REACTION_MAX_CHARS {
+        return Err(ValidationError::new(
+            "emoji",
+            format!("a reaction is one emoji (1 to {REACTION_MAX_CHARS} characters)"),
+        ));
+    }
+    if let Some(c) = emoji
+        .chars()
+        .find(|&c| c.is_alphanumeric() || c.is_whitespace() || c.is_control() || is_bidi_control(c))
+    {
+        return Err(ValidationError::new(
+            "emoji",
+            format!(
+                "a reaction is an emoji, not text ({} is not allowed)",
+                describe_char(c)
+            ),
+        ));
+    }
+    Ok(emoji.to_owned())
+}
+
+/// An uploaded file's name as the server stores it: the last path component,
+/// 1–255 characters, no control, bidi or invisible characters, not `.` or
+/// `..`. (Downloads sanitise again for the local file system.)
+pub fn file_name(input: &str) -> Result<String, ValidationError> {
+    let base = input.rsplit(['/', '\\']).next().unwrap_or("").trim();
+    if base.is_empty() || base == "." || base == ".." {
+        return Err(ValidationError::new("name", "the file needs a name"));
+    }
+    if base.chars().count() > FILE_NAME_MAX_CHARS {
+        return Err(ValidationError::new(
+            "name",
+            format!("a file name is at most {FILE_NAME_MAX_CHARS} characters"),
+        ));
+    }
+    if let Some(c) = base
+        .chars()
+        .find(|&c| c.is_control() || is_bidi_control(c) || is_invisible(c))
+    {
+        return Err(ValidationError::new(
+            "name",
+            format!("the file name contains {}", describe_char(c)),
+        ));
+    }
+    Ok(base.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

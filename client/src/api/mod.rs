@@ -5,6 +5,10 @@
 //! up to half a minute); everything else is returned to the caller.
 
 mod error;
+mod files;
+mod message_actions;
+mod organise;
+mod search;
 
 pub use error::ClientError;
 

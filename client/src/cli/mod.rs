@@ -96,9 +96,41 @@ enum Command {
     /// Send a message: mchat send alice "hi" / mchat send alice - < notes.md
     Send(commands::messages::SendArgs),
     /// Conversations with unread badges; the ones awaiting your reply first.
-    Inbox,
+    Inbox {
+        /// List archived conversations instead.
+        #[arg(long)]
+        archived: bool,
+    },
     /// Read a conversation (marks it read unless --no-mark).
     Read(commands::messages::ReadArgs),
+    /// Edit one of your messages (the sender only; marked "edited").
+    Edit(commands::message_actions::EditArgs),
+    /// Delete one of your messages (leaves a "message deleted" tombstone).
+    Delete(commands::message_actions::DeleteArgs),
+    /// React to a message with an emoji (--remove takes it back).
+    React(commands::message_actions::ReactArgs),
+    /// Save the file attached to a message.
+    Download(commands::files::DownloadArgs),
+    /// Search your messages: mchat search "pull request" --with alice
+    Search(commands::search::SearchArgs),
+    /// Mute a conversation: no notifications, no bell.
+    Mute { user: String },
+    /// Unmute a conversation.
+    Unmute { user: String },
+    /// Archive a conversation: hidden from the inbox until new activity.
+    Archive { user: String },
+    /// Bring an archived conversation back to the inbox.
+    Unarchive { user: String },
+    /// Saved replies with {variables}: mchat send alice --template welcome --var topic=rust
+    #[command(subcommand)]
+    Template(commands::organise::TemplateCommand),
+    /// Remind yourself later: mchat remind --in 1d "follow up with alice"
+    Remind(commands::organise::RemindArgs),
+    /// Scheduled messages and reminders: list (default) or cancel.
+    Scheduled {
+        #[command(subcommand)]
+        command: Option<commands::organise::ScheduledCommand>,
+    },
     /// Notifications.
     Notifications {
         /// Only unread ones.
@@ -278,8 +310,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             conversations::change(&mut ctx, &user, conversations::Change::Reopen).await
         }
         Command::Send(a) => messages::send(&mut ctx, a).await,
-        Command::Inbox => conversations::inbox(&mut ctx).await,
+        Command::Inbox { archived } => conversations::inbox(&mut ctx, archived).await,
         Command::Read(a) => messages::read(&mut ctx, a).await,
+        Command::Edit(a) => message_actions::edit(&mut ctx, a).await,
+        Command::Delete(a) => message_actions::delete(&mut ctx, a).await,
+        Command::React(a) => message_actions::react(&mut ctx, a).await,
+        Command::Download(a) => files::download(&mut ctx, a).await,
+        Command::Search(a) => search::run(&mut ctx, a).await,
+        Command::Mute { user } => organise::set(&mut ctx, &user, organise::Setting::Mute(true)).await,
+        Command::Unmute { user } => organise::set(&mut ctx, &user, organise::Setting::Mute(false)).await,
+        Command::Archive { user } => organise::set(&mut ctx, &user, organise::Setting::Archive(true)).await,
+        Command::Unarchive { user } => {
+            organise::set(&mut ctx, &user, organise::Setting::Archive(false)).await
+        }
+        Command::Template(c) => organise::template(&mut ctx, c).await,
+        Command::Remind(a) => organise::remind(&mut ctx, a).await,
+        Command::Scheduled { command } => organise::scheduled(&mut ctx, command).await,
         Command::Notifications { unread, mark_read } => {
             notifications::list(&mut ctx, unread, mark_read).await
         }

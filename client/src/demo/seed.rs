@@ -56,6 +56,7 @@ pub async fn say(who: &Seeded, conv: ConversationId, body: &str) -> anyhow::Resu
                 client_id: uuid::Uuid::now_v7().to_string(),
                 body: body.into(),
                 reply_to: None,
+                file: None,
             },
         )
         .await?;

@@ -221,6 +221,10 @@ fn event(app: &mut App, ev: Event) -> Vec<Effect> {
             }
             Vec::new()
         }
+        // Shown by the rich-messaging views (TODO: TUI helper fills these in).
+        EventKind::MessageUpdated { .. }
+        | EventKind::SettingsUpdated { .. }
+        | EventKind::ScheduledUpdated { .. } => Vec::new(),
         EventKind::Resync => {
             let mut e = vec![Effect::LoadConversations];
             if let Some(id) = app.open {

@@ -3,10 +3,16 @@
 mod admin;
 mod auth;
 mod conversations;
+mod files;
 mod health;
 mod me;
+mod message_actions;
 mod messages;
 mod notifications;
+mod scheduled;
+mod search;
+mod settings;
+mod templates;
 mod tokens;
 mod users;
 
@@ -42,6 +48,24 @@ pub fn router(state: AppState) -> Router {
             get(messages::list).post(messages::send),
         )
         .route("/conversations/{id}/typing", post(conversations::typing))
+        .route("/conversations/{id}/settings", put(settings::put_settings))
+        .route(
+            "/messages/{id}",
+            get(message_actions::get_one)
+                .patch(message_actions::edit)
+                .delete(message_actions::delete),
+        )
+        .route(
+            "/messages/{id}/reactions/{emoji}",
+            put(message_actions::react_add).delete(message_actions::react_remove),
+        )
+        .route("/files", post(files::upload))
+        .route("/files/{id}", get(files::download))
+        .route("/search", get(search::search))
+        .route("/templates", get(templates::list))
+        .route("/templates/{name}", put(templates::put).delete(templates::delete))
+        .route("/scheduled", get(scheduled::list).post(scheduled::create))
+        .route("/scheduled/{id}", axum::routing::delete(scheduled::cancel))
         .route("/ws", get(crate::realtime::ws::upgrade))
         .route("/sync", get(crate::realtime::sync::sync))
         .route("/notifications", get(notifications::list))
@@ -55,6 +79,11 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+}
+
+/// Answer of an endpoint that is registered but not built yet.
+pub(crate) fn not_yet() -> ApiError {
+    ApiError::new(ErrorCode::NotFound, "this endpoint is not available yet")
 }
 
 async fn not_found() -> ApiError {

@@ -59,6 +59,8 @@ pub(super) fn insert_message(ctx: &mut WriteCtx<'_>, m: MessageInsert) -> StoreR
             )?
             .execute(params![m.conversation, sender, id])?;
     }
+    // New activity brings an archived conversation back (settings.rs).
+    super::settings::on_new_message(ctx, m.conversation, m.sender)?;
     let message = load_message(ctx.conn, id)?;
     let everyone = participants(ctx.conn, m.conversation)?;
     ctx.emit_all(

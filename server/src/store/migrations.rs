@@ -120,8 +120,78 @@ CREATE TABLE meta (
 CREATE INDEX events_created ON events(created_at);
 "#;
 
+/// Rich messaging: edit history, reactions, attachments, templates,
+/// scheduled messages and reminders.
+const V3: &str = r#"
+-- Every earlier text of an edited message (the current one is in messages.body).
+CREATE TABLE message_edits (
+    id          INTEGER PRIMARY KEY,
+    message_id  INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    body        TEXT NOT NULL,
+    replaced_at INTEGER NOT NULL
+);
+CREATE INDEX message_edits_message ON message_edits(message_id, id);
+
+CREATE TABLE reactions (
+    message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    emoji      TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (message_id, user_id, emoji)
+) WITHOUT ROWID;
+
+-- Uploaded files; bytes live once per sha256 under <data dir>/files/.
+CREATE TABLE files (
+    id           INTEGER PRIMARY KEY,
+    uploader_id  INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    sha256       TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    created_at   INTEGER NOT NULL
+);
+CREATE INDEX files_sha256 ON files(sha256);
+CREATE INDEX files_uploader ON files(uploader_id, id);
+ALTER TABLE messages ADD COLUMN file_id INTEGER REFERENCES files(id);
+CREATE INDEX messages_file ON messages(file_id) WHERE file_id IS NOT NULL;
+
+CREATE TABLE templates (
+    user_id    INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name       TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, name)
+) WITHOUT ROWID;
+
+CREATE TABLE scheduled (
+    id              INTEGER PRIMARY KEY,
+    user_id         INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    kind            TEXT NOT NULL CHECK (kind IN ('message', 'reminder')),
+    conversation_id INTEGER REFERENCES conversations(id) ON DELETE CASCADE,
+    body            TEXT NOT NULL,
+    due_at          INTEGER NOT NULL,
+    client_id       TEXT NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed', 'cancelled')),
+    message_id      INTEGER REFERENCES messages(id),
+    error           TEXT,
+    created_at      INTEGER NOT NULL,
+    finished_at     INTEGER
+);
+CREATE INDEX scheduled_due ON scheduled(due_at) WHERE status = 'pending';
+CREATE INDEX scheduled_user ON scheduled(user_id, due_at);
+CREATE UNIQUE INDEX scheduled_client_id ON scheduled(user_id, client_id);
+"#;
+
+/// Full-text search (FTS5) over message bodies. Owned by the search work:
+/// the virtual table, the triggers that keep it in step with inserts, edits
+/// and deletions, and the backfill of existing rows.
+const V4: &str = r#"
+SELECT 1;
+"#;
+
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
 }
 
 pub fn apply(conn: &mut Connection) -> StoreResult<()> {

@@ -95,6 +95,10 @@ pub fn message_at(row: &Row<'_>, at: usize) -> rusqlite::Result<Message> {
         created_at: ts(row.get(at + 8)?),
         edited_at: ts_opt(row.get(at + 9)?),
         deleted_at: ts_opt(deleted_at),
+        // Filled in by `hydrate` (quotes, reactions, attachments).
+        reply: None,
+        reactions: Vec::new(),
+        attachment: None,
     })
 }
 

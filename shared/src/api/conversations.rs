@@ -101,6 +101,27 @@ pub struct ConversationList {
     pub conversations: Vec<Conversation>,
 }
 
+/// `GET /v1/conversations?archived=`: without it archived conversations are
+/// left out; `archived=true` lists only them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationsQuery {
+    #[serde(default)]
+    pub archived: Option<bool>,
+}
+
+/// `PUT /v1/conversations/{id}/settings`: my own settings; absent fields
+/// stay as they are. Muted: no notification, no bell. Archived: out of the
+/// default list until new activity (a new message unarchives it).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub muted: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub archived: Option<bool>,
+}
+
 /// `POST /v1/conversations/{id}/decline`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

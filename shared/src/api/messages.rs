@@ -1,6 +1,7 @@
 //! Messages, pages of history and read markers.
 
-use crate::{ConversationId, MessageId, Timestamp};
+use super::files::Attachment;
+use crate::{ConversationId, FileId, MessageId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -86,6 +87,44 @@ pub struct Message {
     pub edited_at: Option<Timestamp>,
     #[serde(with = "time::serde::rfc3339::option", default)]
     pub deleted_at: Option<Timestamp>,
+    /// The message this one answers, quoted (only when `reply_to` is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<ReplyQuote>,
+    /// Reactions, one entry per emoji, in the order first used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
+    /// The attached file (messages of kind `file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Attachment>,
+}
+
+/// A quote of the parent message, so a reply reads on its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReplyQuote {
+    pub id: MessageId,
+    #[serde(default)]
+    pub sender: Option<String>,
+    /// The start of the parent's body (at most [`crate::limits::QUOTE_MAX_CHARS`]
+    /// characters); empty when the parent was deleted.
+    pub excerpt: String,
+    pub deleted: bool,
+}
+
+/// One emoji's reactions on a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaction {
+    pub emoji: String,
+    pub count: u32,
+    /// Who reacted, in the order they did.
+    pub users: Vec<String>,
+}
+
+/// `PATCH /v1/messages/{id}`: the sender replaces the body (same rules as a
+/// send). The previous text is kept server-side.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditMessageRequest {
+    pub body: String,
 }
 
 /// `POST /v1/conversations/{id}/messages`. 201 for a new message; 200 with
@@ -98,6 +137,9 @@ pub struct SendMessageRequest {
     pub body: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<MessageId>,
+    /// An uploaded file (`POST /v1/files`) to attach; the body may then be empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<FileId>,
 }
 
 /// `GET /v1/conversations/{id}/messages?before=&after=&limit=`. Without

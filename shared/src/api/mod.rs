@@ -5,14 +5,22 @@
 
 pub mod auth;
 pub mod conversations;
+pub mod files;
 pub mod messages;
 pub mod notifications;
+pub mod scheduled;
+pub mod search;
+pub mod templates;
 pub mod users;
 
 pub use auth::*;
 pub use conversations::*;
+pub use files::*;
 pub use messages::*;
 pub use notifications::*;
+pub use scheduled::*;
+pub use search::*;
+pub use templates::*;
 pub use users::*;
 
 use serde::{Deserialize, Serialize};

@@ -410,7 +410,7 @@ pub async fn tokens(ctx: &mut Ctx, c: TokensCommand) -> anyhow::Result<()> {
 /// `mchat` with no subcommand: the inbox when logged in, otherwise how to start.
 pub async fn no_command(ctx: &mut Ctx) -> anyhow::Result<()> {
     if ctx.token().is_some() {
-        return super::conversations::inbox(ctx).await;
+        return super::conversations::inbox(ctx, false).await;
     }
     Err(Exit::new(
         exit::AUTH,

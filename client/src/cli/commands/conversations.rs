@@ -78,6 +78,7 @@ pub async fn request(ctx: &mut Ctx, user: &str, words: Vec<String>) -> anyhow::R
                         client_id: uuid::Uuid::now_v7().to_string(),
                         body: message,
                         reply_to: None,
+                        file: None,
                     },
                 )
                 .await?;
@@ -225,7 +226,7 @@ fn status_label(c: &Conversation, me: &str) -> (String, anstyle::Style) {
     }
 }
 
-pub async fn inbox(ctx: &mut Ctx) -> anyhow::Result<()> {
+pub async fn inbox(ctx: &mut Ctx, _archived: bool) -> anyhow::Result<()> {
     let client = ctx.client()?;
     outbox::flush_quietly(ctx, &client).await;
     let mut list = client.conversations().await?.conversations;

@@ -19,6 +19,21 @@ pub struct SendArgs {
     /// Reply to this message id.
     #[arg(long)]
     pub reply_to: Option<i64>,
+    /// Attach a file (the message, if any, is its caption).
+    #[arg(long, conflicts_with_all = ["template", "at", "in_"])]
+    pub file: Option<std::path::PathBuf>,
+    /// Use a saved template as the body (see 'mchat template').
+    #[arg(long)]
+    pub template: Option<String>,
+    /// A template variable: --var topic=rust (repeatable).
+    #[arg(long = "var", value_name = "KEY=VALUE", requires = "template")]
+    pub vars: Vec<String>,
+    /// Send later, at this local time: "2026-12-01 09:00", "09:00", "tomorrow 09:00".
+    #[arg(long, conflicts_with = "in_")]
+    pub at: Option<String>,
+    /// Send later, after this long: 30m, 2h, 1d, 1h30m.
+    #[arg(long = "in")]
+    pub in_: Option<String>,
 }
 
 #[derive(Args)]
@@ -51,7 +66,17 @@ fn queued_sentence(ctx: &Ctx, depth: u32) -> String {
 }
 
 pub async fn send(ctx: &mut Ctx, a: SendArgs) -> anyhow::Result<()> {
-    let body = validate::message_body(&super::body_from(a.message, "message")?)?;
+    if a.file.is_some() {
+        return super::files::send_file(ctx, a).await;
+    }
+    if a.at.is_some() || a.in_.is_some() {
+        return super::organise::send_later(ctx, a).await;
+    }
+    let text = match &a.template {
+        Some(name) => super::organise::template_body(ctx, &a.target, name, &a.vars).await?,
+        None => super::body_from(a.message, "message")?,
+    };
+    let body = validate::message_body(&text)?;
     let client = ctx.client()?;
     // Older queued messages go first, so order is kept; refused ones (left
     // in 'mchat outbox') do not hold new messages back.

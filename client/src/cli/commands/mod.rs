@@ -4,9 +4,13 @@ pub mod account;
 pub mod conversations;
 pub mod directory;
 pub mod doctor;
+pub mod files;
+pub mod message_actions;
 pub mod messages;
 pub mod notifications;
+pub mod organise;
 pub mod outbox;
+pub mod search;
 pub mod watch;
 
 use std::io::{IsTerminal, Read};

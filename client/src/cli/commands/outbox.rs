@@ -35,6 +35,7 @@ pub async fn deliver(client: &Client, item: &OutboxItem) -> anyhow::Result<(Mess
         client_id: item.client_id.clone(),
         body: item.body.clone(),
         reply_to: item.reply_to.map(MessageId),
+        file: None,
     };
     let sent = client.send(conv, &req).await?;
     Ok((sent.value, sent.created))

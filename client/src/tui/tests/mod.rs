@@ -63,6 +63,9 @@ pub(super) fn msg(id: i64, conv: i64, sender: &str, body: &str) -> Message {
         created_at: t0(),
         edited_at: None,
         deleted_at: None,
+        reply: None,
+        reactions: Vec::new(),
+        attachment: None,
     }
 }
 

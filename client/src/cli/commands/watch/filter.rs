@@ -18,7 +18,11 @@ impl Filter {
         let id = self.conversation;
         match frame {
             ServerFrame::Event(ev) => match &ev.kind {
-                EventKind::MessageNew { message } => message.conversation_id == id,
+                EventKind::MessageNew { message } | EventKind::MessageUpdated { message } => {
+                    message.conversation_id == id
+                }
+                EventKind::SettingsUpdated { conversation_id, .. } => *conversation_id == id,
+                EventKind::ScheduledUpdated { item } => item.conversation_id == Some(id),
                 EventKind::ConversationUpdated { conversation_id, .. }
                 | EventKind::MarkersUpdated { conversation_id, .. } => *conversation_id == id,
                 EventKind::NotificationNew { notification } => notification.conversation_id == Some(id),

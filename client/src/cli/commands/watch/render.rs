@@ -232,6 +232,9 @@ mod tests {
             created_at: OffsetDateTime::now_utc(),
             edited_at: None,
             deleted_at: None,
+            reply: None,
+            reactions: Vec::new(),
+            attachment: None,
         }
     }
 

@@ -1,0 +1,6 @@
+//! Full-text search.
+
+#[allow(unused_imports)]
+use super::{Client, ClientError};
+
+impl Client {}

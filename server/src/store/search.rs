@@ -1,0 +1,1 @@
+//! Full-text search (FTS5) over the messages a user can see.

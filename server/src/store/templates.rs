@@ -1,0 +1,1 @@
+//! Saved replies (templates), per user.
