@@ -85,6 +85,23 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
     })
 }
 
+/// Completes the `last_message` of each conversation (quote, reactions,
+/// attachment) with one `hydrate` call for the whole list.
+fn hydrate_last(conn: &Connection, list: &mut [Conversation]) -> StoreResult<()> {
+    let owners: Vec<usize> = (0..list.len())
+        .filter(|&i| list[i].last_message.is_some())
+        .collect();
+    let mut last: Vec<_> = owners
+        .iter()
+        .filter_map(|&i| list[i].last_message.take())
+        .collect();
+    super::hydrate::hydrate(conn, &mut last)?;
+    for (i, m) in owners.into_iter().zip(last) {
+        list[i].last_message = Some(m);
+    }
+    Ok(())
+}
+
 /// Loads conversation `id` as `me` sees it; not a participant → not found.
 pub(super) fn load(conn: &Connection, me: i64, id: i64) -> StoreResult<Conversation> {
     let username: String = conn
@@ -96,6 +113,7 @@ pub(super) fn load(conn: &Connection, me: i64, id: i64) -> StoreResult<Conversat
         .optional()?
         .ok_or_else(|| StoreError::not_found("conversation"))?;
     conv.my_markers.username = username;
+    hydrate_last(conn, std::slice::from_mut(&mut conv))?;
     Ok(conv)
 }
 
@@ -490,16 +508,21 @@ impl Store {
     /// My conversations, most recent activity first. Writes committed in one
     /// batch share a timestamp, so ties go to the newest last message (every
     /// activity writes one, and message ids follow commit order).
-    pub async fn conversations(&self, me: i64) -> StoreResult<Vec<Conversation>> {
+    /// `archived`: false leaves archived conversations out, true lists only them.
+    pub async fn conversations(&self, me: i64, archived: bool) -> StoreResult<Vec<Conversation>> {
         self.read(move |conn| {
             let username = username_of(conn, me)?;
             let mut stmt = conn.prepare_cached(&select_sql(
-                "ORDER BY c.last_activity_at DESC, c.last_message_id DESC, c.id DESC",
+                "AND (me.archived != 0) = ?2 \
+                 ORDER BY c.last_activity_at DESC, c.last_message_id DESC, c.id DESC",
             ))?;
-            let mut list = stmt.query_map([me], from_row)?.collect::<Result<Vec<_>, _>>()?;
+            let mut list = stmt
+                .query_map(params![me, archived], from_row)?
+                .collect::<Result<Vec<_>, _>>()?;
             for c in &mut list {
                 c.my_markers.username = username.clone();
             }
+            hydrate_last(conn, &mut list)?;
             Ok(list)
         })
         .await

@@ -6,7 +6,7 @@ use super::rows::{MESSAGE_SELECT, marker, message_from_row};
 use super::{Store, StoreError, StoreResult, WriteCtx};
 use mchat_shared::api::{ConversationStatus, Message, MessageKind, MessagePage, ReadMarker, SystemAction};
 use mchat_shared::events::EventKind;
-use mchat_shared::{ConversationId, ErrorCode, MessageId};
+use mchat_shared::{ConversationId, ErrorCode, FileId, MessageId};
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub(super) struct MessageInsert {
@@ -19,19 +19,31 @@ pub(super) struct MessageInsert {
     pub reply_to: Option<i64>,
 }
 
-fn load_message(conn: &Connection, id: i64) -> StoreResult<Message> {
-    Ok(conn
+/// One message, completed by `hydrate` (quote, reactions, attachment).
+pub(super) fn load_message(conn: &Connection, id: i64) -> StoreResult<Message> {
+    let mut message = conn
         .prepare_cached(&format!("{MESSAGE_SELECT} WHERE m.id = ?1"))?
-        .query_row([id], message_from_row)?)
+        .query_row([id], message_from_row)?;
+    super::hydrate::hydrate(conn, std::slice::from_mut(&mut message))?;
+    Ok(message)
 }
 
 /// Stores a message, moves the conversation's activity and the sender's own
 /// markers, and emits `message_new` to every participant.
 pub(super) fn insert_message(ctx: &mut WriteCtx<'_>, m: MessageInsert) -> StoreResult<Message> {
+    insert_message_with_file(ctx, m, None)
+}
+
+/// [`insert_message`] with an attached file (already checked to be the sender's).
+pub(super) fn insert_message_with_file(
+    ctx: &mut WriteCtx<'_>,
+    m: MessageInsert,
+    file: Option<FileId>,
+) -> StoreResult<Message> {
     ctx.conn
         .prepare_cached(
             "INSERT INTO messages (conversation_id, sender_id, client_id, kind, system_action, body, reply_to, \
-             created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+             created_at, file_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?
         .execute(params![
             m.conversation,
@@ -42,6 +54,7 @@ pub(super) fn insert_message(ctx: &mut WriteCtx<'_>, m: MessageInsert) -> StoreR
             m.body,
             m.reply_to,
             ctx.now,
+            file.map(|f| f.0),
         ])?;
     let id = ctx.conn.last_insert_rowid();
     let is_text = m.kind != MessageKind::System;
@@ -120,11 +133,17 @@ fn unread(conn: &Connection, me: i64, conv: i64, read_up_to: i64) -> StoreResult
 pub type IsOnline = std::sync::Arc<dyn Fn(i64) -> bool + Send + Sync>;
 
 /// A "message received" notification for each recipient with no live
-/// connection, unless they are busy (do not disturb) or already have an
-/// unread one for this conversation (one is enough to bring them back).
-fn notify_offline(ctx: &mut WriteCtx<'_>, sender: i64, conv: i64, is_online: &IsOnline) -> StoreResult<()> {
+/// connection, unless they are busy (do not disturb), muted the
+/// conversation, or already have an unread one for this conversation (one
+/// is enough to bring them back). Also used by scheduled sends.
+pub(super) fn notify_offline(
+    ctx: &mut WriteCtx<'_>,
+    sender: i64,
+    conv: i64,
+    is_online: &IsOnline,
+) -> StoreResult<()> {
     for user in participants(ctx.conn, conv)? {
-        if user == sender || is_online(user) {
+        if user == sender || is_online(user) || super::settings::is_muted(ctx.conn, user, conv)? {
             continue;
         }
         let (busy, pending): (bool, bool) = ctx
@@ -167,8 +186,11 @@ pub struct MarkerUpdate {
 }
 
 impl Store {
-    /// Sends a message. Returns the message and whether it was created now
-    /// (false: the same `client_id` and body were stored before).
+    /// Sends a message, with an attached file when `file` is set (one the
+    /// sender uploaded; the body may then be empty). Returns the message and
+    /// whether it was created now (false: the same `client_id`, body and file
+    /// were stored before).
+    #[allow(clippy::too_many_arguments)]
     pub async fn send_message(
         &self,
         me: i64,
@@ -176,20 +198,23 @@ impl Store {
         client_id: String,
         body: String,
         reply_to: Option<MessageId>,
+        file: Option<FileId>,
         is_online: IsOnline,
     ) -> StoreResult<(Message, bool)> {
         self.write(move |ctx| {
             let conv = conv.0;
             let (status, requested_by) = status_of(ctx.conn, me, conv)?;
-            let existing: Option<(i64, i64, String)> = ctx
+            let existing: Option<(i64, i64, String, Option<i64>)> = ctx
                 .conn
                 .prepare_cached(
-                    "SELECT id, conversation_id, body FROM messages WHERE sender_id = ?1 AND client_id = ?2",
+                    "SELECT id, conversation_id, body, file_id FROM messages WHERE sender_id = ?1 AND client_id = ?2",
                 )?
-                .query_row(params![me, client_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .query_row(params![me, client_id], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
                 .optional()?;
-            if let Some((id, in_conv, stored)) = existing {
-                if in_conv != conv || stored != body {
+            if let Some((id, in_conv, stored, stored_file)) = existing {
+                if in_conv != conv || stored != body || stored_file != file.map(|f| f.0) {
                     return Err(StoreError::api(
                         ErrorCode::IdempotencyConflict,
                         "this client_id was already used for a different message",
@@ -213,21 +238,29 @@ impl Store {
                 if !ok {
                     return Err(StoreError::api(
                         ErrorCode::ValidationFailed,
-                        format!("reply_to: message {parent} is not in this conversation"),
+                        format!("message {parent} is not in this conversation, so it cannot be replied to"),
                     ));
                 }
             }
-            let message = insert_message(
+            if let Some(file) = file {
+                super::files::check_own_file(ctx.conn, me, file)?;
+            }
+            let message = insert_message_with_file(
                 ctx,
                 MessageInsert {
                     conversation: conv,
                     sender: Some(me),
-                    kind: MessageKind::Text,
+                    kind: if file.is_some() {
+                        MessageKind::File
+                    } else {
+                        MessageKind::Text
+                    },
                     body,
                     system: None,
                     client_id: Some(client_id),
                     reply_to: reply_to.map(|r| r.0),
                 },
+                file,
             )?;
             notify_offline(ctx, me, conv, &is_online)?;
             Ok((message, true))
@@ -274,6 +307,7 @@ impl Store {
                     messages.remove(0);
                 }
             }
+            super::hydrate::hydrate(conn, &mut messages)?;
             Ok(MessagePage {
                 messages,
                 has_more,

@@ -1,7 +1,10 @@
 //! `mchat edit`, `mchat delete` and `mchat react`.
 
 use super::super::context::Ctx;
+use super::super::output::{GREEN, paint, safe};
 use clap::Args;
+use mchat_shared::api::Message;
+use mchat_shared::{MessageId, validate};
 
 #[derive(Args)]
 pub struct EditArgs {
@@ -28,14 +31,39 @@ pub struct ReactArgs {
     pub remove: bool,
 }
 
-pub async fn edit(_ctx: &mut Ctx, _a: EditArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not yet")
+/// One line for a change that worked, or the message as JSON.
+fn report(ctx: &Ctx, message: &Message, what: String) -> anyhow::Result<()> {
+    if ctx.out.json {
+        return ctx.out.json(message);
+    }
+    if !ctx.out.quiet {
+        ctx.out.line(format!("{} {what}", paint(GREEN, "✓")));
+    }
+    Ok(())
 }
 
-pub async fn delete(_ctx: &mut Ctx, _a: DeleteArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not yet")
+pub async fn edit(ctx: &mut Ctx, a: EditArgs) -> anyhow::Result<()> {
+    let text = super::body_from(a.text, "new text")?;
+    let body = validate::message_body(&text)?;
+    let client = ctx.client()?;
+    let message = client.edit_message(MessageId(a.id), &body).await?;
+    report(ctx, &message, format!("edited #{}", message.id))
 }
 
-pub async fn react(_ctx: &mut Ctx, _a: ReactArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not yet")
+pub async fn delete(ctx: &mut Ctx, a: DeleteArgs) -> anyhow::Result<()> {
+    let client = ctx.client()?;
+    let message = client.delete_message(MessageId(a.id)).await?;
+    report(ctx, &message, format!("deleted #{}", message.id))
+}
+
+pub async fn react(ctx: &mut Ctx, a: ReactArgs) -> anyhow::Result<()> {
+    let emoji = validate::reaction(&a.emoji)?;
+    let client = ctx.client()?;
+    let message = client.react(MessageId(a.id), &emoji, !a.remove).await?;
+    let what = if a.remove {
+        format!("took back {} on #{}", safe(&emoji), message.id)
+    } else {
+        format!("reacted {} to #{}", safe(&emoji), message.id)
+    };
+    report(ctx, &message, what)
 }

@@ -245,29 +245,171 @@ fn print_thread(
             String::new()
         };
         ctx.out.line(format!("{head}{status}"));
-        if let Some(parent) = m.reply_to {
-            let quote = messages
-                .iter()
-                .find(|p| p.id == parent)
-                .map(|p| {
-                    format!(
-                        "{}: {}",
-                        safe(p.sender.as_deref().unwrap_or("?")),
-                        truncate(&safe(&p.body), 50)
-                    )
-                })
-                .unwrap_or_else(|| format!("#{parent}"));
-            ctx.out.line(paint(DIM, format!("    ↳ {quote}")));
+        for line in message_detail(m) {
+            ctx.out.line(line);
         }
-        if m.deleted_at.is_some() {
-            ctx.out.line(paint(DIM, "    (message deleted)"));
-            continue;
+    }
+}
+
+/// The lines under a message's header in `mchat read`: the reply quote
+/// ("↳ alice: excerpt"), the body or a "message deleted" tombstone,
+/// "(edited)", the attachment, and reactions ("👍 2 alice, bob"). All
+/// network text is sanitised.
+pub fn message_detail(m: &Message) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(parent) = m.reply_to {
+        let quote = match &m.reply {
+            Some(q) if q.deleted => format!("#{parent} (message deleted)"),
+            Some(q) => format!(
+                "{}: {}",
+                safe(q.sender.as_deref().unwrap_or("?")),
+                truncate(&safe(&q.excerpt), 60)
+            ),
+            None => format!("#{parent}"),
+        };
+        lines.push(paint(DIM, format!("    ↳ {quote}")));
+    }
+    if m.deleted_at.is_some() {
+        lines.push(paint(DIM, "    (message deleted)"));
+        return lines;
+    }
+    for line in safe_text(&m.body).lines() {
+        lines.push(format!("    {line}"));
+    }
+    if m.edited_at.is_some() {
+        lines.push(paint(DIM, "    (edited)"));
+    }
+    if let Some(file) = &m.attachment {
+        lines.push(format!(
+            "    📎 {} ({}, {}) — {}",
+            safe(&file.name),
+            human_size(file.size),
+            safe(&file.content_type),
+            paint(DIM, format!("mchat download {}", file.id))
+        ));
+    }
+    if !m.reactions.is_empty() {
+        let parts: Vec<String> = m
+            .reactions
+            .iter()
+            .map(|r| {
+                let users: Vec<_> = r.users.iter().map(|u| safe(u)).collect();
+                format!("{} {} {}", safe(&r.emoji), r.count, paint(DIM, users.join(", ")))
+            })
+            .collect();
+        lines.push(format!("    {}", parts.join("  ")));
+    }
+    lines
+}
+
+/// 512 B, 1.5 KB, 2.0 MB, 1.1 GB.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mchat_shared::api::{Attachment, Reaction, ReplyQuote};
+    use mchat_shared::{ConversationId, FileId};
+
+    fn message(body: &str) -> Message {
+        Message {
+            id: MessageId(7),
+            conversation_id: ConversationId(1),
+            sender: Some("ana".into()),
+            kind: MessageKind::Text,
+            body: body.into(),
+            system: None,
+            client_id: None,
+            reply_to: None,
+            created_at: time::OffsetDateTime::UNIX_EPOCH,
+            edited_at: None,
+            deleted_at: None,
+            reply: None,
+            reactions: Vec::new(),
+            attachment: None,
         }
-        for line in safe_text(&m.body).lines() {
-            ctx.out.line(format!("    {line}"));
+    }
+
+    fn plain(lines: &[String]) -> String {
+        let text = lines.join("\n");
+        let mut out = String::new();
+        let mut chars = text.chars();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                for d in chars.by_ref() {
+                    if d == 'm' {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
         }
-        if m.edited_at.is_some() {
-            ctx.out.line(paint(DIM, "    (edited)"));
-        }
+        out
+    }
+
+    #[test]
+    fn details_show_quotes_edits_files_and_reactions() {
+        let mut m = message("sure\u{1b}[2J");
+        m.reply_to = Some(MessageId(3));
+        m.reply = Some(ReplyQuote {
+            id: MessageId(3),
+            sender: Some("mona\u{202e}".into()),
+            excerpt: "can we talk?".into(),
+            deleted: false,
+        });
+        m.edited_at = Some(time::OffsetDateTime::UNIX_EPOCH);
+        m.attachment = Some(Attachment {
+            id: FileId(4),
+            name: "notes\u{7}.pdf".into(),
+            size: 1536,
+            content_type: "application/pdf".into(),
+        });
+        m.reactions = vec![Reaction {
+            emoji: "👍".into(),
+            count: 2,
+            users: vec!["ana".into(), "bob".into()],
+        }];
+        let text = plain(&message_detail(&m));
+        assert!(text.contains("↳ mona"), "{text}");
+        assert!(text.contains(": can we talk?"), "{text}");
+        assert!(text.contains("(edited)"), "{text}");
+        assert!(text.contains("📎 notes"), "{text}");
+        assert!(
+            text.contains("(1.5 KB, application/pdf) — mchat download 4"),
+            "{text}"
+        );
+        assert!(text.contains("👍 2 ana, bob"), "{text}");
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
+        assert!(!text.contains('\u{202e}'), "{text:?}");
+    }
+
+    #[test]
+    fn tombstones_hide_everything_but_the_quote() {
+        let mut m = message("");
+        m.deleted_at = Some(time::OffsetDateTime::UNIX_EPOCH);
+        m.reply_to = Some(MessageId(2));
+        m.reply = Some(ReplyQuote {
+            id: MessageId(2),
+            sender: Some("mona".into()),
+            excerpt: String::new(),
+            deleted: true,
+        });
+        let text = plain(&message_detail(&m));
+        assert_eq!(text, "    ↳ #2 (message deleted)\n    (message deleted)");
+        assert_eq!(human_size(512), "512 B");
+        assert_eq!(human_size(3 * 1024 * 1024), "3.0 MB");
     }
 }

@@ -88,6 +88,7 @@ pub fn event_line(ev: &Event, names: Names<'_>, verbose: bool) -> Option<String>
             let covered = system && message.sender.is_some() && message.sender.as_deref() != names.me;
             (verbose || !covered).then(|| message_line(message, names))
         }
+        EventKind::MessageUpdated { message } => Some(updated_line(message, names, &when)),
         EventKind::NotificationNew { notification } => {
             (verbose || notification.kind != NotificationKind::MessageReceived).then(|| {
                 format!(
@@ -186,6 +187,41 @@ pub fn message_line(m: &Message, names: Names<'_>) -> String {
         paint(if mine { GREEN } else { BOLD }, from),
         to
     )
+}
+
+/// `13:05  · #12 ana → you (edited): new text · 👍 2 ana, mona` for an edit
+/// or a reaction, `13:05  · #12 ana → you: message deleted` for a deletion.
+/// One line: the body is flattened and shortened.
+pub fn updated_line(m: &Message, names: Names<'_>, when: &str) -> String {
+    let sender = m.sender.as_deref().unwrap_or("?");
+    let mine = match (names.me, names.peer) {
+        (Some(me), _) => me == sender,
+        (None, Some(peer)) => peer != sender,
+        (None, None) => false,
+    };
+    let (from, to) = if mine {
+        (
+            "you".to_string(),
+            names.peer.map_or(Cow::Borrowed("?"), safe).into_owned(),
+        )
+    } else {
+        (safe(sender).into_owned(), "you".to_string())
+    };
+    let mut text = format!("· #{} {from} → {to}", m.id);
+    if m.deleted_at.is_some() {
+        text.push_str(": message deleted");
+        return format!("{when}  {}", paint(DIM, text));
+    }
+    if m.edited_at.is_some() {
+        text.push_str(" (edited)");
+    }
+    let flat = safe(&m.body.replace('\n', " ")).into_owned();
+    text.push_str(&format!(": {}", super::super::super::output::truncate(&flat, 80)));
+    for r in &m.reactions {
+        let users: Vec<_> = r.users.iter().map(|u| safe(u)).collect();
+        text.push_str(&format!(" · {} {} {}", safe(&r.emoji), r.count, users.join(", ")));
+    }
+    format!("{when}  {}", paint(CYAN, text))
 }
 
 /// The human line for a signal (`ready` has none; typing stops only with
@@ -374,6 +410,29 @@ mod tests {
             after_clock(&event_line(&mine, MONA, false).unwrap()).contains("· mona accepted the request")
         );
         assert_eq!(frame_type(&ServerFrame::Event(Box::new(sys))), "message_new");
+    }
+
+    #[test]
+    fn updates_are_one_line() {
+        let mut m = message("ana", "new\ntext", MessageKind::Text);
+        m.edited_at = Some(OffsetDateTime::now_utc());
+        m.reactions = vec![mchat_shared::api::Reaction {
+            emoji: "👍".into(),
+            count: 2,
+            users: vec!["ana".into(), "mona\u{1b}[2J".into()],
+        }];
+        let ev = Event {
+            seq: Seq(4),
+            at: OffsetDateTime::now_utc(),
+            kind: EventKind::MessageUpdated { message: m.clone() },
+        };
+        let line = after_clock(&event_line(&ev, MONA, false).unwrap());
+        assert_eq!(line, "· #9 ana → you (edited): new text · 👍 2 ana, mona␛[2J");
+        m.deleted_at = Some(OffsetDateTime::now_utc());
+        m.sender = Some("mona".into());
+        let line = after_clock(&updated_line(&m, MONA, "13:00"));
+        assert_eq!(line, "· #9 you → ana: message deleted");
+        assert_eq!(frame_type(&ServerFrame::Event(Box::new(ev))), "message_updated");
     }
 
     #[test]
