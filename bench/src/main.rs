@@ -15,6 +15,7 @@ mod cli;
 mod core;
 mod crash;
 mod crash_check;
+mod files;
 mod history;
 mod live;
 mod live_report;
@@ -29,6 +30,8 @@ mod meta;
 mod procstat;
 mod report;
 mod scrape;
+mod search;
+mod seed;
 mod server;
 mod stats;
 
@@ -62,6 +65,12 @@ enum Command {
     /// Crash test: kill -9 the server at random moments during sends, restart on the same data dir,
     /// resend the outbox: every acknowledged message present, integrity_check ok, no duplicates.
     Crash(crash::CrashArgs),
+    /// Fill a data dir fast: 1,000,000 messages across 10,000 conversations (see `seed`).
+    Seed(seed::SeedArgs),
+    /// Search and history-page latency on a seeded data dir (see `search`).
+    Search(search::SearchArgs),
+    /// Attachments: upload and download throughput of a 100 MiB file, with the server's RSS (see `files`).
+    Files(files::FilesArgs),
 }
 
 #[tokio::main]
@@ -73,6 +82,9 @@ async fn main() -> ExitCode {
         Command::Cli(args) => run_cli(args).await,
         Command::Load(args) => load_test::main(args).await,
         Command::Crash(args) => crash::main(args).await,
+        Command::Seed(args) => seed::main(args).await,
+        Command::Search(args) => search::main(args).await,
+        Command::Files(args) => files::main(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

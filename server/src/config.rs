@@ -17,6 +17,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub storage: StorageConfig,
     pub realtime: RealtimeConfig,
+    pub files: FilesConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -120,6 +121,58 @@ pub struct RealtimeConfig {
     pub event_retention_secs: u64,
 }
 
+/// Attachments: how large, and which types (`Content-Type` of the upload).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FilesConfig {
+    /// Largest accepted file, in bytes (413 beyond it).
+    pub max_bytes: u64,
+    /// Accepted media types; `type/*` matches a whole family and `*/*`
+    /// everything. Anything else is refused with 415.
+    pub allowed_types: Vec<String>,
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        Self {
+            max_bytes: 100 * 1024 * 1024,
+            allowed_types: [
+                "text/*",
+                "image/png",
+                "image/jpeg",
+                "image/gif",
+                "image/webp",
+                "application/pdf",
+                "application/zip",
+                "application/gzip",
+                "application/x-tar",
+                "application/json",
+                "application/toml",
+                "application/yaml",
+                "application/x-yaml",
+                "application/octet-stream",
+            ]
+            .map(String::from)
+            .to_vec(),
+        }
+    }
+}
+
+impl FilesConfig {
+    /// Whether `content_type` (an essence such as `image/png`, lowercase) is accepted.
+    pub fn allows(&self, content_type: &str) -> bool {
+        let Some((kind, _)) = content_type.split_once('/') else {
+            return false;
+        };
+        self.allowed_types.iter().any(|pattern| {
+            let pattern = pattern.trim().to_ascii_lowercase();
+            pattern == "*/*"
+                || pattern == content_type
+                || pattern.strip_suffix("/*").is_some_and(|family| family == kind)
+        })
+    }
+}
+
 impl Default for RealtimeConfig {
     fn default() -> Self {
         Self {
@@ -217,5 +270,10 @@ impl Config {
 
     pub fn database_path(&self) -> PathBuf {
         self.data_dir().join("mchatd.sqlite3")
+    }
+
+    /// Where attachments live: `files/ab/cdef…` by SHA-256, uploads in progress under `files/tmp/`.
+    pub fn files_dir(&self) -> PathBuf {
+        self.data_dir().join("files")
     }
 }

@@ -49,6 +49,9 @@ async fn track(req: Request, next: Next) -> Response {
 
 /// The full application: routes plus layers.
 pub fn app(state: AppState) -> Router {
+    // Applies to bodies read whole (JSON, bytes). File uploads (POST
+    // /v1/files) stream the raw body to disk and enforce `files.max_bytes`
+    // themselves, so this limit does not reach them.
     let body_limit = state.config.limits.max_body_bytes;
     routes::router(state)
         .layer(middleware::from_fn(track))
@@ -67,6 +70,8 @@ pub async fn build_state(config: Config, metrics: Option<PrometheusHandle>) -> a
     let sink: Arc<dyn crate::store::EventSink> = hub.clone();
     let store =
         tokio::task::spawn_blocking(move || Store::open_with_sink(&db, &storage, Some(sink))).await??;
+    let files_dir = config.files_dir();
+    tokio::task::spawn_blocking(move || Store::prepare_files_dir(&files_dir)).await??;
     let hashes = config.auth.max_concurrent_hashes;
     let passwords = tokio::task::spawn_blocking(move || Passwords::new(hashes))
         .await?
@@ -123,6 +128,32 @@ fn spawn_sweeper(state: AppState) {
     });
 }
 
+/// Delivers scheduled messages and reminders: wakes at the next due time
+/// (at least every second, so items created meanwhile are not late), and
+/// at start delivers everything that fell due while the server was down.
+fn spawn_scheduler(state: AppState) {
+    tokio::spawn(async move {
+        loop {
+            match state.store.deliver_due_scheduled(state.is_online()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(delivered = n, "delivered scheduled items"),
+                Err(crate::store::StoreError::Closed) => break,
+                Err(e) => tracing::warn!(error = %e, "scheduled delivery failed"),
+            }
+            let wait = match state.store.next_scheduled_due().await {
+                Ok(Some(due)) => {
+                    let ms = due.saturating_sub(crate::store::now_ms()).clamp(10, 1000);
+                    Duration::from_millis(ms.unsigned_abs())
+                }
+                Ok(None) => Duration::from_secs(1),
+                Err(crate::store::StoreError::Closed) => break,
+                Err(_) => Duration::from_secs(1),
+            };
+            tokio::time::sleep(wait).await;
+        }
+    });
+}
+
 /// Serves on `listener` until `shutdown` resolves, then shuts down gracefully.
 pub async fn serve<F>(state: AppState, listener: TcpListener, shutdown: F) -> anyhow::Result<()>
 where
@@ -132,6 +163,7 @@ where
     let store = state.store.clone();
     spawn_sweeper(state.clone());
     spawn_typing_sweeper(state.clone());
+    spawn_scheduler(state.clone());
     let hub = state.hub.clone();
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {

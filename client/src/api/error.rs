@@ -21,6 +21,10 @@ pub enum ClientError {
     /// The server answered, but not with something this client understands.
     #[error("unexpected answer from the server (HTTP {status}): {detail}")]
     Protocol { status: u16, detail: String },
+    /// Something failed on this machine (reading the file to upload,
+    /// writing a download): one sentence saying what.
+    #[error("{0}")]
+    Local(String),
 }
 
 impl ClientError {
@@ -57,7 +61,7 @@ impl ClientError {
     pub fn status(&self) -> Option<u16> {
         match self {
             ClientError::Api { status, .. } | ClientError::Protocol { status, .. } => Some(*status),
-            ClientError::Unreachable { .. } => None,
+            ClientError::Unreachable { .. } | ClientError::Local(_) => None,
         }
     }
 

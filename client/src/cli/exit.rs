@@ -87,10 +87,10 @@ pub fn describe(err: &anyhow::Error) -> (u8, String, String) {
             other => crate::sanitize::line(&other.to_string()).into_owned(),
         };
         let code = e.code().map_or(
-            if matches!(e, ClientError::Unreachable { .. }) {
-                "unreachable"
-            } else {
-                "protocol"
+            match e {
+                ClientError::Unreachable { .. } => "unreachable",
+                ClientError::Local(_) => "local",
+                _ => "protocol",
             },
             |c| c.as_str(),
         );

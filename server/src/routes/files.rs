@@ -1,11 +1,323 @@
 //! `/v1/files`: streaming uploads and participant-only downloads.
+//!
+//! An upload is streamed to a temporary file under `<data dir>/files/tmp/`
+//! while it is hashed and counted (never held in memory, so the global body
+//! limit does not apply: `files.max_bytes` does, checked on `Content-Length`
+//! first and on every chunk), then renamed to its content address
+//! `files/ab/cdef…` (SHA-256; a second copy of the same bytes is dropped).
+//! A download streams the stored bytes back with a sanitised file name.
 
-use crate::error::ApiError;
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Json, Path, Query};
+use crate::state::AppState;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use mchat_shared::api::{FileInfo, UploadQuery};
+use mchat_shared::{ErrorCode, FileId, validate};
+use sha2::{Digest, Sha256};
+use std::path::{Path as FsPath, PathBuf};
+use tokio::io::AsyncWriteExt;
 
-pub async fn upload() -> ApiError {
-    super::not_yet()
+/// Write buffer for uploads: few, large writes to the file.
+const WRITE_BUFFER: usize = 256 * 1024;
+/// Read size for downloads.
+const READ_CHUNK: usize = 64 * 1024;
+/// Longest accepted `Content-Type` value.
+const CONTENT_TYPE_MAX: usize = 127;
+
+/// `POST /v1/files?name=NAME`. A refusal may leave most of the body unread,
+/// so it also closes the connection (`Connection: close`): a client must not
+/// send its next request on a connection the server stops reading.
+pub async fn upload(
+    State(state): State<AppState>,
+    auth: Result<Auth, ApiError>,
+    query: Result<Query<UploadQuery>, ApiError>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let received = async {
+        let Auth(me) = auth?;
+        let Query(q) = query?;
+        receive(&state, me.user_id, &q, &headers, body).await
+    };
+    match received.await {
+        Ok(info) => (StatusCode::CREATED, Json(info)).into_response(),
+        Err(e) => {
+            let mut resp = e.into_response();
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            resp
+        }
+    }
 }
 
-pub async fn download() -> ApiError {
-    super::not_yet()
+async fn receive(
+    state: &AppState,
+    uploader: i64,
+    q: &UploadQuery,
+    headers: &HeaderMap,
+    body: Body,
+) -> ApiResult<FileInfo> {
+    let name = validate::file_name(&q.name)?;
+    let content_type = media_type(headers)?;
+    let files = &state.config.files;
+    if !files.allows(&content_type) {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            format!("files of type {content_type} are not accepted here"),
+        ));
+    }
+    let max = files.max_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large(max));
+    }
+    let dir = state.config.files_dir();
+    let (sha256, size) = store_blob(&dir, body, max).await?;
+    let info = state
+        .store
+        .insert_file(uploader, sha256, name, size, content_type)
+        .await?;
+    metrics::counter!("mchatd_file_bytes_uploaded_total").increment(size);
+    Ok(info)
+}
+
+pub async fn download(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(id): Path<FileId>,
+) -> ApiResult<Response> {
+    let info = state.store.file_for_download(me.user_id, id).await?;
+    let path = blob_path(&state.config.files_dir(), &info.sha256)?;
+    let file = tokio::fs::File::open(&path).await.map_err(|e| {
+        tracing::error!(file = id.0, path = %path.display(), error = %e, "stored file is unreadable");
+        ApiError::internal()
+    })?;
+    let content_type = HeaderValue::from_str(&info.content_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let disposition = HeaderValue::from_str(&content_disposition(&info.name))
+        .unwrap_or(HeaderValue::from_static("attachment"));
+    let stream = tokio_util::io::ReaderStream::with_capacity(file, READ_CHUNK);
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::CONTENT_LENGTH, info.size)
+        .header(header::CONTENT_DISPOSITION, disposition)
+        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+        // Never rendered as a page, even by a browser that ignores `attachment`.
+        .header(header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox")
+        .header(header::CACHE_CONTROL, "private, no-store")
+        .body(Body::from_stream(stream))
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot build the download response");
+            ApiError::internal()
+        })
+}
+
+fn too_large(max: u64) -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("the file is larger than this server accepts ({max} bytes)"),
+    )
+}
+
+fn io_failure(what: &str, path: &FsPath, e: std::io::Error) -> ApiError {
+    tracing::error!(path = %path.display(), error = %e, "{what}");
+    ApiError::internal()
+}
+
+/// The upload's media type: the essence of `Content-Type` (no parameters,
+/// lowercase), `application/octet-stream` when absent. A malformed value is 415.
+fn media_type(headers: &HeaderMap) -> ApiResult<String> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok("application/octet-stream".into());
+    };
+    let unsupported = || {
+        ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "the Content-Type header is not a valid media type",
+        )
+    };
+    let text = value.to_str().map_err(|_| unsupported())?;
+    let essence = text.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if essence.is_empty() {
+        return Ok("application/octet-stream".into());
+    }
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    match essence.split_once('/') {
+        Some((kind, sub)) if essence.len() <= CONTENT_TYPE_MAX && token(kind) && token(sub) => Ok(essence),
+        _ => Err(unsupported()),
+    }
+}
+
+/// `files/ab/cdef…` for a hex SHA-256 (anything else is refused, so a row
+/// can never point outside the files directory).
+fn blob_path(dir: &FsPath, sha256: &str) -> ApiResult<PathBuf> {
+    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        tracing::error!(sha256, "a file row has a malformed hash");
+        return Err(ApiError::internal());
+    }
+    Ok(dir.join(&sha256[..2]).join(&sha256[2..]))
+}
+
+/// Removes an unfinished upload's temporary file unless it was kept (also
+/// when the request is dropped half-way because the client went away).
+struct TempFile {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.keep {
+            // One unlink; not worth a trip to the blocking pool.
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Streams `body` to `dir/tmp/…` while hashing and counting it, then moves
+/// it to its content address. Returns the hex SHA-256 and the size.
+async fn store_blob(dir: &FsPath, body: Body, max: u64) -> ApiResult<(String, u64)> {
+    let tmp_dir = dir.join("tmp");
+    tokio::fs::create_dir_all(&tmp_dir)
+        .await
+        .map_err(|e| io_failure("cannot create the upload directory", &tmp_dir, e))?;
+    let mut temp = TempFile {
+        path: tmp_dir.join(uuid::Uuid::new_v4().simple().to_string()),
+        keep: false,
+    };
+    let file = tokio::fs::File::create(&temp.path)
+        .await
+        .map_err(|e| io_failure("cannot create an upload file", &temp.path, e))?;
+    let mut out = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
+    let mut hasher = Sha256::new();
+    let mut size: u64 = 0;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|_| {
+            ApiError::new(
+                ErrorCode::ValidationFailed,
+                "the upload was cut off before the end of the file",
+            )
+        })?;
+        size = size.saturating_add(chunk.len() as u64);
+        if size > max {
+            return Err(too_large(max));
+        }
+        hasher.update(&chunk);
+        out.write_all(&chunk)
+            .await
+            .map_err(|e| io_failure("cannot write an upload", &temp.path, e))?;
+    }
+    out.flush()
+        .await
+        .map_err(|e| io_failure("cannot write an upload", &temp.path, e))?;
+    let file = out.into_inner();
+    file.sync_all()
+        .await
+        .map_err(|e| io_failure("cannot sync an upload", &temp.path, e))?;
+    drop(file);
+    let sha256 = hex(&hasher.finalize());
+    let dest = blob_path(dir, &sha256)?;
+    if let Some(parent) = dest.parent() {
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(|e| io_failure("cannot create a file directory", parent, e))?;
+    }
+    let exists = tokio::fs::try_exists(&dest).await.unwrap_or(false);
+    if !exists {
+        // Same bytes racing in twice: both renames put identical content in place.
+        tokio::fs::rename(&temp.path, &dest)
+            .await
+            .map_err(|e| io_failure("cannot move an upload into place", &dest, e))?;
+        temp.keep = true;
+    }
+    Ok((sha256, size))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// `attachment; filename="…"; filename*=UTF-8''…` from a sanitised name:
+/// an ASCII fallback for old clients and the exact name, percent-encoded.
+fn content_disposition(name: &str) -> String {
+    let safe = validate::safe_file_name(name);
+    let fallback: String = safe
+        .chars()
+        .map(|c| {
+            if (c.is_ascii_graphic() && !matches!(c, '"' | '\\' | '%')) || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut encoded = String::with_capacity(safe.len() * 3);
+    for b in safe.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn disposition_is_ascii_and_keeps_the_name_encoded() {
+        let d = content_disposition("../../etc/pass\"wd é.txt");
+        assert_eq!(
+            d,
+            "attachment; filename=\"pass_wd _.txt\"; filename*=UTF-8''pass_wd%20%C3%A9.txt"
+        );
+        assert!(d.is_ascii());
+        let d = content_disposition("CON");
+        assert!(d.contains("filename=\"_CON\""), "{d}");
+    }
+
+    #[test]
+    fn media_types_are_normalised_or_refused() {
+        let mut h = HeaderMap::new();
+        assert_eq!(media_type(&h).ok().as_deref(), Some("application/octet-stream"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("Text/Plain; charset=utf-8"),
+        );
+        assert_eq!(media_type(&h).ok().as_deref(), Some("text/plain"));
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text"));
+        assert!(media_type(&h).is_err());
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/pl ain"));
+        assert!(media_type(&h).is_err());
+    }
+
+    #[test]
+    fn blob_paths_only_for_hashes() {
+        let dir = FsPath::new("/data/files");
+        let sha = "ab".repeat(32);
+        assert_eq!(blob_path(dir, &sha).ok(), Some(dir.join("ab").join(&sha[2..])));
+        assert!(blob_path(dir, "../../etc/passwd").is_err());
+    }
 }

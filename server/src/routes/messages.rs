@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use mchat_shared::api::{Message, MessagePage, MessagesQuery, SendMessageRequest};
 use mchat_shared::limits::{PAGE_DEFAULT, PAGE_MAX};
-use mchat_shared::{ConversationId, validate};
+use mchat_shared::{ConversationId, ErrorCode, validate};
 
 pub async fn list(
     State(state): State<AppState>,
@@ -38,7 +38,12 @@ pub async fn send(
     Json(req): Json<SendMessageRequest>,
 ) -> ApiResult<(StatusCode, Json<Message>)> {
     validate::client_id(&req.client_id)?;
-    let body = validate::message_body(&req.body)?;
+    // A file message may have no caption; otherwise the usual body rules.
+    let body = if req.file.is_some() && req.body.trim().is_empty() {
+        String::new()
+    } else {
+        validate::message_body(&req.body)?
+    };
     state.limits.check_send(me.user_id)?;
     let (message, created) = state
         .store
@@ -48,9 +53,18 @@ pub async fn send(
             req.client_id,
             body,
             req.reply_to,
+            req.file,
             state.is_online(),
         )
-        .await?;
+        .await
+        .map_err(|e| {
+            // The store's only validation failure here is a `reply_to` outside the conversation.
+            let mut e = ApiError::from(e);
+            if e.code == ErrorCode::ValidationFailed {
+                e.field = Some("reply_to".into());
+            }
+            e
+        })?;
     if created {
         metrics::counter!("mchatd_messages_stored_total").increment(1);
     }

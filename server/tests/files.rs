@@ -1,0 +1,371 @@
+//! Attachments over HTTP: streaming uploads (size and type limits, hostile
+//! names, content-addressed storage, no leftovers), attaching a file to a
+//! message, and who may download it (uploader and participants; everyone
+//! else 404).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Api, Response, TestServer, assert_error, decode};
+use mchat_shared::api::{FileInfo, Message, MessageKind};
+use reqwest::{Method, StatusCode, header};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use std::path::Path;
+
+/// Bytes that do not compress or repeat in an obvious way.
+fn pattern(len: usize) -> Vec<u8> {
+    let mut x: u32 = 0x9e37_79b9;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+fn sha_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn query_name(name: &str) -> String {
+    let mut out = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+async fn upload_raw(api: &Api, name: &str, content_type: Option<&str>, bytes: Vec<u8>) -> Response {
+    api.raw(
+        Method::POST,
+        &format!("/v1/files?name={}", query_name(name)),
+        content_type,
+        Some(bytes),
+    )
+    .await
+}
+
+async fn upload(api: &Api, name: &str, content_type: &str, bytes: &[u8]) -> FileInfo {
+    let r = upload_raw(api, name, Some(content_type), bytes.to_vec()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "upload {name}: {}", r.text);
+    decode(r.body)
+}
+
+/// Uploads without a Content-Length (chunked), in 1 KiB pieces.
+async fn upload_chunked(api: &Api, name: &str, bytes: Vec<u8>) -> Response {
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = bytes.chunks(1024).map(|c| Ok(c.to_vec())).collect();
+    let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
+    let rb = api
+        .builder(Method::POST, &format!("/v1/files?name={}", query_name(name)))
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .body(body);
+    Api::send(rb).await
+}
+
+async fn download(api: &Api, id: i64) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+    let resp = api
+        .builder(Method::GET, &format!("/v1/files/{id}"))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    (status, headers, resp.bytes().await.unwrap().to_vec())
+}
+
+async fn send_file(
+    api: &Api,
+    conv: i64,
+    client_id: &str,
+    body: &str,
+    file: i64,
+) -> (StatusCode, serde_json::Value) {
+    api.post(
+        &format!("/v1/conversations/{conv}/messages"),
+        &json!({"client_id": client_id, "body": body, "file": file}),
+    )
+    .await
+}
+
+/// Every regular file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+fn tmp_is_empty(server: &TestServer) -> bool {
+    files_under(&server.data_dir().join("files").join("tmp")).is_empty()
+}
+
+#[tokio::test]
+async fn upload_attach_and_download_round_trip() {
+    let server = TestServer::start();
+    let (mona, ana, conv) = server.accepted_pair("mona", "ana").await;
+    // Larger than the global JSON body limit (64 KiB): uploads are streamed past it.
+    let bytes = pattern(300 * 1024 + 7);
+    let info = upload(&ana, "notes/../report v2.pdf", "application/pdf", &bytes).await;
+    assert_eq!(info.name, "report v2.pdf");
+    assert_eq!(info.size, bytes.len() as u64);
+    assert_eq!(info.content_type, "application/pdf");
+    assert_eq!(info.sha256, sha_hex(&bytes));
+
+    // Stored once, under its hash; nothing left in tmp.
+    let blob = server
+        .data_dir()
+        .join("files")
+        .join(&info.sha256[..2])
+        .join(&info.sha256[2..]);
+    assert_eq!(std::fs::read(&blob).unwrap(), bytes);
+    assert!(tmp_is_empty(&server));
+
+    // Caption optional on a file message.
+    let (status, v) = send_file(&ana, conv.0, "f-1", "", info.id.0).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let m: Message = decode(v);
+    assert_eq!(m.kind, MessageKind::File);
+    assert_eq!(m.body, "");
+    let a = m.attachment.clone().expect("attachment");
+    assert_eq!(
+        (a.id, a.name.as_str(), a.size),
+        (info.id, "report v2.pdf", info.size)
+    );
+
+    // The peer sees it in history and can download it.
+    let history = mona.history(conv).await;
+    let seen = history.iter().find(|x| x.id == m.id).unwrap();
+    assert_eq!(seen.attachment, m.attachment);
+    let (status, headers, got) = download(&mona, info.id.0).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(got, bytes);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/pdf");
+    assert_eq!(headers[header::CONTENT_LENGTH], bytes.len().to_string().as_str());
+    assert_eq!(
+        headers[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"report v2.pdf\"; filename*=UTF-8''report%20v2.pdf"
+    );
+    assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    assert_eq!(
+        headers[header::CONTENT_SECURITY_POLICY],
+        "default-src 'none'; sandbox"
+    );
+
+    // The same bytes again: a new row, the same blob.
+    let again = upload(&mona, "copy.bin", "application/octet-stream", &bytes).await;
+    assert_ne!(again.id, info.id);
+    assert_eq!(again.sha256, info.sha256);
+    let blobs: Vec<_> = files_under(&server.data_dir().join("files"));
+    assert_eq!(blobs.len(), 1, "{blobs:?}");
+
+    // A caption works too, and replays compare the file.
+    let (status, v) = send_file(&ana, conv.0, "f-2", "the report", info.id.0).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let (status, v) = send_file(&ana, conv.0, "f-2", "the report", info.id.0).await;
+    assert_eq!(status, StatusCode::OK, "replay: {v}");
+    let other = upload(&ana, "other.txt", "text/plain", b"other").await;
+    let (status, v) = send_file(&ana, conv.0, "f-2", "the report", other.id.0).await;
+    assert_error(status, &v, 409, "idempotency_conflict");
+    let (status, v) = ana.send_raw(conv, "f-2", "the report").await;
+    assert_error(status, &v, 409, "idempotency_conflict");
+}
+
+#[tokio::test]
+async fn only_the_uploader_and_participants_can_download() {
+    let server = TestServer::start();
+    let (mona, ana, conv) = server.accepted_pair("mona", "ana").await;
+    let eve = server.mentee("eve").await;
+    let bytes = b"private notes".to_vec();
+    let info = upload(&ana, "notes.txt", "text/plain", &bytes).await;
+    let id = info.id.0;
+
+    // Uploaded but not sent: only the uploader.
+    assert_eq!(download(&ana, id).await.2, bytes);
+    for who in [&mona, &eve] {
+        let (status, _, body) = download(who, id).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{}", who.username);
+        let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_error(status, &v, 404, "not_found");
+    }
+    // Nobody attaches someone else's file.
+    let (status, v) = send_file(&mona, conv.0, "steal", "", id).await;
+    assert_error(status, &v, 404, "not_found");
+    let (status, v) = send_file(&ana, conv.0, "nope", "", 999_999).await;
+    assert_error(status, &v, 404, "not_found");
+
+    let (status, v) = send_file(&ana, conv.0, "share", "", id).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let message: Message = decode(v);
+    assert_eq!(download(&mona, id).await.2, bytes);
+    // Outsiders: the same 404 as a file that does not exist.
+    let (status, _, body) = download(&eve, id).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (missing_status, _, missing_body) = download(&eve, 999_999).await;
+    assert_eq!(missing_status, StatusCode::NOT_FOUND);
+    assert_eq!(body, missing_body);
+    // Eve cannot attach it in her own conversation either.
+    let (status, v) = send_file(&eve, conv.0, "x", "", id).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
+    // No token: 401.
+    let (status, _, _) = download(&server.anon(), id).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let r = upload_raw(&server.anon(), "a.txt", Some("text/plain"), b"x".to_vec()).await;
+    assert_error(r.status, &r.body, 401, "unauthorized");
+
+    // A deleted message no longer shares its file (the uploader keeps it).
+    let (status, v) = ana.delete(&format!("/v1/messages/{}", message.id)).await;
+    assert_eq!(status, StatusCode::OK, "delete: {v}");
+    assert_eq!(download(&mona, id).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(download(&ana, id).await.2, bytes);
+    let seen = mona.history(conv).await;
+    let tombstone = seen.iter().find(|m| m.id == message.id).unwrap();
+    assert_eq!(tombstone.attachment, None, "a deleted message shows no file");
+}
+
+#[tokio::test]
+async fn size_and_type_limits_are_enforced() {
+    let server = TestServer::start_with(
+        "[files]\nmax_bytes = 4096\nallowed_types = [\"text/*\", \"application/octet-stream\"]\n",
+    );
+    let ana = server.mentee("ana").await;
+
+    let ok = upload(&ana, "max.bin", "application/octet-stream", &pattern(4096)).await;
+    assert_eq!(ok.size, 4096);
+    // Declared too large: refused before reading.
+    let r = upload_raw(&ana, "big.bin", Some("application/octet-stream"), pattern(4097)).await;
+    assert_error(r.status, &r.body, 413, "payload_too_large");
+    // The rest of the body is not read: the connection is not reused.
+    assert_eq!(r.headers[header::CONNECTION], "close");
+    // Not declared (chunked): refused the moment it passes the limit.
+    let r = upload_chunked(&ana, "big.bin", pattern(64 * 1024)).await;
+    assert_error(r.status, &r.body, 413, "payload_too_large");
+    let r = upload_chunked(&ana, "small.bin", pattern(3000)).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(decode::<FileInfo>(r.body).sha256, sha_hex(&pattern(3000)));
+
+    // Types: families and exact types, parameters ignored, the rest 415.
+    let t = upload(&ana, "a.md", "Text/Markdown; charset=utf-8", b"# hi").await;
+    assert_eq!(t.content_type, "text/markdown");
+    let none = upload_raw(&ana, "raw", None, b"raw".to_vec()).await;
+    assert_eq!(none.status, StatusCode::CREATED, "{}", none.text);
+    assert_eq!(
+        decode::<FileInfo>(none.body).content_type,
+        "application/octet-stream"
+    );
+    for ct in ["image/png", "application/pdf", "nonsense", "text/", "a b/c"] {
+        let r = upload_raw(&ana, "x", Some(ct), b"x".to_vec()).await;
+        assert_error(r.status, &r.body, 415, "unsupported_media_type");
+    }
+    // Nothing half-written is left behind, nothing refused was stored.
+    assert!(tmp_is_empty(&server));
+    let stored = files_under(&server.data_dir().join("files")).len();
+    assert_eq!(stored, 4, "max.bin, small.bin, a.md and raw only");
+}
+
+#[tokio::test]
+async fn bad_names_and_queries_are_refused() {
+    let server = TestServer::start();
+    let ana = server.mentee("ana").await;
+    for name in [
+        "",
+        "   ",
+        ".",
+        "..",
+        "dir/",
+        "a\u{0}b",
+        "tab\there",
+        "bidi\u{202E}txt.exe",
+        "zw\u{200B}j",
+    ] {
+        let r = upload_raw(&ana, name, Some("text/plain"), b"x".to_vec()).await;
+        assert_error(r.status, &r.body, 400, "validation_failed");
+        assert_eq!(r.body["error"]["field"], "name", "{name:?}");
+    }
+    let long = "a".repeat(256);
+    let r = upload_raw(&ana, &long, Some("text/plain"), b"x".to_vec()).await;
+    assert_error(r.status, &r.body, 400, "validation_failed");
+    // Only the last path component is kept.
+    let info = upload(&ana, "..\\..\\windows\\system32\\evil.txt", "text/plain", b"x").await;
+    assert_eq!(info.name, "evil.txt");
+    let info = upload(&ana, "../../etc/passwd", "text/plain", b"x").await;
+    assert_eq!(info.name, "passwd");
+    // No name, unknown query keys, bad ids.
+    let r = ana
+        .raw(Method::POST, "/v1/files", Some("text/plain"), Some(b"x".to_vec()))
+        .await;
+    assert_error(r.status, &r.body, 400, "invalid_query");
+    let r = ana
+        .raw(
+            Method::POST,
+            "/v1/files?name=a&x=1",
+            Some("text/plain"),
+            Some(b"x".to_vec()),
+        )
+        .await;
+    assert_error(r.status, &r.body, 400, "invalid_query");
+    let (status, v) = ana.get("/v1/files/abc").await;
+    assert_error(status, &v, 400, "invalid_query");
+    let (status, v) = ana.get("/v1/files/..%2F..%2Fetc%2Fpasswd").await;
+    assert!(status.is_client_error(), "{status} {v}");
+    assert!(tmp_is_empty(&server));
+}
+
+#[tokio::test]
+async fn send_rules_with_files_and_replies() {
+    let server = TestServer::start();
+    let (mona, ana, conv) = server.accepted_pair("mona", "ana").await;
+    // Without a file the body is still required.
+    let (status, v) = ana.send_raw(conv, "empty", "  ").await;
+    assert_error(status, &v, 400, "validation_failed");
+    // reply_to must be a message of the same conversation.
+    let m = ana.say(conv, "first", "first").await;
+    let (status, v) = mona
+        .post(
+            &format!("/v1/conversations/{conv}/messages"),
+            &json!({"client_id": "r1", "body": "yes", "reply_to": m.id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let (_, eve, other) = server.accepted_pair("mia", "eve").await;
+    let elsewhere = eve.say(other, "e1", "elsewhere").await;
+    for bad in [elsewhere.id.0, 999_999] {
+        let (status, v) = mona
+            .post(
+                &format!("/v1/conversations/{conv}/messages"),
+                &json!({"client_id": format!("r-{bad}"), "body": "hm", "reply_to": bad}),
+            )
+            .await;
+        assert_error(status, &v, 400, "validation_failed");
+        assert_eq!(v["error"]["field"], "reply_to", "{v}");
+    }
+}
+
+#[tokio::test]
+async fn unfinished_uploads_are_removed_at_start() {
+    let mut server = TestServer::start();
+    let tmp = server.data_dir().join("files").join("tmp");
+    assert!(tmp.is_dir(), "the server prepares files/tmp at start");
+    std::fs::write(tmp.join("leftover"), b"half an upload").unwrap();
+    server.stop();
+    server.start_again();
+    assert!(tmp_is_empty(&server));
+    let ana = server.mentee("ana").await;
+    upload(&ana, "after.txt", "text/plain", b"fine").await;
+}
