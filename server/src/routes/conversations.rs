@@ -2,21 +2,28 @@
 
 use crate::auth::Auth;
 use crate::error::ApiResult;
-use crate::extract::{Body, Json, Path, optional_json};
+use crate::extract::{Body, Json, Path, Query, optional_json};
 use crate::state::AppState;
 use crate::store::{MarkerUpdate, Transition};
 use axum::extract::State;
 use axum::http::StatusCode;
 use mchat_shared::api::{
-    Conversation, ConversationCreated, ConversationList, CreateConversationRequest, DeclineRequest,
-    ReadRequest, ReadResponse,
+    Conversation, ConversationCreated, ConversationList, ConversationsQuery, CreateConversationRequest,
+    DeclineRequest, ReadRequest, ReadResponse,
 };
 use mchat_shared::limits::REASON_MAX_CHARS;
 use mchat_shared::{ConversationId, validate};
 
-pub async fn list(State(state): State<AppState>, Auth(me): Auth) -> ApiResult<Json<ConversationList>> {
+/// `GET /v1/conversations?archived=`: archived ones are left out unless
+/// `archived=true`, which lists only them.
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Query(q): Query<ConversationsQuery>,
+) -> ApiResult<Json<ConversationList>> {
+    let archived = q.archived.unwrap_or(false);
     Ok(Json(ConversationList {
-        conversations: state.store.conversations(me.user_id).await?,
+        conversations: state.store.conversations(me.user_id, archived).await?,
     }))
 }
 

@@ -1,7 +1,20 @@
-//! `/v1/conversations/{id}/settings`: mute and archive.
+//! `/v1/conversations/{id}/settings`: mute and archive (my own settings).
 
-use crate::error::ApiError;
+use crate::auth::Auth;
+use crate::error::ApiResult;
+use crate::extract::{Json, Path};
+use crate::state::AppState;
+use axum::extract::State;
+use mchat_shared::ConversationId;
+use mchat_shared::api::{Conversation, ConversationSettings};
 
-pub async fn put_settings() -> ApiError {
-    super::not_yet()
+pub async fn put_settings(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(id): Path<ConversationId>,
+    Json(req): Json<ConversationSettings>,
+) -> ApiResult<Json<Conversation>> {
+    Ok(Json(
+        state.store.set_conversation_settings(me.user_id, id, req).await?,
+    ))
 }

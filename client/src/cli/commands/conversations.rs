@@ -30,7 +30,13 @@ pub async fn find(client: &Client, target: &str) -> anyhow::Result<Conversation>
     let name =
         validate::username(target).map_err(|_| Exit::not_found(format!("no user named {}", safe(target))))?;
     let list = client.conversations().await?;
-    list.conversations
+    if let Some(c) = list.conversations.into_iter().find(|c| c.peer.username == name) {
+        return Ok(c);
+    }
+    // Archived conversations are left out of the default list, not gone.
+    client
+        .conversations_archived()
+        .await?
         .into_iter()
         .find(|c| c.peer.username == name)
         .ok_or_else(|| {
@@ -226,15 +232,33 @@ fn status_label(c: &Conversation, me: &str) -> (String, anstyle::Style) {
     }
 }
 
-pub async fn inbox(ctx: &mut Ctx, _archived: bool) -> anyhow::Result<()> {
+/// `mchat inbox [--archived]`: my conversations (archived ones only with `--archived`).
+pub async fn inbox(ctx: &mut Ctx, archived: bool) -> anyhow::Result<()> {
     let client = ctx.client()?;
     outbox::flush_quietly(ctx, &client).await;
-    let mut list = client.conversations().await?.conversations;
+    let mut list = if archived {
+        client.conversations_archived().await?
+    } else {
+        client.conversations().await?.conversations
+    };
     inbox_order(&mut list);
     if ctx.out.json {
         return ctx
             .out
             .json(&mchat_shared::api::ConversationList { conversations: list });
+    }
+    if list.is_empty() {
+        if archived {
+            ctx.out.line("no archived conversations");
+            return Ok(());
+        }
+        let hidden = client.conversations_archived().await?.len();
+        if hidden > 0 {
+            ctx.out.line(format!(
+                "no conversations in the inbox; {hidden} archived ('mchat inbox --archived' lists them)"
+            ));
+            return Ok(());
+        }
     }
     print_inbox(&ctx.out, &list);
     Ok(())
@@ -270,7 +294,12 @@ pub fn print_inbox(out: &Out, list: &[Conversation]) {
                 },
                 safe(&c.peer.username).into_owned(),
                 c.peer.role.to_string(),
-                status_label(c, &me).0,
+                match (c.muted, c.archived) {
+                    (true, true) => format!("{} · muted · archived", status_label(c, &me).0),
+                    (true, false) => format!("{} · muted", status_label(c, &me).0),
+                    (false, true) => format!("{} · archived", status_label(c, &me).0),
+                    (false, false) => status_label(c, &me).0,
+                },
                 if c.awaiting_reply {
                     "↩ reply".into()
                 } else {
@@ -283,7 +312,14 @@ pub fn print_inbox(out: &Out, list: &[Conversation]) {
         .collect();
     let w = columns(&rows);
     for (row, c) in rows.iter().zip(list) {
-        let name_style = if c.unread > 0 { BOLD } else { anstyle::Style::new() };
+        // Muted conversations stay quiet in the list too.
+        let name_style = if c.muted {
+            DIM
+        } else if c.unread > 0 {
+            BOLD
+        } else {
+            anstyle::Style::new()
+        };
         out.line(format!(
             "{} {}  {}  {}  {}  {}  {}",
             paint(BADGE, format!("{:>w$}", row[0], w = w[0].max(1))),
