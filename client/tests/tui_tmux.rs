@@ -2,7 +2,9 @@
 //! mentor, against a real `mchatd`. A CLI mentee's request appears live,
 //! the mentor accepts it with `a`, a live message arrives, the mentor
 //! replies by typing + Enter, and `mchat read --json` as the mentee shows
-//! the reply. Skips (with a message) only when `tmux` is not installed.
+//! the reply; the mentor then edits the reply (`e`) and reacts to the
+//! question (`+`), which the mentee's `mchat read` shows too. Skips (with a
+//! message) only when `tmux` is not installed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -87,6 +89,19 @@ fn mentor_accepts_and_replies_in_the_tui() {
     let mona = User::register(&server, "mona", &["--role", "mentor", "--expertise", "rust"]);
     let ana = User::register(&server, "ana", &["--role", "mentee"]);
 
+    // Where `s` saves attachments.
+    let downloads = tempfile::tempdir().expect("tempdir");
+    let config = mona.home.path().join("config");
+    std::fs::create_dir_all(&config).expect("config dir");
+    std::fs::write(
+        config.join("config.toml"),
+        format!(
+            "[tui]\ndownload_dir = {:?}\n",
+            downloads.path().display().to_string()
+        ),
+    )
+    .expect("config.toml");
+
     let _tmux_server = Server;
     let name = format!("mchat-e2e-{}", std::process::id());
     let tmux_socket_env = format!(
@@ -168,6 +183,59 @@ fn mentor_accepts_and_replies_in_the_tui() {
         std::thread::sleep(Duration::from_millis(200));
     }
 
+    // Edit my reply (`e`) and react to ana's question (`+`, Enter: 👍) with
+    // keys; the mentee sees both.
+    tui.keys(&["Escape"]);
+    // An ESC followed at once by a key reads as Alt+key: let it stand alone.
+    std::thread::sleep(Duration::from_millis(400));
+    tui.keys(&["e"]);
+    tui.wait_for("editing your message");
+    tui.keys(&["-l", " in memory"]);
+    tui.keys(&["Enter"]);
+    tui.wait_for("(edited)");
+    tui.keys(&["k"]);
+    tui.keys(&["+"]);
+    tui.wait_for("React");
+    tui.keys(&["Enter"]);
+    tui.wait_for("👍 1");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let read = ana.json(&["read", "mona"], "").to_string();
+        if read.contains("Pin keeps a value from moving in memory") && read.contains("👍") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the mentee never saw the edit and the reaction: {read}\n{}",
+            tui.capture()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // A file arrives; `G` selects it (the newest), `s` saves it.
+    let notes = mona.home.path().join("notes.txt");
+    std::fs::write(&notes, "pinning, in short").expect("notes.txt");
+    ana.ok(
+        &[
+            "send",
+            "mona",
+            "--file",
+            notes.to_str().expect("utf-8 path"),
+            "my notes",
+        ],
+        "",
+    );
+    tui.wait_for("📎 notes.txt");
+    tui.keys(&["G"]);
+    tui.keys(&["s"]);
+    tui.wait_for("saved notes.txt");
+    assert_eq!(
+        std::fs::read_to_string(downloads.path().join("notes.txt")).expect("the saved file"),
+        "pinning, in short"
+    );
+
+    // Back to the composer for what follows.
+    tui.keys(&["i"]);
+
     // The server goes away: the TUI says so and still takes a message,
     // into the outbox.
     server.stop();
@@ -212,9 +280,11 @@ fn mentor_accepts_and_replies_in_the_tui() {
         .expect("tmux new-session");
     assert!(ok.success());
     let offline = Session(name);
-    offline.wait_for("you: Pin keeps a value from moving");
+    offline.wait_for("my notes");
     offline.keys(&["Enter"]);
     offline.wait_for("first question: what is Pin?");
+    offline.wait_for("Pin keeps a value from moving in memory");
+    offline.wait_for("📎 notes.txt");
     offline.wait_for("written while the server is down");
     offline.wait_for("1 queued");
     offline.keys(&["C-c"]);

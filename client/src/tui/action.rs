@@ -6,9 +6,13 @@
 use crate::live::ConnState;
 use crate::local::OutboxItem;
 use crossterm::event::KeyEvent;
-use mchat_shared::api::{Availability, Conversation, Message, MessagePage, Notification, User};
+use mchat_shared::api::{
+    Attachment, Availability, Conversation, Message, MessagePage, Notification, ScheduledItem, SearchHit,
+    Template, User,
+};
 use mchat_shared::realtime::ServerFrame;
-use mchat_shared::{ConversationId, MessageId};
+use mchat_shared::{ConversationId, MessageId, ScheduledId};
+use std::path::PathBuf;
 
 /// An input to [`super::app::App::update`].
 #[derive(Debug, Clone)]
@@ -41,11 +45,42 @@ pub enum Action {
     /// The server stored a message I sent (from the outbox).
     Sent(Message),
     /// A conversation changed by my own action (accept, decline, request).
-    Conversation(Conversation),
+    Conversation(Box<Conversation>),
     /// The mentor directory.
     Mentors(Vec<User>),
     /// My notifications.
     Notifications(Vec<Notification>),
+    /// A page around a message I jumped to (search): `older` ends with it,
+    /// `newer` follows it.
+    Around {
+        conversation: ConversationId,
+        target: MessageId,
+        older: MessagePage,
+        newer: MessagePage,
+    },
+    /// A page newer than the newest loaded (after a jump).
+    NewerMessages {
+        conversation: ConversationId,
+        page: MessagePage,
+    },
+    /// A message as it is after my edit, delete or reaction.
+    Updated(Message),
+    /// My settings of a conversation (from the server).
+    Settings {
+        conversation: ConversationId,
+        muted: bool,
+        archived: bool,
+    },
+    /// The archived conversations (shown with `A`).
+    Archived(Vec<Conversation>),
+    /// Search results for `query`.
+    SearchResults { query: String, hits: Vec<SearchHit> },
+    /// My templates, for the picker.
+    Templates(Vec<Template>),
+    /// My pending scheduled items.
+    Scheduled(Vec<ScheduledItem>),
+    /// One scheduled item changed (cancelled by me).
+    ScheduledItem(ScheduledItem),
     /// Something failed: shown on the status line.
     Error(String),
     /// An informative note for the status line.
@@ -113,6 +148,46 @@ pub enum Effect {
     },
     /// Keep the conversation list in the local cache.
     CacheConversations(Vec<Conversation>),
+    /// Replace the body of my message.
+    Edit {
+        message: MessageId,
+        body: String,
+    },
+    /// Delete my message (a tombstone stays).
+    Delete(MessageId),
+    /// Add or remove my reaction.
+    React {
+        message: MessageId,
+        emoji: String,
+        add: bool,
+    },
+    /// Save an attachment into `dir` (None: ~/Downloads, else the cwd).
+    Download {
+        file: Attachment,
+        dir: Option<PathBuf>,
+    },
+    /// Search every conversation.
+    Search(String),
+    /// Load the page around a message (before `id + 1`, then after it).
+    LoadAround {
+        conversation: ConversationId,
+        message: MessageId,
+    },
+    /// Load the page after the newest loaded message.
+    LoadNewer {
+        conversation: ConversationId,
+        after: MessageId,
+    },
+    /// Mute/unmute, archive/unarchive.
+    SetSettings {
+        conversation: ConversationId,
+        muted: Option<bool>,
+        archived: Option<bool>,
+    },
+    LoadArchived,
+    LoadTemplates,
+    LoadScheduled,
+    CancelScheduled(ScheduledId),
     /// Ring the terminal bell.
     Bell,
     /// Leave the TUI.

@@ -8,10 +8,14 @@ use super::keys::KeyMap;
 use super::theme::Theme;
 use crate::cli::commands::conversations::inbox_order;
 use crate::local::OutboxItem;
-use mchat_shared::api::{Availability, Conversation, ConversationStatus, Message, Notification, User};
+use mchat_shared::api::{
+    Availability, Conversation, ConversationStatus, Message, MessageKind, Notification, NotificationKind,
+    ScheduledItem, ScheduledStatus, SearchHit, Template, User,
+};
 use mchat_shared::realtime::PresenceState;
 use mchat_shared::{ConversationId, MessageId};
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 use tui_textarea::TextArea;
@@ -21,13 +25,15 @@ pub const TYPING_TTL: Duration = Duration::from_secs(6);
 /// How often I tell the peer I am still typing.
 pub const TYPING_RENEW: Duration = Duration::from_secs(3);
 
-/// The four views.
+/// The five tabs, and the search results (entered with `/`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
     Chats,
     Requests,
     Mentors,
     Notifications,
+    Scheduled,
+    Search,
 }
 
 /// Which pane of the Chats view has the keyboard.
@@ -60,6 +66,8 @@ pub enum PromptKind {
     Intro(String),
     Search,
     Expertise,
+    /// "delete this message? y/n" (answered by one key).
+    ConfirmDelete(MessageId),
 }
 
 impl PromptKind {
@@ -67,10 +75,44 @@ impl PromptKind {
         match self {
             PromptKind::DeclineReason(_) => "decline, reason (optional): ".into(),
             PromptKind::Intro(who) => format!("intro for {}: ", crate::sanitize::line(who)),
-            PromptKind::Search => "search: ".into(),
+            PromptKind::Search => "search all conversations: ".into(),
             PromptKind::Expertise => "expertise tag (empty: all): ".into(),
+            PromptKind::ConfirmDelete(_) => "delete this message for everyone? y/n ".into(),
         }
     }
+}
+
+/// A small popup list over the current view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Picker {
+    /// `+`: a reaction for a message; `custom` is an emoji being typed.
+    React {
+        message: MessageId,
+        selected: usize,
+        custom: String,
+    },
+    /// Ctrl-T in the composer: a saved reply to insert.
+    Template {
+        templates: Vec<Template>,
+        selected: usize,
+    },
+}
+
+/// The reactions the `+` picker offers (anything else can be typed).
+pub const QUICK_REACTIONS: &[&str] = &["👍", "❤️", "😂", "🎉", "🙏", "👀", "✅"];
+
+/// The server-side search (`/`): the results and which one is highlighted.
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    pub query: String,
+    pub hits: Vec<SearchHit>,
+    pub selected: usize,
+    /// The query is on its way.
+    pub loading: bool,
+    /// The view to go back to on Esc.
+    pub back: Option<View>,
+    /// The hit last jumped to (so `n` can go to the next one).
+    pub jumped: Option<usize>,
 }
 
 /// One thread as loaded so far.
@@ -82,8 +124,14 @@ pub struct Thread {
     pub has_more: bool,
     /// An older page is on its way.
     pub loading_older: bool,
-    /// Messages hidden below the view (0: pinned to the newest).
+    /// Messages hidden below the view (0: pinned to the newest). The
+    /// bottom message of the view is the selected one (the message cursor).
     pub scroll: usize,
+    /// Newer messages exist on the server than the newest loaded (after a
+    /// jump into the middle of history); live messages wait until then.
+    pub has_newer: bool,
+    /// A newer page is on its way.
+    pub loading_newer: bool,
 }
 
 impl Thread {
@@ -106,6 +154,23 @@ impl Thread {
 
     pub fn last_id(&self) -> Option<MessageId> {
         self.messages.last().map(|m| m.id)
+    }
+
+    /// The message under the cursor: the bottom one of the view.
+    pub fn selected(&self) -> Option<&Message> {
+        let end = self.messages.len().checked_sub(self.scroll + 1)?;
+        self.messages.get(end)
+    }
+
+    /// Puts the cursor (the bottom of the view) on message `id`, if loaded.
+    pub fn select(&mut self, id: MessageId) -> bool {
+        match self.messages.binary_search_by(|x| x.id.cmp(&id)) {
+            Ok(i) => {
+                self.scroll = self.messages.len() - 1 - i;
+                true
+            }
+            Err(_) => false,
+        }
     }
 }
 
@@ -130,8 +195,20 @@ pub struct App {
     pub composer: TextArea<'static>,
     /// The message the composer replies to.
     pub reply_to: Option<MessageId>,
+    /// My message the composer is editing (Enter saves the edit).
+    pub editing: Option<MessageId>,
     pub prompt: Option<Prompt>,
-    pub search: Option<String>,
+    /// A popup picker (reactions, templates).
+    pub picker: Option<Picker>,
+    /// The last server search and its results.
+    pub search: Option<Search>,
+    /// Archived conversations are listed too (`A`).
+    pub show_archived: bool,
+    /// My pending scheduled messages and reminders, by due time.
+    pub scheduled: Vec<ScheduledItem>,
+    pub scheduled_selected: usize,
+    /// Where `s` saves attachments (`[tui] download_dir`; else ~/Downloads or the cwd).
+    pub download_dir: Option<PathBuf>,
     pub help: bool,
     pub status: Option<String>,
     pub mentors: Vec<User>,
@@ -170,8 +247,14 @@ impl App {
             focus: Focus::List,
             composer: new_composer(),
             reply_to: None,
+            editing: None,
             prompt: None,
+            picker: None,
             search: None,
+            show_archived: false,
+            scheduled: Vec::new(),
+            scheduled_selected: 0,
+            download_dir: None,
             help: false,
             status: None,
             mentors: Vec::new(),
@@ -257,9 +340,41 @@ impl App {
         self.open.and_then(|id| self.conversation(id))
     }
 
-    /// Archived conversations stay hidden until they have something unread.
-    pub fn visible(c: &Conversation) -> bool {
-        !c.archived || c.unread > 0
+    /// Archived conversations stay hidden until they have something unread
+    /// (or until `A` shows them).
+    pub fn visible(&self, c: &Conversation) -> bool {
+        self.show_archived || !c.archived || c.unread > 0
+    }
+
+    /// The open thread's message under the cursor.
+    pub fn selected_message(&self) -> Option<&Message> {
+        self.threads.get(&self.open?)?.selected()
+    }
+
+    /// Whether I may edit or delete `m`: my own, not a system message, not deleted.
+    pub fn can_change(&self, m: &Message) -> bool {
+        m.sender.as_deref() == Some(self.my_name()) && m.kind != MessageKind::System && m.deleted_at.is_none()
+    }
+
+    /// The newest unread announcement, for the banner.
+    pub fn unread_announcement(&self) -> Option<&Notification> {
+        self.notifications
+            .iter()
+            .find(|n| n.kind == NotificationKind::Announcement && n.read_at.is_none())
+    }
+
+    /// Adds, replaces or (once no longer pending) removes a scheduled item.
+    pub fn upsert_scheduled(&mut self, item: ScheduledItem) {
+        self.scheduled.retain(|i| i.id != item.id);
+        if item.status == ScheduledStatus::Pending {
+            let at = self
+                .scheduled
+                .partition_point(|i| (i.due_at, i.id) < (item.due_at, item.id));
+            self.scheduled.insert(at, item);
+        }
+        self.scheduled_selected = self
+            .scheduled_selected
+            .min(self.scheduled.len().saturating_sub(1));
     }
 
     /// Incoming pending requests, oldest first (the Requests view).

@@ -1,5 +1,6 @@
 //! Keys in the composer: text goes into the textarea; Enter sends through
-//! the outbox, Alt-Enter (or Ctrl-J) inserts a newline, Esc leaves.
+//! the outbox (or saves an edit), Alt-Enter (or Ctrl-J) inserts a newline,
+//! Ctrl-T inserts a template, Esc leaves (cancelling a reply or an edit).
 
 use super::action::Effect;
 use super::app::{App, Focus};
@@ -17,11 +18,16 @@ pub fn composer_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         if key.code == KeyCode::Esc {
             app.focus = Focus::Thread;
             app.reply_to = None;
+            if app.editing.take().is_some() {
+                app.composer = super::app::new_composer();
+                app.status = Some("edit cancelled".into());
+            }
             return Vec::new();
         }
         let cmds = [
             Command::Newline,
             Command::Send,
+            Command::Template,
             Command::NextPane,
             Command::PrevPane,
             Command::Quit,
@@ -32,6 +38,10 @@ pub fn composer_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
                 return Vec::new();
             }
             Some(Command::Send) => return send(app),
+            Some(Command::Template) => {
+                app.status = Some("loading templates…".into());
+                return vec![Effect::LoadTemplates];
+            }
             Some(Command::NextPane) => {
                 app.focus = Focus::List;
                 return Vec::new();
@@ -68,6 +78,21 @@ fn send(app: &mut App) -> Vec<Effect> {
     };
     let body = app.composer.lines().join("\n");
     let body = body.trim();
+    if let Some(id) = app.editing {
+        if body.is_empty() {
+            app.status = Some("an edit cannot be empty (d deletes the message)".into());
+            return Vec::new();
+        }
+        let effect = Effect::Edit {
+            message: id,
+            body: body.to_string(),
+        };
+        app.editing = None;
+        app.composer = super::app::new_composer();
+        app.focus = Focus::Thread;
+        app.status = Some("saving the edit…".into());
+        return vec![effect];
+    }
     if body.is_empty() {
         return Vec::new();
     }

@@ -6,9 +6,14 @@ use super::action::{Action, Effect};
 use super::app::REFUSED;
 use crate::api::Client;
 use crate::cli::commands::outbox::{deliver, transient};
+use crate::files::safe_file_name;
 use crate::live::LiveHandle;
 use crate::local::{LocalStore, OutboxItem, backoff_ms, now_ms};
-use mchat_shared::api::{CreateConversationRequest, DirectoryQuery, MessagesQuery, Role, UpdateMeRequest};
+use mchat_shared::api::{
+    Attachment, ConversationSettings, CreateConversationRequest, DirectoryQuery, MessagesQuery, Role,
+    SearchQuery, UpdateMeRequest,
+};
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -141,11 +146,11 @@ impl Runner {
             }
             Effect::Accept(id) => {
                 let conv = c.accept(id).await?;
-                self.send(Action::Conversation(conv));
+                self.send(Action::Conversation(Box::new(conv)));
             }
             Effect::Decline { conversation, reason } => {
                 let conv = c.decline(conversation, reason).await?;
-                self.send(Action::Conversation(conv));
+                self.send(Action::Conversation(Box::new(conv)));
             }
             Effect::Request { username, intro } => {
                 let req = CreateConversationRequest {
@@ -158,7 +163,7 @@ impl Runner {
                     "asked {} for a conversation",
                     created.conversation.peer.username
                 )));
-                self.send(Action::Conversation(created.conversation));
+                self.send(Action::Conversation(Box::new(created.conversation)));
             }
             Effect::SetAvailability(a) => {
                 let me = c
@@ -211,8 +216,145 @@ impl Runner {
             Effect::CacheConversations(list) => {
                 blocking(&self.store, move |s| s.cache_conversations(&list)).await?;
             }
+            Effect::Edit { message, body } => {
+                let m = c.edit_message(message, &body).await?;
+                self.send(Action::Updated(m));
+                self.send(Action::Note("edited".into()));
+            }
+            Effect::Delete(message) => {
+                let m = c.delete_message(message).await?;
+                self.send(Action::Updated(m));
+                self.send(Action::Note("deleted".into()));
+            }
+            Effect::React { message, emoji, add } => {
+                let m = c.react(message, &emoji, add).await?;
+                self.send(Action::Updated(m));
+            }
+            Effect::Download { file, dir } => self.download(file, dir).await?,
+            Effect::Search(q) => {
+                let query = SearchQuery {
+                    q: q.clone(),
+                    ..Default::default()
+                };
+                let hits = c.search(&query).await?.hits;
+                self.send(Action::SearchResults { query: q, hits });
+            }
+            Effect::LoadAround {
+                conversation,
+                message,
+            } => {
+                let older = c
+                    .messages(
+                        conversation,
+                        &MessagesQuery {
+                            before: Some(mchat_shared::MessageId(message.0 + 1)),
+                            after: None,
+                            limit: Some(PAGE),
+                        },
+                    )
+                    .await?;
+                let newer = c
+                    .messages(
+                        conversation,
+                        &MessagesQuery {
+                            before: None,
+                            after: Some(message),
+                            limit: Some(PAGE),
+                        },
+                    )
+                    .await?;
+                self.send(Action::Around {
+                    conversation,
+                    target: message,
+                    older,
+                    newer,
+                });
+            }
+            Effect::LoadNewer { conversation, after } => {
+                let q = MessagesQuery {
+                    before: None,
+                    after: Some(after),
+                    limit: Some(PAGE),
+                };
+                let page = c.messages(conversation, &q).await?;
+                self.send(Action::NewerMessages { conversation, page });
+            }
+            Effect::SetSettings {
+                conversation,
+                muted,
+                archived,
+            } => {
+                let settings = ConversationSettings { muted, archived };
+                let conv = c.set_conversation_settings(conversation, &settings).await?;
+                self.send(Action::Settings {
+                    conversation,
+                    muted: conv.muted,
+                    archived: conv.archived,
+                });
+                let name = conv.peer.display_name;
+                self.send(Action::Note(match (muted, archived) {
+                    (Some(true), _) => format!("muted {name}: no bell, not in the unread count"),
+                    (Some(false), _) => format!("unmuted {name}"),
+                    (_, Some(true)) => format!("archived {name} (A shows archived chats)"),
+                    _ => format!("unarchived {name}"),
+                }));
+            }
+            Effect::LoadArchived => {
+                self.send(Action::Archived(c.conversations_archived().await?));
+            }
+            Effect::LoadTemplates => {
+                self.send(Action::Templates(c.templates().await?));
+            }
+            Effect::LoadScheduled => {
+                self.send(Action::Scheduled(c.scheduled(false).await?));
+            }
+            Effect::CancelScheduled(id) => {
+                let item = c.cancel_scheduled(id).await?;
+                self.send(Action::ScheduledItem(item));
+                self.send(Action::Note("cancelled".into()));
+            }
             Effect::Bell | Effect::Typing(_) | Effect::Quit => {}
         }
+        Ok(())
+    }
+
+    /// Saves an attachment under a safe, unused name, with progress on the
+    /// status line.
+    async fn download(&self, file: Attachment, dir: Option<PathBuf>) -> anyhow::Result<()> {
+        let dir = match dir {
+            Some(d) => d,
+            None => default_download_dir(),
+        };
+        let name = safe_file_name(&file.name);
+        let dest = {
+            let name = name.clone();
+            tokio::task::spawn_blocking(move || unused_path(&dir, &name)).await??
+        };
+        let tx = self.tx.clone();
+        let shown = name.clone();
+        let mut last_tenth = None;
+        let size = file.size;
+        let bytes = self
+            .client
+            .download_file(file.id, &dest, move |done, total| {
+                let total = total.unwrap_or(size).max(1);
+                let tenth = done.saturating_mul(10) / total;
+                if last_tenth != Some(tenth) {
+                    last_tenth = Some(tenth);
+                    let _ = tx.send(Action::Note(format!(
+                        "saving {}: {}%",
+                        crate::sanitize::line(&shown),
+                        tenth * 10
+                    )));
+                }
+            })
+            .await?;
+        self.send(Action::Note(format!(
+            "saved {} ({}) to {}",
+            crate::sanitize::line(&name),
+            human_size(bytes),
+            crate::sanitize::line(&dest.display().to_string())
+        )));
         Ok(())
     }
 
@@ -261,4 +403,50 @@ impl Runner {
         }
         self.refresh_outbox().await
     }
+}
+
+/// `[tui] download_dir` unset: ~/Downloads when it exists, else the current directory.
+pub fn default_download_dir() -> PathBuf {
+    directories::UserDirs::new()
+        .and_then(|u| u.download_dir().map(Path::to_path_buf))
+        .filter(|d| d.is_dir())
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// `dir/name`, or `dir/stem (2).ext`… when that exists already.
+pub fn unused_path(dir: &Path, name: &str) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let first = dir.join(name);
+    if !first.exists() {
+        return Ok(first);
+    }
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((s, e)) if !s.is_empty() => (s, format!(".{e}")),
+        _ => (name, String::new()),
+    };
+    for n in 2..10_000 {
+        let p = dir.join(format!("{stem} ({n}){ext}"));
+        if !p.exists() {
+            return Ok(p);
+        }
+    }
+    Err(std::io::Error::other(format!(
+        "too many files named {name} in {}",
+        dir.display()
+    )))
+}
+
+/// `1.2 MB`, `340 B`.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    let mut v = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while v >= 1000.0 && unit < UNITS.len() - 1 {
+        v /= 1000.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
 }

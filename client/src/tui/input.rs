@@ -20,6 +20,9 @@ pub fn key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         app.help = false;
         return Vec::new();
     }
+    if app.picker.is_some() {
+        return super::picker::picker_key(app, key);
+    }
     if app.prompt.is_some() {
         return super::prompt::prompt_key(app, key);
     }
@@ -27,6 +30,10 @@ pub fn key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         return super::compose::composer_key(app, key);
     }
     app.status = None;
+    // In the thread, `s` saves the selected attachment (elsewhere it cycles availability).
+    if app.view == View::Chats && app.focus == Focus::Thread && app.keys.is(Command::SaveFile, &key) {
+        return super::message_keys::save(app);
+    }
     let global = [
         Command::Quit,
         Command::Help,
@@ -34,7 +41,9 @@ pub fn key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Command::ViewRequests,
         Command::ViewMentors,
         Command::ViewNotifications,
+        Command::ViewScheduled,
         Command::Availability,
+        Command::Search,
     ];
     if let Some(cmd) = app.keys.find(&key, &global) {
         return global_command(app, cmd);
@@ -44,6 +53,8 @@ pub fn key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         View::Requests => super::list_keys::requests_key(app, key),
         View::Mentors => super::list_keys::mentors_key(app, key),
         View::Notifications => super::list_keys::notifications_key(app, key),
+        View::Scheduled => super::list_keys::scheduled_key(app, key),
+        View::Search => super::search::results_key(app, key),
     }
 }
 
@@ -72,6 +83,17 @@ fn global_command(app: &mut App, cmd: Command) -> Vec<Effect> {
         Command::ViewNotifications => {
             app.view = View::Notifications;
             vec![Effect::LoadNotifications]
+        }
+        Command::ViewScheduled => {
+            app.view = View::Scheduled;
+            vec![Effect::LoadScheduled]
+        }
+        Command::Search => {
+            app.prompt = Some(Prompt {
+                kind: PromptKind::Search,
+                input: app.search.as_ref().map(|s| s.query.clone()).unwrap_or_default(),
+            });
+            Vec::new()
         }
         Command::Availability => {
             if !app.is_mentor() {
@@ -106,7 +128,10 @@ pub fn open(app: &mut App, id: ConversationId) -> Vec<Effect> {
     if app.open != Some(id) {
         app.composer = super::app::new_composer();
         app.reply_to = None;
-        app.search = None;
+        app.editing = None;
+    }
+    if let Some(s) = app.search.as_mut() {
+        s.jumped = None;
     }
     app.open = Some(id);
     let accepted = app
@@ -114,6 +139,10 @@ pub fn open(app: &mut App, id: ConversationId) -> Vec<Effect> {
         .is_some_and(|c| c.status == ConversationStatus::Accepted);
     app.focus = if accepted { Focus::Composer } else { Focus::Thread };
     if let Some(t) = app.threads.get_mut(&id) {
+        if t.has_newer {
+            // A window from a search jump: start again from the newest page.
+            *t = super::app::Thread::default();
+        }
         t.scroll = 0;
     }
     let mut effects = vec![Effect::LoadMessages {
@@ -160,7 +189,7 @@ fn move_selection(app: &mut App, down: bool) {
         } else {
             i.saturating_sub(1)
         };
-        if App::visible(&app.conversations[i]) {
+        if app.visible(&app.conversations[i]) {
             app.selected = i;
             return;
         }
@@ -199,7 +228,12 @@ fn chats_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Command::DropQueued,
         Command::Compose,
         Command::Reply,
-        Command::Search,
+        Command::Edit,
+        Command::Delete,
+        Command::React,
+        Command::Mute,
+        Command::Archive,
+        Command::ShowArchived,
         Command::Up,
         Command::Down,
         Command::PageUp,
@@ -231,6 +265,9 @@ fn chats_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             };
             Vec::new()
         }
+        Command::NextUnread if app.search.as_ref().is_some_and(|s| s.jumped.is_some()) => {
+            super::search::next_hit(app)
+        }
         Command::NextUnread => next_unread(app, true),
         Command::PrevUnread => next_unread(app, false),
         Command::Accept | Command::Decline => {
@@ -259,33 +296,37 @@ fn chats_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
                 }
             }
         }
-        Command::Reply => {
-            let Some(id) = app.open else { return Vec::new() };
-            let me = app.my_name().to_string();
-            let target = app.threads.get(&id).and_then(|t| {
-                let end = t.messages.len().saturating_sub(t.scroll);
-                t.messages[..end]
-                    .iter()
-                    .rev()
-                    .find(|m| {
-                        m.sender.as_deref() != Some(me.as_str())
-                            && m.kind != mchat_shared::api::MessageKind::System
-                    })
-                    .map(|m| m.id)
-            });
-            app.reply_to = target;
-            app.focus = Focus::Composer;
-            Vec::new()
+        Command::Reply => super::message_keys::reply(app),
+        Command::Edit => super::message_keys::edit(app),
+        Command::Delete => super::message_keys::delete(app),
+        Command::React => super::message_keys::react(app),
+        Command::Mute | Command::Archive => {
+            let target = if in_list {
+                app.selected_conversation().map(|c| c.id)
+            } else {
+                app.open
+            };
+            target
+                .map(|id| super::message_keys::settings(app, id, cmd == Command::Mute))
+                .unwrap_or_default()
+        }
+        Command::ShowArchived => {
+            app.show_archived = !app.show_archived;
+            if app.show_archived {
+                app.status = Some("archived chats shown (A hides them)".into());
+                vec![Effect::LoadArchived]
+            } else {
+                app.status = Some("archived chats hidden".into());
+                let keep = app.selected_conversation().is_some_and(|c| app.visible(c));
+                if !keep {
+                    move_selection(app, true);
+                    move_selection(app, false);
+                }
+                Vec::new()
+            }
         }
         Command::Compose if app.open.is_some() => {
             app.focus = Focus::Composer;
-            Vec::new()
-        }
-        Command::Search if app.open.is_some() => {
-            app.prompt = Some(Prompt {
-                kind: PromptKind::Search,
-                input: app.search.clone().unwrap_or_default(),
-            });
             Vec::new()
         }
         Command::Up
@@ -319,6 +360,9 @@ fn chats_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         },
         Command::Back if !in_list => {
             app.focus = Focus::List;
+            if let Some(s) = app.search.as_mut() {
+                s.jumped = None;
+            }
             Vec::new()
         }
         _ => Vec::new(),
@@ -348,6 +392,15 @@ fn scroll_thread(app: &mut App, cmd: Command) -> Vec<Effect> {
             conversation: id,
             before,
         }];
+    }
+    if t.scroll == 0 && t.has_newer && !t.loading_newer {
+        if let Some(after) = t.last_id() {
+            t.loading_newer = true;
+            return vec![Effect::LoadNewer {
+                conversation: id,
+                after,
+            }];
+        }
     }
     Vec::new()
 }

@@ -1,4 +1,4 @@
-//! Keys of the Requests, Mentors and Notifications views.
+//! Keys of the Requests, Mentors, Notifications and Scheduled views.
 
 use super::action::Effect;
 use super::app::{App, Prompt, PromptKind};
@@ -90,6 +90,28 @@ pub fn notifications_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     match app.keys.find(&key, &[Command::MarkAllRead, Command::Open]) {
         Some(Command::MarkAllRead) => vec![Effect::MarkNotificationsRead],
         Some(Command::Open) => match app.notifications.get(i).and_then(|n| n.conversation_id) {
+            Some(id) if app.conversation(id).is_some() => open(app, id),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+pub fn scheduled_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
+    let mut i = app.scheduled_selected;
+    if list_move(app, &key, &mut i, app.scheduled.len()) {
+        app.scheduled_selected = i;
+        return Vec::new();
+    }
+    let Some(item) = app.scheduled.get(i) else {
+        return Vec::new();
+    };
+    match app.keys.find(&key, &[Command::CancelScheduled, Command::Open]) {
+        Some(Command::CancelScheduled) => {
+            app.status = Some("cancelling…".into());
+            vec![Effect::CancelScheduled(item.id)]
+        }
+        Some(Command::Open) => match item.conversation_id {
             Some(id) if app.conversation(id).is_some() => open(app, id),
             _ => Vec::new(),
         },

@@ -16,8 +16,11 @@ pub mod event_loop;
 pub mod input;
 pub mod keys;
 pub mod list_keys;
+pub mod message_keys;
 pub mod network;
+pub mod picker;
 pub mod prompt;
+pub mod search;
 pub mod terminal;
 pub mod theme;
 pub mod views;
@@ -55,13 +58,15 @@ pub struct TuiSettings {
     pub bell: bool,
     pub color: bool,
     pub keys: keys::KeyMap,
+    /// Where `s` saves attachments (default: ~/Downloads, else the cwd).
+    pub download_dir: Option<PathBuf>,
 }
 
 impl TuiSettings {
     pub fn from_table(t: &toml::Table) -> anyhow::Result<TuiSettings> {
         for k in t.keys() {
-            if !matches!(k.as_str(), "bell" | "color" | "keys") {
-                anyhow::bail!("unknown key '{k}' in [tui] (known: bell, color, keys)");
+            if !matches!(k.as_str(), "bell" | "color" | "keys" | "download_dir") {
+                anyhow::bail!("unknown key '{k}' in [tui] (known: bell, color, download_dir, keys)");
             }
         }
         let flag = |name: &str| match t.get(name) {
@@ -71,11 +76,27 @@ impl TuiSettings {
         };
         let keys = keys::KeyMap::from_config(t.get("keys").and_then(|v| v.as_table()))
             .map_err(anyhow::Error::msg)?;
+        let download_dir = match t.get("download_dir") {
+            None => None,
+            Some(toml::Value::String(s)) if !s.trim().is_empty() => Some(expand_home(s.trim())),
+            Some(_) => anyhow::bail!("[tui].download_dir must be a directory path"),
+        };
         Ok(TuiSettings {
             bell: flag("bell")?,
             color: flag("color")?,
             keys,
+            download_dir,
         })
+    }
+}
+
+/// `~/x` → the home directory's `x`.
+fn expand_home(path: &str) -> PathBuf {
+    match path.strip_prefix("~/") {
+        Some(rest) => directories::BaseDirs::new()
+            .map(|b| b.home_dir().join(rest))
+            .unwrap_or_else(|| PathBuf::from(path)),
+        None => PathBuf::from(path),
     }
 }
 
@@ -116,6 +137,7 @@ pub async fn run(opts: TuiOptions) -> anyhow::Result<()> {
         .unwrap_or_else(|| placeholder(&opts.username));
     let theme = theme::Theme::from_env(settings.color);
     let mut app = App::new(me, settings.keys, theme, settings.bell);
+    app.download_dir = settings.download_dir.clone();
     app.status = opts.greeting.clone();
     app.update(Action::Conversations {
         list: cached,

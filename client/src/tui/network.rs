@@ -38,6 +38,18 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             older,
         } => {
             let t = app.threads.entry(conversation).or_default();
+            if !older && t.has_newer {
+                // A window from a search jump: the newest page only joins it
+                // when they overlap (no silent gap).
+                let overlaps = page
+                    .messages
+                    .first()
+                    .is_none_or(|p| t.last_id().is_some_and(|l| p.id <= l));
+                if !overlaps {
+                    return Vec::new();
+                }
+                t.has_newer = false;
+            }
             if older {
                 t.loading_older = false;
                 t.has_more = page.has_more;
@@ -78,8 +90,8 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
         Action::Conversation(c) => {
             let id = c.id;
             match app.conversation_mut(id) {
-                Some(old) => *old = c,
-                None => app.conversations.push(c),
+                Some(old) => *old = *c,
+                None => app.conversations.push(*c),
             }
             app.resort();
             vec![Effect::LoadMessages {
@@ -99,11 +111,107 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
                 .min(app.notifications.len().saturating_sub(1));
             Vec::new()
         }
+        Action::Around {
+            conversation,
+            target,
+            older,
+            newer,
+        } => {
+            let t = app.threads.entry(conversation).or_default();
+            *t = Thread {
+                has_more: older.has_more,
+                has_newer: newer.has_more,
+                ..Thread::default()
+            };
+            t.merge(older.messages.into_iter().chain(newer.messages));
+            if !t.select(target) {
+                app.status = Some("that message is no longer there".into());
+            }
+            let me = app.my_name().to_string();
+            if let Some(c) = app.conversation_mut(conversation) {
+                for m in older.markers {
+                    set_marker(c, m, &me);
+                }
+            }
+            Vec::new()
+        }
+        Action::NewerMessages { conversation, page } => {
+            let Some(t) = app.threads.get_mut(&conversation) else {
+                return Vec::new();
+            };
+            t.loading_newer = false;
+            t.has_newer = page.has_more;
+            let (was, scroll) = (t.messages.len(), t.scroll);
+            t.merge(page.messages);
+            if scroll == 0 {
+                // Keep the selected message where it is; Down goes on from there.
+                t.scroll = t.messages.len() - was;
+            }
+            Vec::new()
+        }
+        Action::Updated(m) => updated(app, m),
+        Action::Settings {
+            conversation,
+            muted,
+            archived,
+        } => {
+            settings(app, conversation, muted, archived);
+            Vec::new()
+        }
+        Action::Archived(list) => {
+            for c in list {
+                match app.conversation_mut(c.id) {
+                    Some(old) => *old = c,
+                    None => app.conversations.push(c),
+                }
+            }
+            app.resort();
+            Vec::new()
+        }
+        Action::SearchResults { query, hits } => {
+            if let Some(s) = app.search.as_mut().filter(|s| s.query == query) {
+                s.loading = false;
+                s.selected = 0;
+                s.jumped = None;
+                if hits.is_empty() {
+                    app.status = Some(format!("nothing found for \"{}\"", crate::sanitize::line(&query)));
+                }
+                s.hits = hits;
+            }
+            Vec::new()
+        }
+        Action::Templates(list) => {
+            if list.is_empty() {
+                app.status = Some("no templates yet: 'mchat template save NAME TEXT' makes one".into());
+            } else if app.view == super::app::View::Chats && app.focus == super::app::Focus::Composer {
+                app.status = None;
+                app.picker = Some(super::app::Picker::Template {
+                    templates: list,
+                    selected: 0,
+                });
+            }
+            Vec::new()
+        }
+        Action::Scheduled(list) => {
+            app.scheduled.clear();
+            for item in list {
+                app.upsert_scheduled(item);
+            }
+            Vec::new()
+        }
+        Action::ScheduledItem(item) => {
+            app.upsert_scheduled(item);
+            Vec::new()
+        }
         Action::Error(e) => {
             app.flushing = false;
             // A failed page may be asked again by scrolling.
             for t in app.threads.values_mut() {
                 t.loading_older = false;
+                t.loading_newer = false;
+            }
+            if let Some(s) = app.search.as_mut() {
+                s.loading = false;
             }
             app.status = Some(crate::sanitize::line(&e).into_owned());
             Vec::new()
@@ -120,6 +228,17 @@ fn conversations(app: &mut App, list: Vec<Conversation>, cached: bool) -> Vec<Ef
         return Vec::new();
     }
     let keep = app.selected_conversation().map(|c| c.id);
+    let mut list = list;
+    if app.show_archived && !cached {
+        // The server's default list leaves archived ones out: keep those shown.
+        let archived: Vec<Conversation> = app
+            .conversations
+            .iter()
+            .filter(|c| c.archived && !list.iter().any(|n| n.id == c.id))
+            .cloned()
+            .collect();
+        list.extend(archived);
+    }
     app.conversations = list;
     crate::cli::commands::conversations::inbox_order(&mut app.conversations);
     app.selected = keep
@@ -221,10 +340,23 @@ fn event(app: &mut App, ev: Event) -> Vec<Effect> {
             }
             Vec::new()
         }
-        // Shown by the rich-messaging views (TODO: TUI helper fills these in).
-        EventKind::MessageUpdated { .. }
-        | EventKind::SettingsUpdated { .. }
-        | EventKind::ScheduledUpdated { .. } => Vec::new(),
+        EventKind::MessageUpdated { message } => updated(app, message),
+        EventKind::SettingsUpdated {
+            conversation_id,
+            muted,
+            archived,
+        } => {
+            if app.conversation(conversation_id).is_none() {
+                vec![Effect::LoadConversations]
+            } else {
+                settings(app, conversation_id, muted, archived);
+                Vec::new()
+            }
+        }
+        EventKind::ScheduledUpdated { item } => {
+            app.upsert_scheduled(item);
+            Vec::new()
+        }
         EventKind::Resync => {
             let mut e = vec![Effect::LoadConversations];
             if let Some(id) = app.open {
@@ -281,7 +413,10 @@ pub fn message(app: &mut App, m: Message, live: bool) -> Vec<Effect> {
         }
     }
     if let Some(t) = app.threads.get_mut(&id) {
-        t.merge([m.clone()]);
+        // After a jump into history, newer messages load when scrolled to.
+        if !t.has_newer {
+            t.merge([m.clone()]);
+        }
     } else if reading {
         app.threads.insert(id, Thread::default());
         if let Some(t) = app.threads.get_mut(&id) {
@@ -302,6 +437,52 @@ pub fn message(app: &mut App, m: Message, live: bool) -> Vec<Effect> {
         effects.push(Effect::Bell);
     }
     effects
+}
+
+/// A message edited, deleted or reacted to: replaced in place (never
+/// counted as new, never a bell).
+fn updated(app: &mut App, m: Message) -> Vec<Effect> {
+    let id = m.conversation_id;
+    if let Some(t) = app.threads.get_mut(&id) {
+        if let Ok(i) = t.messages.binary_search_by(|x| x.id.cmp(&m.id)) {
+            t.messages[i] = m.clone();
+        }
+    }
+    if let Some(c) = app.conversation_mut(id) {
+        if c.last_message.as_ref().is_some_and(|l| l.id == m.id) {
+            c.last_message = Some(m.clone());
+            app.cache_dirty = true;
+        }
+    }
+    if m.deleted_at.is_some() {
+        if app.editing == Some(m.id) {
+            app.editing = None;
+            app.composer = super::app::new_composer();
+            app.status = Some("the message you were editing was deleted".into());
+        }
+        if app.reply_to == Some(m.id) {
+            app.reply_to = None;
+        }
+    }
+    vec![Effect::CacheMessages {
+        conversation: id,
+        messages: vec![m],
+    }]
+}
+
+/// My muted/archived settings of a conversation changed.
+fn settings(app: &mut App, id: mchat_shared::ConversationId, muted: bool, archived: bool) {
+    if let Some(c) = app.conversation_mut(id) {
+        c.muted = muted;
+        c.archived = archived;
+        app.cache_dirty = true;
+    }
+    // The highlighted conversation may have just been hidden.
+    if app.selected_conversation().is_some_and(|c| !app.visible(c)) {
+        if let Some(i) = (0..app.conversations.len()).find(|&i| app.visible(&app.conversations[i])) {
+            app.selected = i;
+        }
+    }
 }
 
 fn bell_allowed(app: &App, muted: bool) -> bool {

@@ -1,8 +1,8 @@
 //! The one-line prompt (decline reason, intro, search, expertise filter)
-//! and thread search.
+//! and the y/n question before deleting a message.
 
 use super::action::Effect;
-use super::app::{App, Focus, Prompt, PromptKind};
+use super::app::{App, Prompt, PromptKind};
 use super::input::mentors_query;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -10,6 +10,16 @@ pub fn prompt_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
     let Some(prompt) = app.prompt.as_mut() else {
         return Vec::new();
     };
+    if let PromptKind::ConfirmDelete(id) = prompt.kind {
+        app.prompt = None;
+        return if matches!(key.code, KeyCode::Char('y' | 'Y')) {
+            app.status = Some("deleting…".into());
+            vec![Effect::Delete(id)]
+        } else {
+            app.status = Some("not deleted".into());
+            Vec::new()
+        };
+    }
     match key.code {
         KeyCode::Esc => {
             app.prompt = None;
@@ -39,10 +49,8 @@ pub fn prompt_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
                     app.status = Some("an intro message is needed".into());
                     Vec::new()
                 }
-                PromptKind::Search => {
-                    search(app, text);
-                    Vec::new()
-                }
+                PromptKind::Search => super::search::start(app, text),
+                PromptKind::ConfirmDelete(_) => Vec::new(),
                 PromptKind::Expertise => {
                     app.mentors_expertise = (!text.is_empty()).then_some(text);
                     vec![mentors_query(app)]
@@ -61,34 +69,4 @@ pub fn prompt_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         }
         _ => Vec::new(),
     }
-}
-
-/// Highlights `term` in the open thread and scrolls to its newest match.
-fn search(app: &mut App, term: String) {
-    if term.is_empty() {
-        app.search = None;
-        return;
-    }
-    let needle = term.to_lowercase();
-    // The same term again: the next older match.
-    let again = app.search.as_deref() == Some(term.as_str());
-    let found = app.open.and_then(|id| app.threads.get_mut(&id)).and_then(|t| {
-        let end = if again {
-            t.messages.len().saturating_sub(t.scroll + 1)
-        } else {
-            t.messages.len()
-        };
-        let pos = t.messages[..end]
-            .iter()
-            .rposition(|m| m.body.to_lowercase().contains(&needle))?;
-        t.scroll = t.messages.len() - 1 - pos;
-        Some(())
-    });
-    app.status = Some(if found.is_some() {
-        format!("found \"{}\"", crate::sanitize::line(&term))
-    } else {
-        format!("no loaded message contains \"{}\"", crate::sanitize::line(&term))
-    });
-    app.search = Some(term);
-    app.focus = Focus::Thread;
 }

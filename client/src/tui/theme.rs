@@ -70,6 +70,10 @@ impl Theme {
     pub fn system(&self) -> Style {
         self.fg(Color::Yellow).add_modifier(Modifier::ITALIC)
     }
+    /// Announcements from the server's operators.
+    pub fn announcement(&self) -> Style {
+        self.fg(Color::Magenta).add_modifier(Modifier::BOLD)
+    }
     pub fn highlight(&self) -> Style {
         if self.color {
             Style::new().fg(Color::Black).bg(Color::Yellow)

@@ -3,6 +3,7 @@
 
 mod bench;
 mod render;
+mod rich;
 mod update;
 
 use super::action::{Action, Effect};

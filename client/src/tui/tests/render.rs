@@ -166,7 +166,7 @@ fn tiny_terminals_do_not_panic() {
 
 /// The vendored Big List of Naughty Strings (`testdata/blns/`) plus the
 /// terminal-escape corpus.
-fn naughty_strings() -> Vec<String> {
+pub(super) fn naughty_strings() -> Vec<String> {
     let blns: Vec<String> = serde_json::from_str(include_str!("../../../../testdata/blns/blns.json"))
         .unwrap_or_else(|e| panic!("blns.json: {e}"));
     assert!(blns.len() > 400);
@@ -177,7 +177,7 @@ fn naughty_strings() -> Vec<String> {
 
 /// No ESC, C1, bidi control, or other control character except newline in
 /// any cell of the drawn buffer (the terminal receives these symbols).
-fn assert_buffer_safe(what: &str, app: &App, w: u16, h: u16) {
+pub(super) fn assert_buffer_safe(what: &str, app: &App, w: u16, h: u16) {
     let mut term = Terminal::new(TestBackend::new(w, h)).unwrap_or_else(|e| panic!("{e}"));
     term.draw(|f| views::draw(f, app))
         .unwrap_or_else(|e| panic!("draw {what}: {e}"));

@@ -256,7 +256,7 @@ fn reply_requests_and_typing_expiry() {
     app.update(code(KeyCode::Esc));
     app.update(key('r'));
     assert_eq!(app.reply_to, Some(MessageId(11)));
-    assert!(render(&app, 80, 24).contains("reply to ana"));
+    assert!(render(&app, 80, 24).contains("replying to ana"));
     for c in "yes".chars() {
         app.update(key(c));
     }
@@ -275,7 +275,7 @@ fn reply_requests_and_typing_expiry() {
     let mut reply = msg(60, 1, "mona", "yes");
     reply.reply_to = Some(MessageId(11));
     app.update(Action::Sent(reply));
-    assert!(render(&app, 80, 24).contains("│ ana: can we talk about rust?"));
+    assert!(render(&app, 80, 24).contains("↳ ana: can we talk about rust?"));
     // Mentors: Enter asks for an intro, then requests.
     app.update(code(KeyCode::Esc));
     app.update(key('3'));
@@ -324,10 +324,25 @@ fn search_and_failed_messages() {
     for c in "needle".chars() {
         app.update(key(c));
     }
+    let effects = app.update(code(KeyCode::Enter));
+    assert_eq!(effects, vec![Effect::Search("needle".into())]);
+    assert_eq!(app.view, View::Search);
+    let hit = |id: i64| SearchHit {
+        message: msg(id, 1, "ana", &format!("note {id} needle")),
+        peer: "ana".into(),
+        snippet: format!("note {id} needle"),
+        highlights: vec![[8, 14]],
+        rank: -1.0,
+    };
+    app.update(Action::SearchResults {
+        query: "needle".into(),
+        hits: vec![hit(40), hit(30)],
+    });
+    // Enter jumps to the first hit (loaded: no fetch), `n` to the next.
     app.update(code(KeyCode::Enter));
+    assert_eq!(app.view, View::Chats);
     assert_eq!(app.threads[&ConversationId(1)].scroll, 0); // message 40
-    app.update(key('/'));
-    app.update(code(KeyCode::Enter));
+    app.update(key('n'));
     assert_eq!(app.threads[&ConversationId(1)].scroll, 10); // message 30
     assert!(render(&app, 80, 24).contains("note 30 needle"));
     app.update(code(KeyCode::End));

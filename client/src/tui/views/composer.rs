@@ -1,4 +1,5 @@
-//! The multi-line composer (tui-textarea): Enter sends, Alt-Enter inserts a newline.
+//! The multi-line composer (tui-textarea): Enter sends, Alt-Enter inserts a
+//! newline; the title says when it replies to or edits a message.
 
 use crate::tui::app::{App, Focus};
 use ratatui::Frame;
@@ -14,16 +15,18 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App) {
         Some(c) if c.status != mchat_shared::api::ConversationStatus::Accepted => {
             format!(" {} — cannot write here ", c.status)
         }
-        Some(c) => match app
-            .reply_to
-            .and_then(|r| app.threads.get(&c.id)?.messages.iter().find(|m| m.id == r))
-        {
+        Some(_) if app.editing.is_some() => " editing your message — enter saves, esc cancels ".to_string(),
+        Some(c) => match app.reply_to.and_then(|r| {
+            let t = app.threads.get(&c.id)?;
+            let i = t.messages.binary_search_by(|m| m.id.cmp(&r)).ok()?;
+            t.messages.get(i)
+        }) {
             Some(m) => format!(
-                " reply to {}: {} ",
+                " replying to {}: {} — esc cancels ",
                 crate::sanitize::line(m.sender.as_deref().unwrap_or("?")),
                 super::text::truncate(&crate::sanitize::line(&m.body), 30)
             ),
-            None => " message ".to_string(),
+            None => " message — ctrl-t template ".to_string(),
         },
         None => " message ".to_string(),
     };

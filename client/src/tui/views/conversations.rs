@@ -1,6 +1,7 @@
 //! The conversation list: peer name, role, presence dot, status, unread
 //! badge, `↩` when awaiting my reply, last message preview, relative time.
-//! Muted conversations are dimmed; archived ones are hidden until new activity.
+//! Muted conversations are dimmed and marked; archived ones are hidden until
+//! new activity (or `A`), and marked when shown.
 
 use super::text::{truncate, width};
 use crate::cli::output::relative_from;
@@ -24,7 +25,7 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App) {
     let inner_width = area.width.saturating_sub(2) as usize;
     // Only the rows that fit are built (each conversation takes two lines).
     let visible: Vec<usize> = (0..app.conversations.len())
-        .filter(|&i| App::visible(&app.conversations[i]))
+        .filter(|&i| app.visible(&app.conversations[i]))
         .collect();
     let fit = (area.height.saturating_sub(1) as usize / 2).max(1);
     let pos = visible.iter().position(|&i| i == app.selected);
@@ -105,15 +106,22 @@ fn item<'a>(app: &App, c: &Conversation, w: usize) -> ListItem<'a> {
                 (Some(s), _) if s == app.my_name() => "you: ".into(),
                 _ => String::new(),
             };
-            let body = if m.deleted_at.is_some() {
-                "(deleted)".to_string()
-            } else {
-                line(&m.body).into_owned()
+            let body = match &m.attachment {
+                _ if m.deleted_at.is_some() => "(deleted)".to_string(),
+                Some(a) if m.body.trim().is_empty() => format!("📎 {}", line(&a.name)),
+                _ => line(&m.body).into_owned(),
             };
             format!("{who}{body}")
         })
         .unwrap_or_default();
     let role = c.peer.role.as_str();
+    let mut marks = String::new();
+    if c.muted {
+        marks.push_str("muted · ");
+    }
+    if c.archived {
+        marks.push_str("archived · ");
+    }
     let head = if status.is_empty() {
         format!("  {role} · ")
     } else {
@@ -121,8 +129,12 @@ fn item<'a>(app: &App, c: &Conversation, w: usize) -> ListItem<'a> {
     };
     let second = Line::from(vec![
         Span::styled(head, status_style),
+        Span::styled(marks.clone(), t.warn()),
         Span::styled(
-            truncate(&preview, w.saturating_sub(width(role) + width(status) + 8)),
+            truncate(
+                &preview,
+                w.saturating_sub(width(role) + width(status) + width(&marks) + 8),
+            ),
             t.dim(),
         ),
     ]);

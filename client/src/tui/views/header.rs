@@ -48,6 +48,8 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App) {
         View::Requests => "Requests",
         View::Mentors => "Mentors",
         View::Notifications => "Notifications",
+        View::Scheduled => "Scheduled",
+        View::Search => "Search",
     };
     let requests = app.incoming_requests().len();
     spans.push(Span::raw(" · "));

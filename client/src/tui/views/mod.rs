@@ -7,7 +7,10 @@ pub mod header;
 pub mod help;
 pub mod mentors;
 pub mod notifications;
+pub mod picker;
 pub mod requests;
+pub mod scheduled;
+pub mod search;
 pub mod text;
 pub mod thread;
 
@@ -30,8 +33,13 @@ pub fn draw(f: &mut Frame<'_>, app: &App) {
         View::Requests => requests::draw(f, body, app),
         View::Mentors => mentors::draw(f, body, app),
         View::Notifications => notifications::draw(f, body, app),
+        View::Scheduled => scheduled::draw(f, body, app),
+        View::Search => search::draw(f, body, app),
     }
     footer(f, foot, app);
+    if app.picker.is_some() {
+        picker::draw(f, body, app);
+    }
     if app.help {
         help::draw(f, area, app);
     }
@@ -74,9 +82,22 @@ fn footer(f: &mut Frame<'_>, area: Rect, app: &App) {
         ])
     } else if let Some(s) = &app.status {
         Line::from(Span::styled(crate::sanitize::line(s).into_owned(), t.warn()))
+    } else if let Some(n) = app.unread_announcement() {
+        // The banner stays until the announcement is read (4, then m).
+        let head = "📣 announcement: ";
+        let tail = "  (4 to read)";
+        let room = (area.width as usize).saturating_sub(text::width(head) + text::width(tail));
+        Line::from(vec![
+            Span::styled(head, t.announcement()),
+            Span::styled(
+                text::truncate(&crate::sanitize::line(&n.body), room),
+                t.announcement(),
+            ),
+            Span::styled(tail, t.dim()),
+        ])
     } else {
         Line::from(Span::styled(
-            "1 chats  2 requests  3 mentors  4 notifications  tab pane  n/p unread  ? help  q quit",
+            "1 chats 2 requests 3 mentors 4 notifications 5 scheduled / search ? help q quit",
             t.dim(),
         ))
     };

@@ -1,9 +1,11 @@
-//! Notifications, newest first; unread ones bold. `m` marks all read.
+//! Notifications, newest first; unread ones bold, announcements styled
+//! apart. `m` marks all read.
 
 use super::text::truncate;
 use crate::cli::output::relative_from;
 use crate::sanitize::line;
 use crate::tui::app::App;
+use mchat_shared::api::NotificationKind;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -17,10 +19,21 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App) {
         .iter()
         .map(|n| {
             let when = relative_from(n.created_at, app.now);
-            let body = truncate(&line(&n.body), w.saturating_sub(when.len() + 3));
-            let style = if n.read_at.is_none() { t.bold() } else { t.dim() };
+            let announcement = n.kind == NotificationKind::Announcement;
+            let label = if announcement { "📣 announcement: " } else { "" };
+            let body = truncate(
+                &line(&n.body),
+                w.saturating_sub(when.len() + 3 + super::text::width(label)),
+            );
+            let style = match (announcement, n.read_at.is_none()) {
+                (true, true) => t.announcement(),
+                (true, false) => t.announcement().patch(t.dim()),
+                (false, true) => t.bold(),
+                (false, false) => t.dim(),
+            };
             ListItem::new(Line::from(vec![
                 Span::styled(if n.read_at.is_none() { "• " } else { "  " }, t.badge()),
+                Span::styled(label, style),
                 Span::styled(body, style),
                 Span::styled(format!("  {when}"), t.dim()),
             ]))

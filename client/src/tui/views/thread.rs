@@ -1,13 +1,16 @@
 //! The open thread. Only the visible part is laid out: messages are wrapped
 //! from the bottom (the newest not scrolled away) upwards until the area is
-//! full, so a thread of 100,000 messages costs a screenful per frame.
+//! full, so a thread of 100,000 messages costs a screenful per frame. Each
+//! message shows its reply quote, "(edited)" or the deleted tombstone, its
+//! attachment and reactions; the bottom one is the selected message.
 
 use super::text::{truncate, wrap};
 use crate::cli::output::clock;
 use crate::local::OutboxItem;
 use crate::sanitize::{line, text};
 use crate::tui::app::{App, Focus, REFUSED};
-use mchat_shared::api::{Conversation, Message, MessageKind};
+use crate::tui::effects::human_size;
+use mchat_shared::api::{Attachment, Conversation, Message, MessageKind};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -32,12 +35,13 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App) {
     f.render_widget(Paragraph::new(lines), inner);
 }
 
-/// The lines that fit in `height` rows, bottom-aligned.
+/// The lines that fit in `height` rows, bottom-aligned. The bottom message
+/// is the selected one (marked while the thread has the keyboard).
 pub fn visible_lines<'a>(app: &App, c: &Conversation, width: usize, height: usize) -> Vec<Line<'a>> {
     let mut rev: Vec<Line<'a>> = Vec::new();
     let thread = app.threads.get(&c.id);
     let scroll = thread.map_or(0, |t| t.scroll);
-    if scroll == 0 {
+    if scroll == 0 && !thread.is_some_and(|t| t.has_newer) {
         let queued: Vec<&OutboxItem> = app.queued_for(c.id).collect();
         for item in queued.iter().rev() {
             push_rev(&mut rev, queued_lines(app, item, width));
@@ -48,17 +52,36 @@ pub fn visible_lines<'a>(app: &App, c: &Conversation, width: usize, height: usiz
     }
     if let Some(th) = thread {
         let end = th.messages.len().saturating_sub(scroll);
+        if scroll > 0 || th.has_newer {
+            rev.insert(
+                0,
+                Line::styled(
+                    if th.has_newer {
+                        "↓ newer messages load when you scroll down"
+                    } else {
+                        "↓ newer below (G: newest)"
+                    },
+                    app.theme.dim(),
+                ),
+            );
+        }
+        let cursor = app.focus == Focus::Thread;
         for (i, m) in th.messages[..end].iter().enumerate().rev() {
             if rev.len() >= height {
                 break;
             }
-            let quoted = m.reply_to.and_then(|r| {
-                th.messages[..i]
-                    .binary_search_by(|x| x.id.cmp(&r))
-                    .ok()
-                    .map(|j| &th.messages[j])
-            });
-            push_rev(&mut rev, message_lines(app, c, m, quoted, width));
+            let quoted = if m.reply.is_none() {
+                m.reply_to.and_then(|r| {
+                    th.messages[..i]
+                        .binary_search_by(|x| x.id.cmp(&r))
+                        .ok()
+                        .map(|j| &th.messages[j])
+                })
+            } else {
+                None
+            };
+            let selected = cursor && i + 1 == end;
+            push_rev(&mut rev, message_lines(app, c, m, quoted, selected, width));
         }
         if th.messages.is_empty() {
             rev.push(Line::styled("no messages loaded yet", app.theme.dim()));
@@ -71,6 +94,29 @@ pub fn visible_lines<'a>(app: &App, c: &Conversation, width: usize, height: usiz
     }
     rev.truncate(height);
     rev.reverse();
+    // A short thread scrolled up: the messages after the selected one fill
+    // the room left below it (above the "newer below" line).
+    if let Some(th) = thread.filter(|t| t.scroll > 0 && rev.len() < height) {
+        let marker = rev.pop();
+        let end = th.messages.len().saturating_sub(th.scroll);
+        let mut shown_all = true;
+        for m in &th.messages[end..] {
+            let quoted = m
+                .reply_to
+                .filter(|_| m.reply.is_none())
+                .and_then(|r| th.messages.binary_search_by(|x| x.id.cmp(&r)).ok())
+                .map(|j| &th.messages[j]);
+            let lines = message_lines(app, c, m, quoted, false, width);
+            if rev.len() + lines.len() + 1 > height {
+                shown_all = false;
+                break;
+            }
+            rev.extend(lines);
+        }
+        if let Some(marker) = marker.filter(|_| !shown_all || th.has_newer) {
+            rev.push(marker);
+        }
+    }
     rev
 }
 
@@ -89,27 +135,116 @@ fn ticks(app: &App, c: &Conversation, m: &Message) -> Span<'static> {
     }
 }
 
+/// "↳ ana: can we talk…" above a reply (the server's quote, else the
+/// loaded parent).
+fn quote_line<'a>(app: &App, m: &Message, quoted: Option<&Message>, width: usize) -> Option<Line<'a>> {
+    let dim = app.theme.dim();
+    let text = if let Some(q) = &m.reply {
+        let who = line(q.sender.as_deref().unwrap_or("?")).into_owned();
+        if q.deleted {
+            format!("↳ {who}: (message deleted)")
+        } else {
+            format!("↳ {who}: {}", line(&q.excerpt))
+        }
+    } else if let Some(q) = quoted {
+        let who = line(q.sender.as_deref().unwrap_or("?")).into_owned();
+        if q.deleted_at.is_some() {
+            format!("↳ {who}: (message deleted)")
+        } else {
+            format!("↳ {who}: {}", line(&q.body))
+        }
+    } else if m.reply_to.is_some() {
+        "↳ (reply to an older message)".to_string()
+    } else {
+        return None;
+    };
+    Some(Line::styled(truncate(&text, width), dim))
+}
+
+/// "📎 report.pdf · 1.2 KB · application/pdf".
+fn attachment_line<'a>(app: &App, a: &Attachment, selected: bool, width: usize) -> Line<'a> {
+    let t = &app.theme;
+    let mut s = format!(
+        "  📎 {} · {} · {}",
+        line(&a.name),
+        human_size(a.size),
+        line(&a.content_type)
+    );
+    const HINT: &str = " · s save";
+    if selected && super::text::width(&s) + HINT.len() <= width {
+        s.push_str(HINT);
+    }
+    Line::styled(truncate(&s, width), t.accent())
+}
+
+/// "👍 2 · 🎉 1" (mine stand out); when selected, who reacted.
+fn reaction_lines<'a>(app: &App, m: &Message, selected: bool, width: usize) -> Vec<Line<'a>> {
+    let t = &app.theme;
+    let me = app.my_name();
+    let mut spans = vec![Span::raw("  ")];
+    let mut used = 2;
+    for (i, r) in m.reactions.iter().enumerate() {
+        let item = format!("{}{} {}", if i > 0 { " · " } else { "" }, line(&r.emoji), r.count);
+        let w = super::text::width(&item);
+        if used + w > width {
+            spans.push(Span::styled("…", t.dim()));
+            break;
+        }
+        used += w;
+        let mine = r.users.iter().any(|u| u == me);
+        spans.push(Span::styled(item, if mine { t.accent() } else { t.plain() }));
+    }
+    let mut out = vec![Line::from(spans)];
+    if selected {
+        let who = m
+            .reactions
+            .iter()
+            .map(|r| {
+                let names: Vec<String> = r
+                    .users
+                    .iter()
+                    .map(|u| {
+                        if u == me {
+                            "you".to_string()
+                        } else {
+                            line(u).into_owned()
+                        }
+                    })
+                    .collect();
+                format!("{} {}", line(&r.emoji), names.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(" · ");
+        for l in wrap(&who, width.saturating_sub(2)) {
+            out.push(Line::styled(format!("  {l}"), t.dim()));
+        }
+    }
+    out
+}
+
 fn message_lines<'a>(
     app: &App,
     c: &Conversation,
     m: &Message,
     quoted: Option<&Message>,
+    selected: bool,
     width: usize,
 ) -> Vec<Line<'a>> {
     let t = &app.theme;
     let mut out = Vec::new();
     if m.kind == MessageKind::System {
+        let style = if selected {
+            t.system().patch(t.selected())
+        } else {
+            t.system()
+        };
         for l in wrap(&format!("· {} · {}", line(&m.body), clock(m.created_at)), width) {
-            out.push(Line::styled(l, t.system()));
+            out.push(Line::styled(l, style));
         }
         return out;
     }
     let sender = m.sender.as_deref().unwrap_or("?");
     let mine = sender == app.my_name();
-    let matched = app
-        .search
-        .as_ref()
-        .is_some_and(|s| m.body.to_lowercase().contains(&s.to_lowercase()));
     let mut head = vec![
         Span::styled(
             if mine {
@@ -117,8 +252,8 @@ fn message_lines<'a>(
             } else {
                 line(sender).into_owned()
             },
-            if matched {
-                t.highlight()
+            if selected {
+                t.selected()
             } else if mine {
                 t.me()
             } else {
@@ -134,24 +269,28 @@ fn message_lines<'a>(
         head.push(ticks(app, c, m));
     }
     out.push(Line::from(head));
-    if let Some(q) = quoted {
-        let who = q.sender.as_deref().unwrap_or("?");
-        let preview = format!("│ {}: {}", line(who), line(&q.body));
-        out.push(Line::styled(truncate(&preview, width), t.dim()));
-    } else if m.reply_to.is_some() {
-        out.push(Line::styled("│ (reply to an older message)", t.dim()));
+    if let Some(q) = quote_line(app, m, quoted, width) {
+        out.push(q);
     }
     if m.deleted_at.is_some() {
-        out.push(Line::styled("  (message deleted)", t.dim()));
+        out.push(Line::styled("  (message deleted)", t.dim().patch(t.system())));
+        return out;
+    }
+    if let Some(a) = &m.attachment {
+        out.push(attachment_line(app, a, selected, width));
+    }
+    let body = if m.kind == MessageKind::File && m.attachment.is_none() {
+        format!("📎 {}", m.body)
     } else {
-        let body = if m.kind == MessageKind::File {
-            format!("📎 {}", m.body)
-        } else {
-            m.body.clone()
-        };
+        m.body.clone()
+    };
+    if !body.is_empty() || m.attachment.is_none() {
         for l in wrap(&text(&body), width.saturating_sub(2)) {
             out.push(Line::raw(format!("  {l}")));
         }
+    }
+    if !m.reactions.is_empty() {
+        out.extend(reaction_lines(app, m, selected, width));
     }
     out
 }

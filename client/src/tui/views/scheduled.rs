@@ -1,0 +1,75 @@
+//! Scheduled (`5`): my pending scheduled messages and reminders, soonest
+//! first, live via `scheduled_updated`. `x` cancels the selected one.
+
+use super::text::{truncate, width};
+use crate::sanitize::line;
+use crate::tui::app::App;
+use mchat_shared::api::{ScheduledItem, ScheduledKind};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, List, ListItem, ListState};
+use time::OffsetDateTime;
+
+/// "in 5m", "in 3h", "in 2d", or "due now".
+pub fn due_in(due: OffsetDateTime, now: OffsetDateTime) -> String {
+    let secs = (due - now).whole_seconds();
+    match secs {
+        s if s < 30 => "due now".into(),
+        s if s < 3600 => format!("in {}m", (s + 30) / 60),
+        s if s < 86_400 => format!("in {}h", s / 3600),
+        s => format!("in {}d", s / 86_400),
+    }
+}
+
+fn when(due: OffsetDateTime) -> String {
+    format!(
+        "{}-{:02}-{:02} {:02}:{:02} UTC",
+        due.year(),
+        u8::from(due.month()),
+        due.day(),
+        due.hour(),
+        due.minute()
+    )
+}
+
+fn item<'a>(app: &App, i: &ScheduledItem, w: usize) -> ListItem<'a> {
+    let t = &app.theme;
+    let what = match (i.kind, &i.peer) {
+        (ScheduledKind::Reminder, _) => "⏰ reminder".to_string(),
+        (ScheduledKind::Message, Some(p)) => format!("✉ to {}", line(p)),
+        (ScheduledKind::Message, None) => "✉ message".to_string(),
+    };
+    let due = format!(" · {} · {}", due_in(i.due_at, app.now), when(i.due_at));
+    let body_room = w.saturating_sub(2);
+    let head_room = w.saturating_sub(width(&due));
+    ListItem::new(vec![
+        Line::from(vec![
+            Span::styled(truncate(&what, head_room), t.bold()),
+            Span::styled(due, t.accent()),
+        ]),
+        Line::styled(format!("  {}", truncate(&line(&i.body), body_room)), t.plain()),
+    ])
+}
+
+pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App) {
+    let t = &app.theme;
+    let w = area.width.saturating_sub(4) as usize;
+    let mut items: Vec<ListItem> = app.scheduled.iter().map(|i| item(app, i, w)).collect();
+    if items.is_empty() {
+        items.push(ListItem::new(Line::styled(
+            "nothing scheduled ('mchat send --at' or 'mchat remind' adds one)",
+            t.dim(),
+        )));
+    }
+    let selected = (!app.scheduled.is_empty()).then(|| app.scheduled_selected.min(app.scheduled.len() - 1));
+    let list = List::new(items)
+        .block(
+            Block::default()
+                .borders(Borders::ALL)
+                .title(" Scheduled — x cancel · enter open the chat "),
+        )
+        .highlight_style(t.selected());
+    let mut state = ListState::default().with_selected(selected);
+    f.render_stateful_widget(list, area, &mut state);
+}
