@@ -10,6 +10,7 @@ use crate::{ConversationId, Seq, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// Someone's presence as their contacts see it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PresenceState {
@@ -24,6 +25,7 @@ pub enum PresenceState {
 }
 
 /// Signals that go only to live connections and are never logged.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
 pub enum Signal {
@@ -40,6 +42,7 @@ pub enum Signal {
         username: String,
         state: PresenceState,
         #[serde(with = "time::serde::rfc3339::option", default)]
+        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
         last_seen: Option<Timestamp>,
     },
     /// Replay is done: everything up to `seq` has been sent; live events follow.
@@ -47,6 +50,7 @@ pub enum Signal {
 }
 
 /// One frame from the server: a logged event or a signal.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum ServerFrame {
@@ -55,6 +59,7 @@ pub enum ServerFrame {
 }
 
 /// Frames a client may send on the socket.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientFrame {
@@ -65,6 +70,7 @@ pub enum ClientFrame {
 }
 
 /// `GET /v1/sync?since=SEQ&timeout=SECS`.
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncQuery {
@@ -72,11 +78,13 @@ pub struct SyncQuery {
     pub since: Option<Seq>,
     /// Seconds to wait for something new (0 answers at once; at most 60).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(maximum = 60))]
     pub timeout: Option<u64>,
 }
 
 /// `GET /v1/sync` answer: events after `since` (oldest first, at most a
 /// page), and the cursor to ask with next.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SyncResponse {
     pub events: Vec<Event>,

@@ -67,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .route("/scheduled", get(scheduled::list).post(scheduled::create))
         .route("/scheduled/{id}", axum::routing::delete(scheduled::cancel))
         .route("/ws", get(crate::realtime::ws::upgrade))
+        .route("/openapi.json", get(crate::openapi::serve))
         .route("/sync", get(crate::realtime::sync::sync))
         .route("/notifications", get(notifications::list))
         .route("/notifications/read", post(notifications::mark_read))
@@ -79,11 +80,6 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
-}
-
-/// Answer of an endpoint that is registered but not built yet.
-pub(crate) fn not_yet() -> ApiError {
-    ApiError::new(ErrorCode::NotFound, "this endpoint is not available yet")
 }
 
 async fn not_found() -> ApiError {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// `pending` → `accepted` | `declined` | `expired`; `accepted` → `completed` → `accepted` (reopen).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationStatus {
@@ -46,19 +47,24 @@ impl fmt::Display for ConversationStatus {
 }
 
 /// `POST /v1/conversations`: request a conversation (get-or-create per pair).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateConversationRequest {
     /// The other user's username.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[a-z0-9][a-z0-9_.-]{2,31}$"))]
     pub to: String,
     /// The intro message.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000))]
     pub message: String,
     /// Idempotency key for the intro message.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._:-]{1,64}$"))]
     pub client_id: Option<String>,
 }
 
 /// A conversation as one participant sees it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Conversation {
     pub id: ConversationId,
@@ -68,11 +74,14 @@ pub struct Conversation {
     /// Username of whoever made the request.
     pub requested_by: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub last_activity_at: Timestamp,
     /// When a pending request expires.
     #[serde(with = "time::serde::rfc3339::option", default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub expires_at: Option<Timestamp>,
     #[serde(default)]
     pub last_message: Option<Message>,
@@ -89,6 +98,7 @@ pub struct Conversation {
 
 /// `POST /v1/conversations` answer. 201 with `created: true` for a new (or
 /// renewed) request, 200 with `created: false` when it already existed.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConversationCreated {
     pub conversation: Conversation,
@@ -96,6 +106,7 @@ pub struct ConversationCreated {
 }
 
 /// `GET /v1/conversations`, most recent activity first.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConversationList {
     pub conversations: Vec<Conversation>,
@@ -103,6 +114,7 @@ pub struct ConversationList {
 
 /// `GET /v1/conversations?archived=`: without it archived conversations are
 /// left out; `archived=true` lists only them.
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConversationsQuery {
@@ -113,6 +125,7 @@ pub struct ConversationsQuery {
 /// `PUT /v1/conversations/{id}/settings`: my own settings; absent fields
 /// stay as they are. Muted: no notification, no bell. Archived: out of the
 /// default list until new activity (a new message unarchives it).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(min_properties = 1))]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConversationSettings {
@@ -123,14 +136,17 @@ pub struct ConversationSettings {
 }
 
 /// `POST /v1/conversations/{id}/decline`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeclineRequest {
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub reason: Option<String>,
 }
 
 /// `POST /v1/conversations/{id}/read`: move my read marker (and delivered, if behind).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReadRequest {
@@ -138,6 +154,7 @@ pub struct ReadRequest {
 }
 
 /// `POST /v1/conversations/{id}/read` answer.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReadResponse {
     pub markers: ReadMarker,

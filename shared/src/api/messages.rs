@@ -4,6 +4,7 @@ use super::files::Attachment;
 use crate::{ConversationId, FileId, MessageId, Timestamp};
 use serde::{Deserialize, Serialize};
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageKind {
@@ -31,6 +32,7 @@ impl MessageKind {
 }
 
 /// What a system message records, for clients that style it apart.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SystemAction {
@@ -66,6 +68,7 @@ impl SystemAction {
     }
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     pub id: MessageId,
@@ -82,10 +85,13 @@ pub struct Message {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<MessageId>,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     #[serde(with = "time::serde::rfc3339::option", default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub edited_at: Option<Timestamp>,
     #[serde(with = "time::serde::rfc3339::option", default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub deleted_at: Option<Timestamp>,
     /// The message this one answers, quoted (only when `reply_to` is set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -99,6 +105,7 @@ pub struct Message {
 }
 
 /// A quote of the parent message, so a reply reads on its own.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReplyQuote {
     pub id: MessageId,
@@ -111,6 +118,7 @@ pub struct ReplyQuote {
 }
 
 /// One emoji's reactions on a message.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reaction {
     pub emoji: String,
@@ -121,19 +129,24 @@ pub struct Reaction {
 
 /// `PATCH /v1/messages/{id}`: the sender replaces the body (same rules as a
 /// send). The previous text is kept server-side.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EditMessageRequest {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000))]
     pub body: String,
 }
 
 /// `POST /v1/conversations/{id}/messages`. 201 for a new message; 200 with
 /// the original when the same `client_id` and body were already stored; 409
 /// when the `client_id` was used with another body.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SendMessageRequest {
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._:-]{1,64}$"))]
     pub client_id: String,
+    #[cfg_attr(feature = "openapi", schema(max_length = 4000))]
     pub body: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<MessageId>,
@@ -144,6 +157,7 @@ pub struct SendMessageRequest {
 
 /// `GET /v1/conversations/{id}/messages?before=&after=&limit=`. Without
 /// `before`/`after` it is the newest page.
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MessagesQuery {
@@ -152,12 +166,14 @@ pub struct MessagesQuery {
     #[serde(default)]
     pub after: Option<MessageId>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
     pub limit: Option<u32>,
 }
 
 /// One page of history, oldest first. `has_more` says whether further
 /// messages exist in the paging direction (older for `before` and the newest
 /// page, newer for `after`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MessagePage {
     pub messages: Vec<Message>,
@@ -167,6 +183,7 @@ pub struct MessagePage {
 }
 
 /// A participant's position in a conversation.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReadMarker {
     pub username: String,

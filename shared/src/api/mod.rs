@@ -26,6 +26,7 @@ pub use users::*;
 use serde::{Deserialize, Serialize};
 
 /// `GET /healthz`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Health {
     pub status: String,
@@ -33,6 +34,7 @@ pub struct Health {
 }
 
 /// A plain acknowledgement for actions that have nothing else to say.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Ok {
     pub ok: bool,

@@ -4,6 +4,7 @@
 use crate::{ConversationId, MessageId, ScheduledId, Timestamp};
 use serde::{Deserialize, Serialize};
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ScheduledKind {
@@ -13,6 +14,7 @@ pub enum ScheduledKind {
     Reminder,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ScheduledStatus {
@@ -25,18 +27,23 @@ pub enum ScheduledStatus {
 
 /// `POST /v1/scheduled`. A message needs `conversation_id`; a reminder must
 /// not have one. `client_id` makes retries safe, as for sends.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateScheduledRequest {
     pub kind: ScheduledKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation_id: Option<ConversationId>,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000))]
     pub body: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub due_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._:-]{1,64}$"))]
     pub client_id: String,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScheduledItem {
     pub id: ScheduledId,
@@ -48,6 +55,7 @@ pub struct ScheduledItem {
     pub peer: Option<String>,
     pub body: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub due_at: Timestamp,
     pub status: ScheduledStatus,
     /// The message it became, once sent.
@@ -57,11 +65,13 @@ pub struct ScheduledItem {
     pub error: Option<String>,
     pub client_id: String,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
 }
 
 /// `GET /v1/scheduled?all=`: pending items by due time (with `all=true`,
 /// also sent, failed and cancelled ones from the last 30 days).
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduledQuery {
@@ -69,6 +79,7 @@ pub struct ScheduledQuery {
     pub all: Option<bool>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScheduledList {
     pub items: Vec<ScheduledItem>,

@@ -5,10 +5,12 @@ use super::messages::Message;
 use crate::ConversationId;
 use serde::{Deserialize, Serialize};
 
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
     /// Words to find (all of them, prefix match on the last); `"a phrase"` in quotes.
+    #[cfg_attr(feature = "openapi", param(min_length = 1, max_length = 256))]
     pub q: String,
     /// Only the conversation with this user.
     #[serde(default)]
@@ -17,10 +19,12 @@ pub struct SearchQuery {
     #[serde(default)]
     pub conversation: Option<ConversationId>,
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 100))]
     pub limit: Option<u32>,
 }
 
 /// One match.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchHit {
     pub message: Message,
@@ -34,6 +38,7 @@ pub struct SearchHit {
     pub rank: f64,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SearchResults {
     pub hits: Vec<SearchHit>,

@@ -4,6 +4,7 @@ use crate::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
@@ -37,6 +38,7 @@ impl fmt::Display for Role {
 }
 
 /// A mentor's availability, shown in the directory. `busy` also means "do not disturb".
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Availability {
@@ -71,6 +73,7 @@ impl fmt::Display for Availability {
 
 /// Profile fields. Mentors use headline/experience/expertise; mentees use
 /// level/interests; both may have a bio.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
@@ -94,6 +97,7 @@ pub struct Profile {
 }
 
 /// A user as others see them (and as `GET /v1/me` shows you).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     pub username: String,
@@ -108,12 +112,15 @@ pub struct User {
     pub mentor_approved: Option<bool>,
     pub profile: Profile,
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     #[serde(with = "time::serde::rfc3339::option", default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub last_seen: Option<Timestamp>,
 }
 
 /// The short form of a user embedded in conversations and messages.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserBrief {
     pub username: String,
@@ -122,10 +129,12 @@ pub struct UserBrief {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub availability: Option<Availability>,
     #[serde(with = "time::serde::rfc3339::option", default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub last_seen: Option<Timestamp>,
 }
 
 /// `PATCH /v1/me`: every field optional; an empty string clears a text field.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMeRequest {
@@ -149,6 +158,7 @@ pub struct UpdateMeRequest {
 }
 
 /// `GET /v1/users?role=&available=&q=&expertise=&limit=`.
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DirectoryQuery {
@@ -167,6 +177,7 @@ pub struct DirectoryQuery {
     pub limit: Option<u32>,
 }
 
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UserList {
     pub users: Vec<User>,

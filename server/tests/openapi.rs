@@ -1,0 +1,730 @@
+//! The OpenAPI document served at `GET /v1/openapi.json`: it parses as
+//! OpenAPI 3.1, it describes exactly the routes registered in
+//! `server/src/routes/mod.rs` (parsed from the source, so a new route without
+//! documentation fails here), every `$ref` resolves, and real answers of a
+//! real server — successes and errors — have a documented status and
+//! validate against the JSON Schema the document gives for them (and the
+//! schema is the one named after the Rust wire type they decode into).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Api, TestServer, decode};
+use mchat_shared::ErrorBody;
+use mchat_shared::api::{
+    Conversation, ConversationList, CreatedToken, FileInfo, Message, MessagePage, NotificationList,
+    ScheduledItem, ScheduledList, SearchResults, Template, TemplateList, TokenList, User, UserList,
+};
+use mchat_shared::realtime::SyncResponse;
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+/// The router's source: the one list of routes the document must match.
+const ROUTES_SRC: &str = include_str!("../src/routes/mod.rs");
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+/// Every `(method, path)` registered in `routes/mod.rs`, with the `/v1`
+/// prefix for routes of the nested router.
+fn registered_routes() -> BTreeSet<(String, String)> {
+    let nest_at = ROUTES_SRC
+        .find(".nest(\"/v1\"")
+        .expect("routes/mod.rs nests the v1 router");
+    let mut routes = BTreeSet::new();
+    let mut rest = ROUTES_SRC;
+    let mut offset = 0;
+    while let Some(i) = rest.find(".route(") {
+        let start = offset + i + ".route(".len();
+        let call = balanced(&ROUTES_SRC[start..]);
+        let path = call
+            .split('"')
+            .nth(1)
+            .expect("a route's first argument is a string literal");
+        let prefix = if start < nest_at { "/v1" } else { "" };
+        let bytes = call.as_bytes();
+        for method in METHODS {
+            let needle = format!("{method}(");
+            for (at, _) in call.match_indices(&needle) {
+                let before = if at == 0 { b' ' } else { bytes[at - 1] };
+                if !(before.is_ascii_alphanumeric() || before == b'_') {
+                    routes.insert((method.to_string(), format!("{prefix}{path}")));
+                }
+            }
+        }
+        offset = start + call.len();
+        rest = &ROUTES_SRC[offset..];
+    }
+    routes
+}
+
+/// The text up to the parenthesis that closes the one just opened.
+fn balanced(s: &str) -> &str {
+    let mut depth = 1;
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return &s[..i];
+                }
+            }
+            _ => {}
+        }
+    }
+    panic!("unbalanced parentheses in routes/mod.rs")
+}
+
+/// Every `(method, path)` the document describes.
+fn documented_routes(doc: &Value) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths is an object") {
+        for method in METHODS {
+            if item.get(method).is_some() {
+                out.insert((method.to_string(), path.clone()));
+            }
+        }
+    }
+    out
+}
+
+async fn fetch_doc(server: &TestServer) -> Value {
+    let (status, doc) = server.anon().get("/v1/openapi.json").await;
+    assert_eq!(status, 200, "{doc}");
+    doc
+}
+
+#[test]
+fn the_route_parser_sees_the_router() {
+    let routes = registered_routes();
+    // A sanity floor, so a broken parser cannot make the next test vacuous.
+    assert!(
+        routes.len() >= 45,
+        "only {} routes parsed: {routes:?}",
+        routes.len()
+    );
+    for probe in [
+        ("post", "/v1/auth/register"),
+        ("delete", "/v1/tokens/{id}"),
+        ("patch", "/v1/messages/{id}"),
+        ("delete", "/v1/messages/{id}/reactions/{emoji}"),
+        ("get", "/v1/ws"),
+        ("get", "/healthz"),
+        ("get", "/metrics"),
+    ] {
+        assert!(
+            routes.contains(&(probe.0.to_string(), probe.1.to_string())),
+            "{probe:?} not parsed from routes/mod.rs"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_document_describes_exactly_the_registered_routes() {
+    let server = TestServer::start();
+    let doc = fetch_doc(&server).await;
+    assert!(
+        doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")),
+        "{}",
+        doc["openapi"]
+    );
+    let registered = registered_routes();
+    let documented = documented_routes(&doc);
+    let missing: Vec<_> = registered.difference(&documented).collect();
+    assert!(missing.is_empty(), "routes without documentation: {missing:?}");
+    let stale: Vec<_> = documented.difference(&registered).collect();
+    assert!(
+        stale.is_empty(),
+        "documented routes that are not registered: {stale:?}"
+    );
+
+    // Operation ids are unique, every operation has a 2xx (or 101) answer,
+    // and every authenticated operation names the bearer scheme.
+    let public: BTreeSet<&str> = [
+        "/v1/auth/register",
+        "/v1/auth/login",
+        "/v1/openapi.json",
+        "/healthz",
+        "/metrics",
+    ]
+    .into();
+    let mut ids = BTreeSet::new();
+    for (method, path) in &documented {
+        let op = &doc["paths"][path][method];
+        let id = op["operationId"].as_str().expect("an operationId");
+        assert!(ids.insert(id.to_string()), "duplicate operationId {id}");
+        let responses = op["responses"].as_object().expect("responses");
+        assert!(
+            responses
+                .keys()
+                .any(|s| s.starts_with('2') || s.as_str() == "101"),
+            "{method} {path} documents no success"
+        );
+        if !public.contains(path.as_str()) {
+            assert!(
+                op["security"].to_string().contains("bearer"),
+                "{method} {path} does not say it needs a token"
+            );
+            assert!(
+                responses.contains_key("401"),
+                "{method} {path} does not document 401"
+            );
+        }
+    }
+    assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+}
+
+#[tokio::test]
+async fn every_reference_resolves() {
+    let server = TestServer::start();
+    let doc = fetch_doc(&server).await;
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    assert!(refs.len() > 50, "suspiciously few $refs: {}", refs.len());
+    for r in refs {
+        let pointer = r
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("non-local $ref {r}"));
+        assert!(doc.pointer(pointer).is_some(), "dangling $ref {r}");
+    }
+    // Links name operations that exist, with parameters those operations have.
+    let mut operations = std::collections::BTreeMap::new();
+    for (_, item) in doc["paths"].as_object().expect("paths") {
+        for method in METHODS {
+            if let Some(op) = item.get(method) {
+                operations.insert(
+                    op["operationId"].as_str().unwrap_or_default().to_string(),
+                    op.clone(),
+                );
+            }
+        }
+    }
+    let mut links = 0;
+    for op in operations.values() {
+        for (status, response) in op["responses"].as_object().expect("responses") {
+            for (name, link) in response["links"].as_object().into_iter().flatten() {
+                let target = link["operationId"].as_str().unwrap_or_default();
+                let target_op = operations
+                    .get(target)
+                    .unwrap_or_else(|| panic!("link {name} ({status}) names no operation: {target}"));
+                for param in link["parameters"].as_object().expect("link parameters").keys() {
+                    let declared = target_op["parameters"]
+                        .as_array()
+                        .is_some_and(|ps| ps.iter().any(|p| p["name"] == param.as_str()));
+                    assert!(declared, "link {name}: {target} has no parameter {param}");
+                }
+                links += 1;
+            }
+        }
+    }
+    assert!(links >= 20, "only {links} links");
+    // The WebSocket frames are described too, though no HTTP body uses them.
+    for name in ["ClientFrame", "ServerFrame", "ErrorBody", "ErrorCode"] {
+        assert!(
+            doc["components"]["schemas"].get(name).is_some(),
+            "schema {name} missing"
+        );
+    }
+}
+
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get("$ref") {
+                out.push(r.clone());
+            }
+            map.values().for_each(|x| collect_refs(x, out));
+        }
+        Value::Array(items) => items.iter().for_each(|x| collect_refs(x, out)),
+        _ => {}
+    }
+}
+
+/// Checks one real answer against the document: `status` is documented for
+/// `method path` (the path as in the document, e.g. `/v1/users/{username}`),
+/// its JSON schema is a reference to `schema_name`, and `body` validates
+/// against it. Returns the body decoded as `T` (the Rust wire type of that
+/// name), so the Rust side agrees too.
+fn conforms<T: DeserializeOwned>(
+    doc: &Value,
+    method: &str,
+    path: &str,
+    status: u16,
+    body: &Value,
+    schema_name: &str,
+) -> T {
+    let op = &doc["paths"][path][method];
+    assert!(op.is_object(), "{method} {path} is not documented");
+    let response = &op["responses"][status.to_string()];
+    assert!(
+        response.is_object(),
+        "{method} {path} answered {status}, which is not documented: {body}"
+    );
+    let schema = &response["content"]["application/json"]["schema"];
+    assert_eq!(
+        schema["$ref"],
+        format!("#/components/schemas/{schema_name}"),
+        "{method} {path} {status}: documented schema"
+    );
+    let errors = schema_errors(doc, schema_name, body);
+    assert!(
+        errors.is_empty(),
+        "{method} {path} {status} does not match {schema_name}: {errors:?}\nbody: {body}"
+    );
+    decode(body.clone())
+}
+
+/// Why `body` does not validate against `#/components/schemas/{name}`
+/// (empty: it does). Formats such as `date-time` are checked too.
+fn schema_errors(doc: &Value, name: &str, body: &Value) -> Vec<String> {
+    // The components travel with the reference so `#/components/...` resolves.
+    let root = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$ref": format!("#/components/schemas/{name}"),
+        "components": doc["components"],
+    });
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&root)
+        .unwrap_or_else(|e| panic!("the schema {name} does not compile: {e}"));
+    validator
+        .iter_errors(body)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_schema_check_rejects_what_the_wire_types_reject() {
+    let server = TestServer::start();
+    let doc = fetch_doc(&server).await;
+    let good = json!({"ok": true});
+    assert!(schema_errors(&doc, "Ok", &good).is_empty());
+    let user = json!({
+        "username": "ana", "display_name": "Ana", "role": "mentee",
+        "profile": {}, "created_at": "2026-01-02T03:04:05Z", "last_seen": null
+    });
+    assert_eq!(schema_errors(&doc, "User", &user), Vec::<String>::new());
+    for (field, bad) in [
+        ("role", json!("wizard")),
+        ("created_at", json!("yesterday")),
+        ("username", json!(7)),
+        ("profile", json!({"unknown": 1})),
+    ] {
+        let mut broken = user.clone();
+        broken[field] = bad;
+        assert!(
+            !schema_errors(&doc, "User", &broken).is_empty(),
+            "{field} = {} passed",
+            broken[field]
+        );
+        // ... and the Rust wire type refuses it as well.
+        assert!(serde_json::from_value::<User>(broken).is_err(), "{field}");
+    }
+    let mut missing = user.clone();
+    if let Some(o) = missing.as_object_mut() {
+        o.remove("role");
+    }
+    assert!(!schema_errors(&doc, "User", &missing).is_empty());
+    let err = json!({"error": {"code": "no_such_code", "message": "x"}});
+    assert!(!schema_errors(&doc, "ErrorBody", &err).is_empty());
+}
+
+async fn call(api: &Api, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut rb = api.builder(method, path);
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let resp = Api::send(rb).await;
+    (resp.status.as_u16(), resp.body)
+}
+
+#[tokio::test]
+async fn real_answers_match_their_documented_schemas() {
+    let server = TestServer::start();
+    let doc = fetch_doc(&server).await;
+    let (mona, ana, conv) = server.accepted_pair("mona", "ana").await;
+    ana.say(conv, "c-1", "hello **mona**\nline two").await;
+    let c = conv.0;
+
+    // Successes.
+    let (s, b) = call(&mona, Method::GET, "/v1/me", None).await;
+    let me: User = conforms(&doc, "get", "/v1/me", s, &b, "User");
+    assert_eq!(me.username, "mona");
+    let (s, b) = call(&ana, Method::GET, "/v1/users?role=mentor", None).await;
+    let users: UserList = conforms(&doc, "get", "/v1/users", s, &b, "UserList");
+    assert!(users.users.iter().any(|u| u.username == "mona"));
+    let (s, b) = call(&ana, Method::GET, "/v1/users/mona", None).await;
+    conforms::<User>(&doc, "get", "/v1/users/{username}", s, &b, "User");
+    let (s, b) = call(&mona, Method::GET, "/v1/conversations", None).await;
+    let list: ConversationList = conforms(&doc, "get", "/v1/conversations", s, &b, "ConversationList");
+    assert!(list.conversations[0].last_message.is_some());
+    let (s, b) = call(&mona, Method::GET, &format!("/v1/conversations/{c}"), None).await;
+    conforms::<Conversation>(&doc, "get", "/v1/conversations/{id}", s, &b, "Conversation");
+    let (s, b) = call(
+        &mona,
+        Method::GET,
+        &format!("/v1/conversations/{c}/messages"),
+        None,
+    )
+    .await;
+    let page: MessagePage = conforms(
+        &doc,
+        "get",
+        "/v1/conversations/{id}/messages",
+        s,
+        &b,
+        "MessagePage",
+    );
+    let last = page.messages.last().expect("messages").id;
+    let (s, b) = call(
+        &mona,
+        Method::POST,
+        &format!("/v1/conversations/{c}/read"),
+        Some(json!({"up_to": last})),
+    )
+    .await;
+    conforms::<Value>(&doc, "post", "/v1/conversations/{id}/read", s, &b, "ReadResponse");
+    let (s, b) = call(
+        &mona,
+        Method::POST,
+        &format!("/v1/conversations/{c}/typing"),
+        None,
+    )
+    .await;
+    conforms::<Value>(&doc, "post", "/v1/conversations/{id}/typing", s, &b, "Ok");
+    let (s, b) = call(
+        &mona,
+        Method::POST,
+        &format!("/v1/conversations/{c}/messages"),
+        Some(json!({"client_id": "m-1", "body": "hi ana"})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    conforms::<Value>(&doc, "post", "/v1/conversations/{id}/messages", s, &b, "Message");
+    let (s, b) = call(&ana, Method::GET, "/v1/notifications", None).await;
+    conforms::<NotificationList>(&doc, "get", "/v1/notifications", s, &b, "NotificationList");
+    let (s, b) = call(&ana, Method::GET, "/v1/sync?since=0", None).await;
+    let sync: SyncResponse = conforms(&doc, "get", "/v1/sync", s, &b, "SyncResponse");
+    assert!(!sync.events.is_empty(), "the log has events: {b}");
+    let (s, b) = call(
+        &ana,
+        Method::POST,
+        "/v1/tokens",
+        Some(json!({"name": "cron", "expires_in_days": 7})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let created: CreatedToken = conforms(&doc, "post", "/v1/tokens", s, &b, "CreatedToken");
+    let (s, b) = call(&ana, Method::GET, "/v1/tokens", None).await;
+    conforms::<TokenList>(&doc, "get", "/v1/tokens", s, &b, "TokenList");
+    let (s, b) = call(
+        &ana,
+        Method::DELETE,
+        &format!("/v1/tokens/{}", created.info.id),
+        None,
+    )
+    .await;
+    conforms::<Value>(&doc, "delete", "/v1/tokens/{id}", s, &b, "Ok");
+    let (s, b) = call(&server.anon(), Method::GET, "/healthz", None).await;
+    conforms::<Value>(&doc, "get", "/healthz", s, &b, "Health");
+    let (s, b) = call(
+        &server.anon(),
+        Method::POST,
+        "/v1/auth/register",
+        Some(json!({"username": "zoe", "password": common::PASSWORD, "role": "mentee"})),
+    )
+    .await;
+    conforms::<Value>(&doc, "post", "/v1/auth/register", s, &b, "AuthResponse");
+    let (s, b) = call(
+        &server.anon(),
+        Method::POST,
+        "/v1/auth/login",
+        Some(json!({"username": "zoe", "password": common::PASSWORD})),
+    )
+    .await;
+    conforms::<Value>(&doc, "post", "/v1/auth/login", s, &b, "AuthResponse");
+
+    // Errors: each has a documented status and the one error shape.
+    let stranger = server.mentee("sam").await;
+    let anon = server.anon();
+    let (stranger, mona, ana) = (&stranger.api, &mona.api, &ana.api);
+    // (who, method, url, body, documented method, documented path, status)
+    type Case<'a> = (&'a Api, Method, String, Option<Value>, &'a str, &'a str, u16);
+    let cases: Vec<Case> = vec![
+        (&anon, Method::GET, "/v1/me".into(), None, "get", "/v1/me", 401),
+        (
+            stranger,
+            Method::GET,
+            format!("/v1/conversations/{c}"),
+            None,
+            "get",
+            "/v1/conversations/{id}",
+            404,
+        ),
+        (
+            stranger,
+            Method::GET,
+            "/v1/conversations/abc".into(),
+            None,
+            "get",
+            "/v1/conversations/{id}",
+            400,
+        ),
+        (
+            mona,
+            Method::GET,
+            format!("/v1/conversations/{c}/messages?before=1&after=2"),
+            None,
+            "get",
+            "/v1/conversations/{id}/messages",
+            400,
+        ),
+        (
+            mona,
+            Method::POST,
+            format!("/v1/conversations/{c}/decline"),
+            None,
+            "post",
+            "/v1/conversations/{id}/decline",
+            409,
+        ),
+        (
+            stranger,
+            Method::POST,
+            format!("/v1/conversations/{c}/complete"),
+            None,
+            "post",
+            "/v1/conversations/{id}/complete",
+            404,
+        ),
+        (
+            ana,
+            Method::POST,
+            "/v1/conversations".into(),
+            Some(json!({"to": "nobody", "message": "hi"})),
+            "post",
+            "/v1/conversations",
+            404,
+        ),
+        (
+            ana,
+            Method::POST,
+            format!("/v1/conversations/{c}/messages"),
+            Some(json!({"client_id": "c-1", "body": "another body"})),
+            "post",
+            "/v1/conversations/{id}/messages",
+            409,
+        ),
+        (
+            ana,
+            Method::PATCH,
+            "/v1/me".into(),
+            Some(json!({"display_name": "x".repeat(500)})),
+            "patch",
+            "/v1/me",
+            400,
+        ),
+        (
+            ana,
+            Method::PUT,
+            "/v1/admin/mentors/mona/approve".into(),
+            None,
+            "put",
+            "/v1/admin/mentors/{username}/approve",
+            403,
+        ),
+        (
+            &anon,
+            Method::POST,
+            "/v1/auth/login".into(),
+            Some(json!({"username": "zoe", "password": "wrong password!"})),
+            "post",
+            "/v1/auth/login",
+            401,
+        ),
+        (
+            &anon,
+            Method::POST,
+            "/v1/auth/register".into(),
+            Some(json!({"username": "zoe", "password": common::PASSWORD, "role": "mentee"})),
+            "post",
+            "/v1/auth/register",
+            409,
+        ),
+        (
+            ana,
+            Method::GET,
+            "/v1/sync?timeout=3600".into(),
+            None,
+            "get",
+            "/v1/sync",
+            400,
+        ),
+    ];
+    for (api, method, url, body, doc_method, doc_path, want) in cases {
+        let (s, b) = call(api, method.clone(), &url, body).await;
+        assert_eq!(s, want, "{method} {url}: {b}");
+        conforms::<ErrorBody>(&doc, doc_method, doc_path, s, &b, "ErrorBody");
+    }
+}
+
+#[tokio::test]
+async fn non_json_endpoints_are_described_as_such() {
+    let server = TestServer::start();
+    let doc = fetch_doc(&server).await;
+    let metrics = &doc["paths"]["/metrics"]["get"]["responses"]["200"]["content"];
+    assert!(metrics.get("text/plain").is_some(), "{metrics}");
+    let ws = &doc["paths"]["/v1/ws"]["get"]["responses"];
+    assert!(ws.get("101").is_some(), "{ws}");
+    let upload = &doc["paths"]["/v1/files"]["post"]["requestBody"]["content"];
+    assert_eq!(
+        upload["application/octet-stream"]["schema"]["format"], "binary",
+        "{upload}"
+    );
+    let download = &doc["paths"]["/v1/files/{id}"]["get"]["responses"]["200"]["content"];
+    assert_eq!(download["*/*"]["schema"]["format"], "binary", "{download}");
+    let delete_template = &doc["paths"]["/v1/templates/{name}"]["delete"]["responses"]["204"];
+    assert!(
+        delete_template.is_object() && delete_template.get("content").is_none(),
+        "{delete_template}"
+    );
+    let decline = &doc["paths"]["/v1/conversations/{id}/decline"]["post"]["requestBody"];
+    assert_eq!(decline["required"], false, "{decline}");
+    // And the real /metrics answers text, not JSON.
+    let resp = Api::send(server.anon().builder(Method::GET, "/metrics")).await;
+    assert_eq!(resp.status, 200);
+    let ct = resp
+        .headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(ct.starts_with("text/plain"), "{ct}");
+}
+
+#[tokio::test]
+async fn rich_messaging_answers_match_their_documented_schemas() {
+    let server = TestServer::start();
+    let doc = fetch_doc(&server).await;
+    let (mona, ana, conv) = server.accepted_pair("mona", "ana").await;
+    let c = conv.0;
+    let first = ana.say(conv, "c-1", "the first lifetimes question").await;
+    let m = first.id.0;
+
+    let (s, b) = call(
+        &mona,
+        Method::PUT,
+        &format!("/v1/conversations/{c}/settings"),
+        Some(json!({"muted": true})),
+    )
+    .await;
+    let settled: Conversation = conforms(
+        &doc,
+        "put",
+        "/v1/conversations/{id}/settings",
+        s,
+        &b,
+        "Conversation",
+    );
+    assert!(settled.muted);
+
+    let (s, b) = call(&mona, Method::GET, &format!("/v1/messages/{m}"), None).await;
+    conforms::<Message>(&doc, "get", "/v1/messages/{id}", s, &b, "Message");
+    let (s, b) = call(
+        &mona,
+        Method::PUT,
+        &format!("/v1/messages/{m}/reactions/%F0%9F%91%8D"),
+        None,
+    )
+    .await;
+    let reacted: Message = conforms(
+        &doc,
+        "put",
+        "/v1/messages/{id}/reactions/{emoji}",
+        s,
+        &b,
+        "Message",
+    );
+    assert_eq!(reacted.reactions.len(), 1, "{b}");
+    let (s, b) = call(
+        &ana,
+        Method::PATCH,
+        &format!("/v1/messages/{m}"),
+        Some(json!({"body": "the first lifetimes question, edited"})),
+    )
+    .await;
+    let edited: Message = conforms(&doc, "patch", "/v1/messages/{id}", s, &b, "Message");
+    assert!(edited.edited_at.is_some());
+    let (s, b) = call(
+        &mona,
+        Method::PATCH,
+        &format!("/v1/messages/{m}"),
+        Some(json!({"body": "x"})),
+    )
+    .await;
+    assert_eq!(s, 403, "{b}");
+    conforms::<ErrorBody>(&doc, "patch", "/v1/messages/{id}", s, &b, "ErrorBody");
+
+    let (s, b) = call(&ana, Method::GET, "/v1/search?q=lifetimes", None).await;
+    let results: SearchResults = conforms(&doc, "get", "/v1/search", s, &b, "SearchResults");
+    assert!(!results.hits.is_empty(), "{b}");
+
+    let (s, b) = call(
+        &mona,
+        Method::PUT,
+        "/v1/templates/welcome",
+        Some(json!({"body": "Hi {name}!"})),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    conforms::<Template>(&doc, "put", "/v1/templates/{name}", s, &b, "Template");
+    let (s, b) = call(&mona, Method::GET, "/v1/templates", None).await;
+    conforms::<TemplateList>(&doc, "get", "/v1/templates", s, &b, "TemplateList");
+    let (s, b) = call(&mona, Method::DELETE, "/v1/templates/welcome", None).await;
+    assert_eq!(s, 204, "{b}");
+    assert!(doc["paths"]["/v1/templates/{name}"]["delete"]["responses"]["204"].is_object());
+
+    let due = (time::OffsetDateTime::now_utc() + time::Duration::days(2))
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("format");
+    let (s, b) = call(
+        &ana,
+        Method::POST,
+        "/v1/scheduled",
+        Some(json!({"kind": "message", "conversation_id": c, "body": "later", "due_at": due, "client_id": "s-1"})),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let item: ScheduledItem = conforms(&doc, "post", "/v1/scheduled", s, &b, "ScheduledItem");
+    let (s, b) = call(&ana, Method::GET, "/v1/scheduled", None).await;
+    conforms::<ScheduledList>(&doc, "get", "/v1/scheduled", s, &b, "ScheduledList");
+    let (s, b) = call(&ana, Method::DELETE, &format!("/v1/scheduled/{}", item.id), None).await;
+    conforms::<ScheduledItem>(&doc, "delete", "/v1/scheduled/{id}", s, &b, "ScheduledItem");
+
+    // Files: raw bytes up, bytes down (not JSON), documented as binary.
+    let resp = ana
+        .raw(
+            Method::POST,
+            "/v1/files?name=notes.txt",
+            Some("text/plain"),
+            Some(b"some notes".to_vec()),
+        )
+        .await;
+    let (s, b) = (resp.status.as_u16(), resp.body);
+    let file: FileInfo = conforms(&doc, "post", "/v1/files", s, &b, "FileInfo");
+    let resp = ana
+        .raw(Method::GET, &format!("/v1/files/{}", file.id), None, None)
+        .await;
+    assert_eq!(resp.status, 200, "{}", resp.text);
+    assert_eq!(resp.text, "some notes");
+    assert!(doc["paths"]["/v1/files/{id}"]["get"]["responses"]["200"].is_object());
+
+    let (s, b) = call(&mona, Method::DELETE, &format!("/v1/messages/{m}"), None).await;
+    assert_eq!(s, 403, "not mona's message: {b}");
+    let (s, b) = call(&ana, Method::DELETE, &format!("/v1/messages/{m}"), None).await;
+    let gone: Message = conforms(&doc, "delete", "/v1/messages/{id}", s, &b, "Message");
+    assert!(gone.deleted_at.is_some());
+}
