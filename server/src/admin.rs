@@ -83,13 +83,8 @@ pub async fn announce(config: &Config, message: &str) -> anyhow::Result<()> {
     let n = store.announce(body).await;
     store.close().await;
     println!("announced to {} users", n?);
-    // This process writes the notifications and their events, but only the
-    // server pushes live: open connections get them when they next resume
-    // or sync, and every client sees them in its notifications at once.
-    eprintln!(
-        "note: live connections receive it when they next reconnect or sync; \
-         POST /v1/admin/announcements on the running server pushes it live at once"
-    );
+    // A running server picks up the events this process wrote and pushes
+    // them to live connections within about a second (store/writer.rs).
     Ok(())
 }
 

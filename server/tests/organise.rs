@@ -721,8 +721,27 @@ async fn an_announcement_from_the_command_line_reaches_every_user() {
     let mona = server.mentor("mona", json!({})).await;
     let ana = server.mentee("ana").await;
     let pete = server.register("pete", "mentor").await;
+    // Written by another process, yet pushed live: the server's writer
+    // picks up events it did not write itself.
+    let (mut ws_ana, _) = Ws::connect_ready(&server.base(), &ana.token, None).await;
     let out = server.admin(&["announce", "New mentors joined this week"], "");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    ws_ana
+        .wait_for(WAIT, |f| {
+            matches!(event(f).map(|e| &e.kind), Some(EventKind::NotificationNew { notification })
+                if notification.kind == NotificationKind::Announcement
+                    && notification.body == "New mentors joined this week")
+        })
+        .await;
+    // Events written here afterwards still arrive.
+    let (status, _) = ana.request("mona", "hello after the announcement").await;
+    assert_eq!(status, StatusCode::CREATED);
+    ws_ana
+        .wait_for(WAIT, |f| {
+            matches!(event(f).map(|e| &e.kind), Some(EventKind::MessageNew { message })
+                if message.body == "hello after the announcement")
+        })
+        .await;
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("announced to 4 users"),
         "{}",

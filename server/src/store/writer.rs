@@ -8,15 +8,27 @@
 //! committed events are then published to the real-time layer. Under load
 //! this turns N fsyncs into one, which is what makes thousands of sends per
 //! second possible with `synchronous = FULL`.
+//!
+//! Another process may write to the same database (`mchatd admin announce`
+//! does). The writer tracks the newest event seq it has seen; at the start of
+//! every batch, and every [`FOREIGN_POLL`] when idle, it publishes events
+//! with a higher seq that it did not write itself, so live connections get
+//! them in log order, as if this process had written them.
 
 use super::events::{EventSink, UserEvent};
+use super::rows::ts;
 use super::{StoreError, StoreResult, now_ms};
-use crossbeam_channel::{Receiver, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use mchat_shared::events::Event;
+use mchat_shared::{Seq, UserId};
 use rusqlite::Connection;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
+
+/// How often an idle writer looks for events written by another process.
+const FOREIGN_POLL: Duration = Duration::from_secs(1);
 
 /// What a write request sees: the connection inside the open transaction, the
 /// batch's timestamp, and the event buffer.
@@ -86,8 +98,16 @@ impl Writer {
 
 fn run(conn: Connection, rx: Receiver<Msg>, max_batch: usize, sink: Option<Arc<dyn EventSink>>) {
     let mut shutdown: Option<oneshot::Sender<()>> = None;
+    let mut seen = newest_seq(&conn).unwrap_or(0);
     while shutdown.is_none() {
-        let Ok(first) = rx.recv() else { break };
+        let first = match rx.recv_timeout(FOREIGN_POLL) {
+            Ok(first) => first,
+            Err(RecvTimeoutError::Timeout) => {
+                publish_foreign(&conn, &mut seen, sink.as_deref());
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
         let mut batch = Vec::with_capacity(16);
         match first {
             Msg::Job(job) => batch.push(job),
@@ -101,7 +121,7 @@ fn run(conn: Connection, rx: Receiver<Msg>, max_batch: usize, sink: Option<Arc<d
             }
         }
         if !batch.is_empty() {
-            commit_batch(&conn, batch, sink.as_deref());
+            commit_batch(&conn, batch, sink.as_deref(), &mut seen);
         }
     }
     if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);") {
@@ -113,7 +133,62 @@ fn run(conn: Connection, rx: Receiver<Msg>, max_batch: usize, sink: Option<Arc<d
     }
 }
 
-fn commit_batch(conn: &Connection, batch: Vec<Job>, sink: Option<&dyn EventSink>) {
+fn newest_seq(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))
+}
+
+/// Publishes committed events above `seen` (written by another process, since
+/// this one advances `seen` past its own) and advances `seen`. Inside the
+/// batch's write transaction nobody else can be appending meanwhile.
+fn publish_foreign(conn: &Connection, seen: &mut i64, sink: Option<&dyn EventSink>) {
+    let found = (|| -> StoreResult<Vec<UserEvent>> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, user_id, created_at, payload FROM events WHERE seq > ?1 ORDER BY seq LIMIT 10000",
+        )?;
+        let rows = stmt
+            .query_map([*seen], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut events = Vec::with_capacity(rows.len());
+        for (seq, user, at, payload) in rows {
+            *seen = (*seen).max(seq);
+            match serde_json::from_str(&payload) {
+                Ok(kind) => events.push(UserEvent {
+                    user_id: UserId(user),
+                    event: Event {
+                        seq: Seq(seq),
+                        at: ts(at),
+                        kind,
+                    },
+                }),
+                // Written by a newer build: live clients get it on replay.
+                Err(e) => tracing::warn!(seq, error = %e, "cannot decode an event written elsewhere"),
+            }
+        }
+        Ok(events)
+    })();
+    match found {
+        Ok(events) if !events.is_empty() => {
+            tracing::info!(
+                count = events.len(),
+                "publishing events written by another process"
+            );
+            if let Some(sink) = sink {
+                sink.publish(events);
+            }
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "cannot look for events written elsewhere"),
+    }
+}
+
+fn commit_batch(conn: &Connection, batch: Vec<Job>, sink: Option<&dyn EventSink>, seen: &mut i64) {
     let started = Instant::now();
     let size = batch.len();
     let mut completions: Vec<Completion> = Vec::with_capacity(size);
@@ -126,6 +201,8 @@ fn commit_batch(conn: &Connection, batch: Vec<Job>, sink: Option<&dyn EventSink>
         drop(batch);
         return;
     }
+    // Anything another process appended since our last look comes first.
+    publish_foreign(conn, seen, sink);
     let now = now_ms();
     for job in batch {
         let mark = pending.len();
@@ -158,6 +235,9 @@ fn commit_batch(conn: &Connection, batch: Vec<Job>, sink: Option<&dyn EventSink>
     metrics::histogram!("mchatd_db_batch_size").record(size as f64);
     match outcome {
         Ok(()) => {
+            if let Some(top) = pending.iter().map(|e| e.event.seq.0).max() {
+                *seen = (*seen).max(top);
+            }
             // Push first: the recipients' frames leave as early as the
             // senders' HTTP answers.
             if let Some(sink) = sink {
