@@ -207,14 +207,7 @@ async fn join_all(mut tasks: JoinSet<()>, limit: Duration) -> Result<()> {
 
 pub async fn main(args: CrashArgs) -> Result<()> {
     args.validate()?;
-    let deadline = Duration::from_secs(args.deadline_secs);
-    let report = tokio::select! {
-        r = tokio::time::timeout(deadline, run(&args)) => match r {
-            Ok(r) => r?,
-            Err(_) => bail!("overall deadline of {} s exceeded", args.deadline_secs),
-        },
-        _ = tokio::signal::ctrl_c() => bail!("interrupted"),
-    };
+    let report = crate::server::bounded(args.deadline_secs, run(&args)).await?;
     let ok = report["ok"] == true;
     crate::report::emit_json_report(&report, args.json)?;
     if !ok {

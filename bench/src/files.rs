@@ -71,14 +71,7 @@ pub async fn main(args: FilesArgs) -> Result<()> {
     eprintln!("bench: starting {}", launch.bin.display());
     let srv = Server::start(&launch).await?;
     eprintln!("bench: mchatd pid {} on {}", srv.pid(), srv.base_url());
-    let deadline = Duration::from_secs(args.deadline_secs);
-    let outcome = tokio::select! {
-        r = tokio::time::timeout(deadline, run(&srv, &args, bytes)) => match r {
-            Ok(r) => r,
-            Err(_) => Err(anyhow!("overall deadline of {} s exceeded", args.deadline_secs)),
-        },
-        _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
-    };
+    let outcome = crate::server::bounded(args.deadline_secs, run(&srv, &args, bytes)).await;
     if outcome.is_err() {
         eprintln!("bench: server log tail:\n{}", srv.log_tail(20));
     }

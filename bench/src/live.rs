@@ -24,7 +24,7 @@ use crate::live_ws::{self, Fleet, Ws};
 use crate::procstat::{self, Meter, PhaseCost};
 use crate::server::{self, Launch, Server};
 use crate::stats::{mean_by_tenth, summarize_ms};
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use futures_util::StreamExt;
 use mchat_shared::ConversationId;
 use mchat_shared::api::Role;
@@ -872,14 +872,7 @@ pub async fn main(args: LiveArgs) -> Result<()> {
         receiver: None,
         closes: Vec::new(),
     };
-    let deadline = Duration::from_secs(args.deadline_secs);
-    let outcome = tokio::select! {
-        r = tokio::time::timeout(deadline, run(&srv, &args, &mut held, &fds)) => match r {
-            Ok(r) => r,
-            Err(_) => Err(anyhow!("overall deadline of {} s exceeded", args.deadline_secs)),
-        },
-        _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
-    };
+    let outcome = crate::server::bounded(args.deadline_secs, run(&srv, &args, &mut held, &fds)).await;
 
     // Close every socket with a close frame, then look at what the server kept.
     eprintln!("bench: closing {} idle sockets ...", held.fleet.open());

@@ -151,14 +151,7 @@ pub async fn main(args: LoadArgs) -> Result<()> {
     };
     let srv = server::Server::start(&launch).await?;
     eprintln!("load: mchatd pid {} on http://{}", srv.pid(), srv.addr);
-    let deadline = Duration::from_secs(args.deadline_secs);
-    let outcome = tokio::select! {
-        r = tokio::time::timeout(deadline, run(&srv, &args)) => match r {
-            Ok(r) => r,
-            Err(_) => Err(anyhow!("overall deadline of {} s exceeded", args.deadline_secs)),
-        },
-        _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
-    };
+    let outcome = crate::server::bounded(args.deadline_secs, run(&srv, &args)).await;
     if outcome.is_err() {
         eprintln!("load: server log tail:\n{}", srv.log_tail(20));
     }

@@ -35,7 +35,7 @@ mod seed;
 mod server;
 mod stats;
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -115,14 +115,7 @@ async fn run_core(args: args::CoreArgs) -> Result<()> {
         srv.addr,
         srv.startup_s
     );
-    let deadline = Duration::from_secs(args.deadline_secs);
-    let outcome = tokio::select! {
-        r = tokio::time::timeout(deadline, core::run(&srv, &args)) => match r {
-            Ok(r) => r,
-            Err(_) => Err(anyhow!("overall deadline of {} s exceeded", args.deadline_secs)),
-        },
-        _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
-    };
+    let outcome = server::bounded(args.deadline_secs, core::run(&srv, &args)).await;
     if outcome.is_err() {
         eprintln!("bench: server log tail:\n{}", srv.log_tail(20));
     }

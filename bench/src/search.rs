@@ -20,7 +20,7 @@ use crate::report::{met, num};
 use crate::seed::{DB_FILE, SEED_PASSWORD, vocabulary};
 use crate::server::{self, Launch, Server};
 use crate::stats::summarize_ms;
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use mchat_shared::api::{AuthResponse, LoginRequest, SearchResults};
 use mchat_shared::{ConversationId, MessageId};
@@ -551,11 +551,7 @@ pub async fn main(args: SearchArgs) -> Result<()> {
         ready_timeout: Duration::from_secs(60),
     };
     let srv = Server::start_on(&launch, &args.data_dir).await?;
-    let deadline = Duration::from_secs(args.deadline_secs);
-    let outcome = match tokio::time::timeout(deadline, measure(&srv, &args, &plan, &db)).await {
-        Ok(r) => r,
-        Err(_) => Err(anyhow!("overall deadline of {} s exceeded", args.deadline_secs)),
-    };
+    let outcome = crate::server::bounded(args.deadline_secs, measure(&srv, &args, &plan, &db)).await;
     if outcome.is_err() {
         eprintln!("bench: server log tail:\n{}", srv.log_tail(20));
     }

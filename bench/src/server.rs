@@ -45,6 +45,18 @@ pub struct Server {
 }
 
 /// `target/release/mchatd` next to this executable.
+/// Runs one benchmark phase under the overall deadline, ending early (with
+/// an error) on Ctrl-C, so the caller still stops the server it started.
+pub async fn bounded<T>(deadline_secs: u64, work: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+    tokio::select! {
+        r = tokio::time::timeout(Duration::from_secs(deadline_secs), work) => match r {
+            Ok(r) => r,
+            Err(_) => Err(anyhow!("overall deadline of {deadline_secs} s exceeded")),
+        },
+        _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
+    }
+}
+
 pub fn default_bin() -> Result<PathBuf> {
     let exe = std::env::current_exe().context("cannot find the benchmark's own executable")?;
     let dir = exe

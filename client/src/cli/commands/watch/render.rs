@@ -145,6 +145,23 @@ pub fn event_line(ev: &Event, names: Names<'_>, verbose: bool) -> Option<String>
     }
 }
 
+/// Who wrote `m` and to whom, as shown: (mine, "you" or the sanitised
+/// sender, the sanitised peer or "you").
+fn direction(m: &Message, names: Names<'_>) -> (bool, String, String) {
+    let sender = m.sender.as_deref().unwrap_or("?");
+    let mine = match (names.me, names.peer) {
+        (Some(me), _) => me == sender,
+        (None, Some(peer)) => peer != sender,
+        (None, None) => false,
+    };
+    if mine {
+        let to = names.peer.map_or(Cow::Borrowed("?"), safe).into_owned();
+        (true, "you".to_string(), to)
+    } else {
+        (false, safe(sender).into_owned(), "you".to_string())
+    }
+}
+
 /// `13:04  ana → you  hello`; continuation lines of a multi-line body are
 /// indented under the first; system messages are `13:04  · text`.
 pub fn message_line(m: &Message, names: Names<'_>) -> String {
@@ -156,20 +173,7 @@ pub fn message_line(m: &Message, names: Names<'_>) -> String {
             paint(DIM, format!("· {}", safe(&m.body)))
         );
     }
-    let sender = m.sender.as_deref().unwrap_or("?");
-    let mine = match (names.me, names.peer) {
-        (Some(me), _) => me == sender,
-        (None, Some(peer)) => peer != sender,
-        (None, None) => false,
-    };
-    let (from, to) = if mine {
-        (
-            "you".to_string(),
-            names.peer.map_or(Cow::Borrowed("?"), safe).into_owned(),
-        )
-    } else {
-        (safe(sender).into_owned(), "you".to_string())
-    };
+    let (mine, from, to) = direction(m, names);
     let body = if m.deleted_at.is_some() {
         paint(DIM, "(deleted)")
     } else {
@@ -193,20 +197,7 @@ pub fn message_line(m: &Message, names: Names<'_>) -> String {
 /// or a reaction, `13:05  · #12 ana → you: message deleted` for a deletion.
 /// One line: the body is flattened and shortened.
 pub fn updated_line(m: &Message, names: Names<'_>, when: &str) -> String {
-    let sender = m.sender.as_deref().unwrap_or("?");
-    let mine = match (names.me, names.peer) {
-        (Some(me), _) => me == sender,
-        (None, Some(peer)) => peer != sender,
-        (None, None) => false,
-    };
-    let (from, to) = if mine {
-        (
-            "you".to_string(),
-            names.peer.map_or(Cow::Borrowed("?"), safe).into_owned(),
-        )
-    } else {
-        (safe(sender).into_owned(), "you".to_string())
-    };
+    let (_, from, to) = direction(m, names);
     let mut text = format!("· #{} {from} → {to}", m.id);
     if m.deleted_at.is_some() {
         text.push_str(": message deleted");
