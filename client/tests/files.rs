@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{User, accepted_pair, assert_one_sentence, one_json};
+use common::{User, accepted_pair, assert_one_sentence, one_json, runtime};
 use futures_util::StreamExt;
 use mchat::api::{Client, ClientError};
 use mchat::files::safe_file_name;
@@ -32,20 +32,6 @@ fn pattern(len: usize) -> Vec<u8> {
             (x >> 24) as u8
         })
         .collect()
-}
-
-fn token_of(user: &User) -> String {
-    let path = user.home.path().join("data/profiles/default/credentials.json");
-    let creds: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    creds["token"].as_str().unwrap().to_string()
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 /// The only entries of `dir`.
@@ -240,7 +226,7 @@ fn hostile_file_names_round_trip_and_save_safely() {
 
     let server = TestServer::start_open();
     let (mona, ana) = accepted_pair(&server);
-    let ana_api = Client::new(&server.url(), Some(token_of(&ana))).unwrap();
+    let ana_api = Client::new(&server.url(), Some(ana.token())).unwrap();
     let conv = ConversationId(
         mona.json(&["inbox"], "")["conversations"][0]["id"]
             .as_i64()
@@ -288,7 +274,7 @@ fn hostile_file_names_round_trip_and_save_safely() {
 
     // What any other HTTP client (a browser) is told to save it as: ASCII
     // only, and the exact safe name in `filename*`.
-    let token = token_of(&ana);
+    let token = ana.token();
     let http = reqwest::Client::new();
     let dispositions: Vec<(String, String)> = runtime().block_on(async {
         futures_util::stream::iter(accepted.iter())

@@ -14,7 +14,7 @@
 
 mod common;
 
-use common::{User, accepted_pair};
+use common::{User, accepted_pair, runtime};
 use futures_util::{SinkExt, StreamExt};
 use mchat::api::{Client, ClientError};
 use mchat::sanitize::HOSTILE;
@@ -61,20 +61,6 @@ fn assert_terminal_safe(what: &str, text: &str) {
             &text[start..end]
         );
     }
-}
-
-fn token_of(user: &User) -> String {
-    let path = user.home.path().join("data/profiles/default/credentials.json");
-    let creds: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    creds["token"].as_str().unwrap().to_string()
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 /// Accepted with exactly what validation stores, or refused with 400
@@ -137,8 +123,8 @@ fn naughty_message_bodies_round_trip_over_http_and_websocket() {
             .as_i64()
             .unwrap(),
     );
-    let ana_api = Client::new(&server.url(), Some(token_of(&ana))).unwrap();
-    let mona_api = Client::new(&server.url(), Some(token_of(&mona))).unwrap();
+    let ana_api = Client::new(&server.url(), Some(ana.token())).unwrap();
+    let mona_api = Client::new(&server.url(), Some(mona.token())).unwrap();
     let started = Instant::now();
 
     let accepted: HashMap<MessageId, String> = runtime().block_on(async {
@@ -147,7 +133,7 @@ fn naughty_message_bodies_round_trip_over_http_and_websocket() {
         let mut req = url.into_client_request().unwrap();
         req.headers_mut().insert(
             "authorization",
-            HeaderValue::from_str(&format!("Bearer {}", token_of(&mona))).unwrap(),
+            HeaderValue::from_str(&format!("Bearer {}", mona.token())).unwrap(),
         );
         let (mut ws, _) = tokio_tungstenite::connect_async(req).await.unwrap();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -317,7 +303,7 @@ struct Counts {
 /// One mentor takes `strings` as display name, headline and bio in turn
 /// (each on its own request), and after each the CLI shows what was kept.
 fn profile_round_trips(server: &TestServer, mentor: &User, viewer: &User, strings: &[String]) -> Counts {
-    let api = Client::new(&server.url(), Some(token_of(mentor))).unwrap();
+    let api = Client::new(&server.url(), Some(mentor.token())).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -394,7 +380,7 @@ fn naughty_names_headlines_and_bios_round_trip_over_http() {
     let headlines: usize = counts.iter().map(|c| c.headlines).sum();
     let bios: usize = counts.iter().map(|c| c.bios).sum();
 
-    let api = Client::new(&server.url(), Some(token_of(&ana))).unwrap();
+    let api = Client::new(&server.url(), Some(ana.token())).unwrap();
     runtime()
         .block_on(api.health())
         .expect("the server is still healthy");

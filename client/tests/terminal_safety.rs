@@ -69,12 +69,6 @@ fn label_ok(s: &str) -> bool {
     })
 }
 
-fn token_of(user: &User) -> String {
-    let path = user.home.path().join("data/profiles/default/credentials.json");
-    let creds: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
-    creds["token"].as_str().unwrap().to_string()
-}
-
 fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -137,7 +131,7 @@ fn hostile_message_bodies_never_reach_the_terminal_raw() {
             .as_i64()
             .unwrap(),
     );
-    let ana_api = Client::new(&server.url(), Some(token_of(&ana))).unwrap();
+    let ana_api = Client::new(&server.url(), Some(ana.token())).unwrap();
 
     for h in HOSTILE {
         if body_ok(h) {
@@ -202,7 +196,7 @@ fn hostile_names_profiles_reasons_and_announcements_are_refused_or_made_visible(
     let server = TestServer::start_open();
     let (mona, ana) = accepted_pair(&server);
     let max = User::register(&server, "max", &["--role", "mentor"]);
-    let mona_api = Client::new(&server.url(), Some(token_of(&mona))).unwrap();
+    let mona_api = Client::new(&server.url(), Some(mona.token())).unwrap();
 
     for h in HOSTILE {
         if label_ok(h) {

@@ -29,6 +29,13 @@ pub struct User {
 pub type Run = (i32, String, String);
 
 impl User {
+    /// The token `mchat login`/`register` saved for this user's default profile.
+    pub fn token(&self) -> String {
+        let path = self.home.path().join("data/profiles/default/credentials.json");
+        let creds: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        creds["token"].as_str().unwrap().to_string()
+    }
+
     /// A user with an empty home, not registered.
     pub fn new(name: &str, server: &str) -> User {
         User {
@@ -223,4 +230,14 @@ pub fn bodies(who: &User, peer: &str) -> Vec<String> {
         .filter(|m| m["kind"] == "text")
         .map(|m| m["body"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// A multi-threaded runtime for tests that drive the API client directly
+/// next to `mchat` processes.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap()
 }
