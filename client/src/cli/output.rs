@@ -189,6 +189,26 @@ pub fn columns(rows: &[Vec<String>]) -> Vec<usize> {
         .collect()
 }
 
+/// The text without our own styling (SGR sequences `ESC [ ... m`), for tests
+/// that check what a human line says.
+#[cfg(test)]
+pub fn unstyled(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,20 +30,15 @@ fn file_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FileInfo> {
 
 /// Fills `attachment` on the messages that carry a file, with one query for the page.
 pub(super) fn attachments(conn: &Connection, messages: &mut [Message]) -> StoreResult<()> {
-    let ids: Vec<i64> = messages
-        .iter()
-        .filter(|m| m.deleted_at.is_none())
-        .map(|m| m.id.0)
-        .collect();
-    if ids.is_empty() {
+    let Some(ids) = super::hydrate::live_ids(messages) else {
         return Ok(());
-    }
+    };
     let mut stmt = conn.prepare_cached(
         "SELECT m.id, f.id, f.name, f.size, f.content_type FROM messages m JOIN files f ON f.id = m.file_id \
          WHERE m.id IN (SELECT value FROM json_each(?1))",
     )?;
     let mut found: HashMap<i64, Attachment> = HashMap::new();
-    let rows = stmt.query_map([serde_json::to_string(&ids)?], |r| {
+    let rows = stmt.query_map([ids], |r| {
         Ok((
             r.get::<_, i64>(0)?,
             Attachment {

@@ -30,6 +30,18 @@ pub(super) fn hydrate(conn: &Connection, messages: &mut [Message]) -> StoreResul
     Ok(())
 }
 
+/// The ids of the messages that are not deleted, as a JSON array for
+/// `json_each`; `None` when there are none (nothing to look up).
+pub(super) fn live_ids(messages: &[Message]) -> Option<String> {
+    let mut ids = messages
+        .iter()
+        .filter(|m| m.deleted_at.is_none())
+        .map(|m| m.id.0)
+        .peekable();
+    ids.peek()?;
+    Some(id_list(ids))
+}
+
 /// `[1,2,3]`: the ids as a JSON array for `json_each`.
 fn id_list(ids: impl Iterator<Item = i64>) -> String {
     let mut out = String::from("[");
@@ -88,20 +100,15 @@ fn quotes(conn: &Connection, messages: &mut [Message]) -> StoreResult<()> {
 }
 
 fn reactions(conn: &Connection, messages: &mut [Message]) -> StoreResult<()> {
-    let ids: Vec<i64> = messages
-        .iter()
-        .filter(|m| m.deleted_at.is_none())
-        .map(|m| m.id.0)
-        .collect();
-    if ids.is_empty() {
+    let Some(ids) = live_ids(messages) else {
         return Ok(());
-    }
+    };
     let mut stmt = conn.prepare_cached(
         "SELECT r.message_id, r.emoji, u.username FROM reactions r JOIN users u ON u.id = r.user_id \
          WHERE r.message_id IN (SELECT value FROM json_each(?1)) \
          ORDER BY r.message_id, r.created_at, u.username",
     )?;
-    let rows = stmt.query_map([id_list(ids.into_iter())], |r| {
+    let rows = stmt.query_map([ids], |r| {
         Ok((
             r.get::<_, i64>(0)?,
             r.get::<_, String>(1)?,

@@ -343,21 +343,7 @@ mod tests {
     }
 
     fn plain(lines: &[String]) -> String {
-        let text = lines.join("\n");
-        let mut out = String::new();
-        let mut chars = text.chars();
-        while let Some(c) = chars.next() {
-            if c == '\u{1b}' {
-                for d in chars.by_ref() {
-                    if d == 'm' {
-                        break;
-                    }
-                }
-            } else {
-                out.push(c);
-            }
-        }
-        out
+        crate::cli::output::unstyled(&lines.join("\n"))
     }
 
     #[test]

@@ -270,23 +270,7 @@ mod tests {
         peer: Some("ana"),
     };
 
-    /// The text without our own styling (SGR sequences `ESC [ ... m`).
-    fn plain(s: &str) -> String {
-        let mut out = String::new();
-        let mut chars = s.chars();
-        while let Some(c) = chars.next() {
-            if c == '\u{1b}' {
-                for d in chars.by_ref() {
-                    if d == 'm' {
-                        break;
-                    }
-                }
-            } else {
-                out.push(c);
-            }
-        }
-        out
-    }
+    use crate::cli::output::unstyled as plain;
 
     fn after_clock(line: &str) -> String {
         let line = plain(line);
