@@ -1,12 +1,15 @@
 //! Seed data for the demo: a mentor, three mentees and a little history —
 //! a pending request, an accepted conversation with unread messages, and a
-//! completed one — created through the real HTTP API.
+//! completed one — created through the real HTTP API, with a reply, a few
+//! reactions, a saved template and a reminder so every feature has
+//! something to show.
 
 use crate::api::Client;
-use mchat_shared::ConversationId;
 use mchat_shared::api::{
-    AuthResponse, CreateConversationRequest, Profile, RegisterRequest, Role, SendMessageRequest,
+    AuthResponse, CreateConversationRequest, CreateScheduledRequest, Message, Profile, RegisterRequest, Role,
+    ScheduledKind, SendMessageRequest,
 };
+use mchat_shared::{ConversationId, MessageId};
 
 pub const PASSWORD: &str = "demo-password";
 
@@ -48,19 +51,30 @@ async fn user(
 }
 
 /// `who` posts `body` in `conv`.
-pub async fn say(who: &Seeded, conv: ConversationId, body: &str) -> anyhow::Result<()> {
-    who.client
+pub async fn say(who: &Seeded, conv: ConversationId, body: &str) -> anyhow::Result<Message> {
+    reply(who, conv, body, None).await
+}
+
+/// `who` posts `body` in `conv`, answering `to` (quoted in the thread).
+async fn reply(
+    who: &Seeded,
+    conv: ConversationId,
+    body: &str,
+    to: Option<MessageId>,
+) -> anyhow::Result<Message> {
+    let sent = who
+        .client
         .send(
             conv,
             &SendMessageRequest {
                 client_id: uuid::Uuid::now_v7().to_string(),
                 body: body.into(),
-                reply_to: None,
+                reply_to: to,
                 file: None,
             },
         )
         .await?;
-    Ok(())
+    Ok(sent.value)
 }
 
 async fn request(from: &Seeded, to: &str, intro: &str) -> anyhow::Result<ConversationId> {
@@ -134,12 +148,13 @@ pub async fn seed(url: &str) -> anyhow::Result<World> {
         "Of course. Lead with the project you are proudest of.",
     )
     .await?;
-    say(
+    let news = say(
         &chris,
         done,
         "Reordered it as you said — and I got the job. Thank you!",
     )
     .await?;
+    mentor.client.react(news.id, "🎉", true).await?;
     mentor.client.complete(done).await?;
 
     // The live one: accepted, with messages the mentor has not read yet.
@@ -150,8 +165,16 @@ pub async fn seed(url: &str) -> anyhow::Result<World> {
     )
     .await?;
     mentor.client.accept(live).await?;
-    say(&mentor, live, "Happy to, Ana. What are you building?").await?;
-    say(&ana, live, "A small chat server with axum and SQLite.").await?;
+    let question = say(&mentor, live, "Happy to, Ana. What are you building?").await?;
+    ana.client.react(question.id, "🙏", true).await?;
+    let answer = reply(
+        &ana,
+        live,
+        "A small chat server with axum and SQLite.",
+        Some(question.id),
+    )
+    .await?;
+    mentor.client.react(answer.id, "👍", true).await?;
     say(
         &ana,
         live,
@@ -166,6 +189,25 @@ pub async fn seed(url: &str) -> anyhow::Result<World> {
         "Hello! My first on-call rotation starts next month. Any advice on preparing?",
     )
     .await?;
+
+    // A saved reply (Ctrl-T in the composer) and a reminder (the Scheduled tab).
+    mentor
+        .client
+        .put_template(
+            "welcome",
+            "Hi {first_name}, glad to mentor you! Let's start with what you want to learn first.",
+        )
+        .await?;
+    mentor
+        .client
+        .schedule(&CreateScheduledRequest {
+            kind: ScheduledKind::Reminder,
+            conversation_id: None,
+            body: "Check in with Ben about on-call prep".into(),
+            due_at: time::OffsetDateTime::now_utc() + time::Duration::days(1),
+            client_id: uuid::Uuid::now_v7().to_string(),
+        })
+        .await?;
 
     Ok(World {
         mentor,

@@ -1,0 +1,90 @@
+//! `mchat demo --no-tui`, the README's first command: it starts its own
+//! server, seeds it, streams the scripted mentee, and the data it seeds shows
+//! every feature (reply quote, reactions, template, reminder) to a second
+//! `mchat` pointed at its home; Ctrl-C removes everything.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::run_mchat;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+#[test]
+fn demo_seeds_every_feature_streams_the_mentee_and_cleans_up() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mchat"))
+        .args(["demo", "--no-tui"])
+        .env_remove("MCHAT_HOME")
+        .env_remove("MCHAT_SERVER")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot run mchat demo");
+    let pid = child.id().to_string();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Read until the first live line from ana (the script writes every 4 s).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = Vec::new();
+    let mut live_line = false;
+    while !live_line && Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+            live_line = seen.iter().any(|l: &String| l.starts_with("live:")) && line.contains("ana → mona");
+            seen.push(line);
+        }
+    }
+    let text = seen.join("\n");
+    let stop = |child: &mut std::process::Child| {
+        let _ = Command::new("kill").args(["-INT", &pid]).status();
+        let _ = child.wait();
+    };
+    if !live_line {
+        stop(&mut child);
+        panic!("no live line from the demo within 60 s:\n{text}");
+    }
+    assert!(text.contains("mona's inbox"), "{text}");
+    let home = text
+        .split_whitespace()
+        .find(|w| w.starts_with("MCHAT_HOME="))
+        .map(|w| PathBuf::from(w.trim_start_matches("MCHAT_HOME=")))
+        .and_then(|p| p.parent().map(PathBuf::from))
+        .expect("the demo prints MCHAT_HOME for a second terminal");
+    let server = text
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .expect("the demo prints its server URL")
+        .trim_end_matches(',')
+        .to_string();
+
+    // A second mchat as the mentor sees what the seed made.
+    let mona = home.join("mona");
+    let (code, read, err) = run_mchat(&mona, &server, &["read", "ana", "--no-mark"], b"", &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(read.contains("↳ mona: Happy to, Ana."), "reply quote:\n{read}");
+    assert!(read.contains("👍 1 mona"), "reaction:\n{read}");
+    assert!(read.contains("🙏 1 ana"), "reaction:\n{read}");
+    let (_, templates, _) = run_mchat(&mona, &server, &["template", "list"], b"", &[]);
+    assert!(templates.contains("welcome"), "{templates}");
+    let (_, scheduled, _) = run_mchat(&mona, &server, &["scheduled"], b"", &[]);
+    assert!(scheduled.contains("Check in with Ben"), "{scheduled}");
+
+    // Ctrl-C: the demo stops its server and removes its files.
+    stop(&mut child);
+    let gone = Instant::now() + Duration::from_secs(20);
+    while home.exists() && Instant::now() < gone {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!home.exists(), "{} left behind", home.display());
+}
