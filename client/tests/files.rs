@@ -23,15 +23,7 @@ use std::path::{Path, PathBuf};
 
 /// Bytes that do not repeat in an obvious way.
 fn pattern(len: usize) -> Vec<u8> {
-    let mut x: u32 = 0x2545_f491;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 24) as u8
-        })
-        .collect()
+    mchat_testkit::noise(len, 0x2545_f491)
 }
 
 /// The only entries of `dir`.

@@ -16,15 +16,7 @@ use std::path::Path;
 
 /// Bytes that do not compress or repeat in an obvious way.
 fn pattern(len: usize) -> Vec<u8> {
-    let mut x: u32 = 0x9e37_79b9;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            (x >> 24) as u8
-        })
-        .collect()
+    mchat_testkit::noise(len, 0x9e37_79b9)
 }
 
 fn sha_hex(bytes: &[u8]) -> String {

@@ -35,5 +35,19 @@ pub use bins::{mchat_bin, mchatd_bin, workspace_root};
 pub use proxy::{DropResponseProxy, RequestHead};
 pub use server::TestServer;
 
+/// `len` bytes that neither compress nor repeat in an obvious way
+/// (xorshift32 from `seed`), for upload tests.
+pub fn noise(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
 /// A password that passes validation, for test users.
 pub const PASSWORD: &str = "correct horse battery staple";
