@@ -74,8 +74,17 @@ CREATE TABLE cached_messages (
 ) WITHOUT ROWID;
 "#;
 
+/// Schema version 2: every outbox row belongs to the server and account it
+/// was written for (NULL for rows from version 1 until a profile adopts
+/// them; see [`LocalStore::outbox_adopt_unowned`]).
+const V2: &str = r#"
+ALTER TABLE outbox ADD COLUMN server TEXT;
+ALTER TABLE outbox ADD COLUMN account TEXT;
+CREATE INDEX outbox_owner ON outbox (server, account, next_attempt_at);
+"#;
+
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1)])
+    Migrations::new(vec![M::up(V1), M::up(V2)])
 }
 
 /// Errors of the local store.
@@ -147,6 +156,11 @@ impl OutboxItem {
 const OUTBOX_COLUMNS: &str = "id, client_id, target, conversation_id, body, reply_to, created_at, attempts, \
      last_error, next_attempt_at";
 
+/// The owner filter of the outbox queries. Its two anonymous parameters
+/// take the numbers after the highest one before them (SQLite's rule), so
+/// it goes last in a statement and the server and account are bound last.
+const OWNED: &str = "server IS ? AND account IS ?";
+
 /// The current time in unix milliseconds (0 if the clock is before 1970).
 pub fn now_ms() -> i64 {
     SystemTime::now()
@@ -191,10 +205,23 @@ fn jitter_u64() -> u64 {
     z ^ (z >> 31)
 }
 
+/// Whose outbox rows a store reads and writes: the server they are for (as
+/// normalised by the CLI) and the account that wrote them. A message queued
+/// for one server is never flushed to another, and one account's queue is
+/// never sent with another account's token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxOwner {
+    pub server: String,
+    pub account: String,
+}
+
 /// One profile's local database.
 pub struct LocalStore {
     conn: Connection,
     path: Option<PathBuf>,
+    /// Scopes every outbox call; `None` (tests, in-memory stores) sees only
+    /// unowned rows.
+    owner: Option<OutboxOwner>,
 }
 
 impl std::fmt::Debug for LocalStore {
@@ -241,7 +268,31 @@ impl LocalStore {
     fn init(mut conn: Connection, path: Option<PathBuf>) -> LocalResult<Self> {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrations().to_latest(&mut conn)?;
-        Ok(Self { conn, path })
+        Ok(Self {
+            conn,
+            path,
+            owner: None,
+        })
+    }
+
+    /// From now on, outbox calls see (and add) only `owner`'s rows.
+    pub fn set_outbox_owner(&mut self, owner: OutboxOwner) {
+        self.owner = Some(owner);
+    }
+
+    /// Gives rows queued before outboxes were scoped to `owner`. Returns how many.
+    pub fn outbox_adopt_unowned(&self, owner: &OutboxOwner) -> LocalResult<usize> {
+        Ok(self.conn.execute(
+            "UPDATE outbox SET server = ?1, account = ?2 WHERE server IS NULL AND account IS NULL",
+            params![owner.server, owner.account],
+        )?)
+    }
+
+    fn owner_params(&self) -> (Option<&str>, Option<&str>) {
+        match &self.owner {
+            Some(o) => (Some(o.server.as_str()), Some(o.account.as_str())),
+            None => (None, None),
+        }
     }
 
     /// The database file, or `None` for an in-memory store.
@@ -264,45 +315,58 @@ impl LocalStore {
         reply_to: Option<i64>,
     ) -> LocalResult<OutboxItem> {
         let now = now_ms();
+        let (server, account) = self.owner_params();
         self.conn.execute(
             "INSERT INTO outbox (client_id, target, conversation_id, body, reply_to, created_at, \
-             attempts, next_attempt_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?6) \
+             attempts, next_attempt_at, server, account) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?6, ?7, ?8) \
              ON CONFLICT (client_id) DO NOTHING",
-            params![client_id, target, conversation_id, body, reply_to, now],
+            params![client_id, target, conversation_id, body, reply_to, now, server, account],
         )?;
         self.outbox_get(client_id)?
             .ok_or(LocalError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
     }
 
-    /// The queued message with this `client_id`, if any.
+    /// The queued message with this `client_id`, if it is the owner's.
     pub fn outbox_get(&self, client_id: &str) -> LocalResult<Option<OutboxItem>> {
+        let (server, account) = self.owner_params();
         Ok(self
             .conn
             .query_row(
-                &format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE client_id = ?1"),
-                [client_id],
+                &format!(
+                    "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE client_id = ?1 AND {OWNED}"
+                ),
+                params![client_id, server, account],
                 OutboxItem::from_row,
             )
             .optional()?)
     }
 
-    /// Every queued message, oldest first.
+    /// Every message the owner queued, oldest first.
     pub fn outbox_list(&self) -> LocalResult<Vec<OutboxItem>> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(&format!("SELECT {OUTBOX_COLUMNS} FROM outbox ORDER BY id"))?;
-        let rows = stmt.query_map([], OutboxItem::from_row)?;
+        self.outbox_due(i64::MAX)
+    }
+
+    /// The owner's queued messages whose retry time has come
+    /// (`next_attempt_at <= now_ms`), oldest first, so a conversation's
+    /// messages go out in order.
+    pub fn outbox_due(&self, now_ms: i64) -> LocalResult<Vec<OutboxItem>> {
+        let (server, account) = self.owner_params();
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE next_attempt_at <= ?1 AND {OWNED} ORDER BY id"
+        ))?;
+        let rows = stmt.query_map(params![now_ms, server, account], OutboxItem::from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// The queued messages whose retry time has come (`next_attempt_at <=
-    /// now_ms`), oldest first, so a conversation's messages go out in order.
-    pub fn outbox_due(&self, now_ms: i64) -> LocalResult<Vec<OutboxItem>> {
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE next_attempt_at <= ?1 ORDER BY id"
-        ))?;
-        let rows = stmt.query_map([now_ms], OutboxItem::from_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    /// How many queued messages belong to other servers or accounts (they
+    /// wait for a command run against their own server).
+    pub fn outbox_others(&self) -> LocalResult<u32> {
+        let (server, account) = self.owner_params();
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM outbox WHERE NOT (server IS ?1 AND account IS ?2)",
+            params![server, account],
+            |r| r.get(0),
+        )?)
     }
 
     /// Records a failed attempt: increments `attempts`, keeps `error` (cut to
@@ -331,15 +395,22 @@ impl LocalStore {
     /// Drops a queued message without sending it (`mchat outbox drop ID`).
     /// Returns whether a row was removed.
     pub fn outbox_drop(&self, id: i64) -> LocalResult<bool> {
-        let n = self.conn.execute("DELETE FROM outbox WHERE id = ?1", [id])?;
+        let (server, account) = self.owner_params();
+        let n = self.conn.execute(
+            &format!("DELETE FROM outbox WHERE id = ?1 AND {OWNED}"),
+            params![id, server, account],
+        )?;
         Ok(n > 0)
     }
 
-    /// How many messages are queued.
+    /// How many messages the owner has queued.
     pub fn outbox_len(&self) -> LocalResult<u32> {
-        Ok(self
-            .conn
-            .query_row("SELECT COUNT(*) FROM outbox", [], |r| r.get(0))?)
+        let (server, account) = self.owner_params();
+        Ok(self.conn.query_row(
+            &format!("SELECT COUNT(*) FROM outbox WHERE {OWNED}"),
+            params![server, account],
+            |r| r.get(0),
+        )?)
     }
 
     // ----- event cursor -------------------------------------------------
@@ -669,6 +740,32 @@ mod tests {
     }
 
     #[test]
+    fn outbox_rows_belong_to_one_server_and_account() {
+        let mut s = store();
+        let legacy = s.outbox_add("old", "ada", None, "queued by an old mchat", None).unwrap();
+        let owner = |server: &str, account: &str| OutboxOwner {
+            server: server.into(),
+            account: account.into(),
+        };
+        assert_eq!(s.outbox_adopt_unowned(&owner("http://a:1", "ana")).unwrap(), 1);
+        s.set_outbox_owner(owner("http://a:1", "ana"));
+        s.outbox_add("a1", "mona", None, "for a, as ana", None).unwrap();
+        s.set_outbox_owner(owner("http://b:1", "ana"));
+        s.outbox_add("b1", "mona", None, "for b, as ana", None).unwrap();
+        assert_eq!(s.outbox_len().unwrap(), 1);
+        assert_eq!(s.outbox_others().unwrap(), 2);
+        assert_eq!(s.outbox_get("a1").unwrap(), None, "another server's row is not visible");
+        assert!(!s.outbox_drop(legacy.id).unwrap(), "nor droppable");
+        s.set_outbox_owner(owner("http://a:1", "ben"));
+        assert!(s.outbox_list().unwrap().is_empty(), "another account's rows are not sent");
+        s.set_outbox_owner(owner("http://a:1", "ana"));
+        assert_eq!(
+            s.outbox_due(now_ms()).unwrap().iter().map(|i| i.client_id.as_str()).collect::<Vec<_>>(),
+            ["old", "a1"]
+        );
+    }
+
+    #[test]
     fn outbox_remove_and_drop() {
         let s = store();
         let a = s.outbox_add("c1", "ada", None, "one", None).unwrap();
@@ -853,7 +950,7 @@ mod tests {
         assert_eq!(mode, "wal");
         assert_eq!(
             migrations().current_version(&s.conn).unwrap(),
-            rusqlite_migration::SchemaVersion::Inside(std::num::NonZeroUsize::new(1).unwrap())
+            rusqlite_migration::SchemaVersion::Inside(std::num::NonZeroUsize::new(2).unwrap())
         );
     }
 

@@ -279,7 +279,7 @@ fn doctor_reports_reachability_and_the_outbox() {
     assert_eq!(doc["logged_in"], false);
     assert!(doc["problems"].to_string().contains("not logged in"), "{doc}");
 
-    server.start_again();
+    assert!(server.start_again_on_same_port(), "the old port was taken");
     mona.server = server.url();
     ana.server = server.url();
     ana.ok(&["outbox", "flush"], "");

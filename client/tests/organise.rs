@@ -351,7 +351,7 @@ fn a_scheduled_message_survives_a_server_restart_and_is_sent_once() {
     let stopped = server.stop().expect("the server was running");
     assert!(stopped.success(), "{stopped}");
     std::thread::sleep(Duration::from_millis(3000));
-    server.start_again();
+    assert!(server.start_again_on_same_port(), "the old port was taken");
     mona.server = server.url();
     ana.server = server.url();
     let count = |who: &User| {

@@ -89,8 +89,9 @@ fn queued_while_the_server_is_down_then_flushed_exactly_once() {
     assert!(out.contains("sent 0, 0 refused, 2 still queued"), "{out}");
     assert_eq!(outbox_items(&ana).len(), 2);
 
-    // Back up on the same data directory (same port when it is free).
-    server.start_again_on_same_port();
+    // Back up on the same data directory and port: the queue belongs to
+    // this server's address.
+    assert!(server.start_again_on_same_port(), "the old port was taken");
     follow(&server, &mut [&mut mona, &mut ana]);
     let report = ana.json(&["outbox", "flush"], "");
     assert_eq!(report["remaining"], 0, "{report}");
@@ -129,7 +130,7 @@ fn the_next_ordinary_command_flushes_due_messages() {
     server.stop();
     let (code, _, err) = ana.run(&["send", "mona", "sent by a later command"], "");
     assert_eq!(code, 75, "{err}");
-    server.start_again();
+    assert!(server.start_again_on_same_port(), "the old port was taken");
     follow(&server, &mut [&mut mona, &mut ana]);
 
     // The item becomes due after its backoff (~1 s); `inbox` sends it then.
@@ -155,7 +156,10 @@ fn a_lost_response_is_retried_without_a_duplicate() {
     let server = TestServer::start_open();
     let (mona, mut ana) = accepted_pair(&server);
     let proxy = DropResponseProxy::message_posts(&server.url(), 1);
+    // Ana's server is the proxy from now on: her token goes only to the
+    // server she logged in to, so she logs in there.
     ana.server = proxy.url();
+    ana.ok(&["login", "ana", "--password-stdin"], &format!("{}\n", mchat_testkit::PASSWORD));
 
     // The server stores the message, but its answer never arrives.
     let (code, out, err) = ana.run(&["send", "mona", "exactly once, please"], "");
@@ -229,7 +233,7 @@ fn sending_after_the_server_returns_goes_out_at_once_and_refused_messages_hold_n
     // Queued by name; it turns out there is no such conversation.
     let (code, _, err) = ana.run(&["send", "nobodyhere", "lost cause"], "");
     assert_eq!(code, 75, "{err}");
-    server.start_again();
+    assert!(server.start_again_on_same_port(), "the old port was taken");
     follow(&server, &mut [&mut mona, &mut ana]);
 
     // Sending tries the backlog first, backoff or not: the server is back,

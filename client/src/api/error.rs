@@ -38,14 +38,20 @@ impl ClientError {
                 field: b.error.field,
                 retry_after_secs: b.error.retry_after_secs.or(retry_after),
             },
-            Err(_) => {
-                let text = String::from_utf8_lossy(body);
-                let snippet: String = text.chars().take(120).collect();
-                ClientError::Protocol {
-                    status,
-                    detail: snippet.trim().to_string(),
-                }
-            }
+            // Not mentorchat's error shape: a proxy's or another program's
+            // page. Its text is not ours to repeat (it may be a whole HTML
+            // document, or words chosen to mislead); say what it was.
+            Err(_) => ClientError::Protocol {
+                status,
+                detail: if body.is_empty() {
+                    "an empty body, not mentorchat's error format".into()
+                } else {
+                    format!(
+                        "{} bytes that are not mentorchat's error format (is this a mentorchat server?)",
+                        body.len()
+                    )
+                },
+            },
         }
     }
 

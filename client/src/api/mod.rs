@@ -43,6 +43,19 @@ impl Client {
     pub fn new(base: &str, token: Option<String>) -> Result<Client, ClientError> {
         let http = reqwest::Client::builder()
             .user_agent(concat!("mchat/", env!("CARGO_PKG_VERSION")))
+            // The token is for this server only: follow a redirect only
+            // within the same origin (scheme, host, port).
+            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                let same = attempt
+                    .previous()
+                    .first()
+                    .is_some_and(|first| first.origin() == attempt.url().origin());
+                if same && attempt.previous().len() < 5 {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
+            }))
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(60))
             .build()

@@ -274,7 +274,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         use std::io::IsTerminal;
         let terminal = std::io::stdout().is_terminal() && std::io::stdin().is_terminal();
         if terminal && !ctx.out.json {
-            if ctx.token().is_none() {
+            if !ctx.has_token() {
                 return Err(exit::Exit::new(
                     exit::AUTH,
                     "you are not logged in: run 'mchat login USERNAME' or 'mchat register USERNAME --role \
@@ -340,7 +340,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 /// Opens the TUI for the current profile.
 async fn open_tui(ctx: &Ctx) -> anyhow::Result<()> {
     let token = ctx
-        .token()
+        .token()?
         .ok_or_else(|| exit::Exit::not_logged_in(&ctx.profile))?;
     let username = match ctx.username() {
         Some(u) => u.to_string(),
@@ -352,6 +352,7 @@ async fn open_tui(ctx: &Ctx) -> anyhow::Result<()> {
         token,
         username,
         store: ctx.paths.local_store(&ctx.profile),
+        outbox_owner: ctx.outbox_owner(),
         config: config.tui,
         greeting: None,
     })

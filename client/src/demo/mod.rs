@@ -131,6 +131,10 @@ async fn show_tui(out: &Out, args: &DemoArgs, url: &str, dir: &Path) -> anyhow::
         token: world.mentor.auth.token.clone(),
         username: world.mentor.auth.user.username.clone(),
         store: home.local_store(crate::config::DEFAULT_PROFILE),
+        outbox_owner: crate::local::OutboxOwner {
+            server: url.to_string(),
+            account: world.mentor.auth.user.username.clone(),
+        },
         config: toml::Table::new(),
         greeting: Some(format!(
             "demo: in another terminal, MCHAT_HOME={} mchat send mona hi — joins as ana",

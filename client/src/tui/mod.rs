@@ -46,6 +46,8 @@ pub struct TuiOptions {
     pub token: String,
     pub username: String,
     pub store: PathBuf,
+    /// Whose outbox rows this session sends (the server and account of the token).
+    pub outbox_owner: crate::local::OutboxOwner,
     /// The `[tui]` table of the client config.
     pub config: toml::Table,
     /// A first line for the status bar (the demo says how to join it).
@@ -118,7 +120,14 @@ fn placeholder(username: &str) -> User {
 pub async fn run(opts: TuiOptions) -> anyhow::Result<()> {
     let settings = TuiSettings::from_table(&opts.config)?;
     let store_path = opts.store.clone();
-    let store = tokio::task::spawn_blocking(move || LocalStore::open(&store_path)).await??;
+    let owner = opts.outbox_owner.clone();
+    let store = tokio::task::spawn_blocking(move || {
+        LocalStore::open(&store_path).map(|mut s| {
+            s.set_outbox_owner(owner);
+            s
+        })
+    })
+    .await??;
     let store = Arc::new(Mutex::new(store));
     let client = Client::new(&opts.server, Some(opts.token.clone()))?;
     // Paint from the cache first.

@@ -224,7 +224,8 @@ pub async fn logout(ctx: &mut Ctx) -> anyhow::Result<()> {
     };
     // Revoke on the server; if it is unreachable, forget the token anyway
     // and say so (it expires on its own).
-    let revoked = match crate::api::Client::new(&ctx.server, Some(creds.token)) {
+    // Only the server that issued the token ever sees it, whatever --server says.
+    let revoked = match crate::api::Client::new(&creds.server, Some(creds.token)) {
         Ok(c) => c.logout().await,
         Err(e) => Err(e),
     };
@@ -239,7 +240,7 @@ pub async fn logout(ctx: &mut Ctx) -> anyhow::Result<()> {
         ctx.out
             .json(&serde_json::json!({"ok": true, "revoked": revoked.is_ok(), "profile": ctx.profile}))?;
     } else {
-        ctx.out.line(format!("logged out of {}", ctx.server));
+        ctx.out.line(format!("logged out of {}", creds.server));
     }
     Ok(())
 }
@@ -409,7 +410,7 @@ pub async fn tokens(ctx: &mut Ctx, c: TokensCommand) -> anyhow::Result<()> {
 
 /// `mchat` with no subcommand: the inbox when logged in, otherwise how to start.
 pub async fn no_command(ctx: &mut Ctx) -> anyhow::Result<()> {
-    if ctx.token().is_some() {
+    if ctx.has_token() {
         return super::conversations::inbox(ctx, false).await;
     }
     Err(Exit::new(

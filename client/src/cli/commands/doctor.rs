@@ -34,7 +34,7 @@ pub async fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
         reachable: false,
         latency_ms: None,
         server_version: None,
-        logged_in: ctx.token().is_some(),
+        logged_in: ctx.has_token(),
         username: ctx.username().map(str::to_string),
         token_valid: None,
         token_expires_at: ctx.credentials.as_ref().map(|c| c.expires_at),
@@ -65,15 +65,28 @@ pub async fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
         }
         Err(e) => r.problems.push(e.to_string()),
     }
-    if r.reachable && r.logged_in {
-        match ctx.client()?.me().await {
-            Ok(me) => {
-                r.token_valid = Some(true);
-                r.username = Some(me.username);
-            }
+    // A saved token for another server is a finding, not a reason to stop
+    // (and whether that server answers does not change it).
+    let token = ctx.token();
+    if let Err(e) = &token {
+        r.token_valid = Some(false);
+        r.problems.push(format!("token: {e:#}"));
+    }
+    if r.reachable && r.logged_in && token.is_ok() {
+        match ctx.client() {
+            Ok(client) => match client.me().await {
+                Ok(me) => {
+                    r.token_valid = Some(true);
+                    r.username = Some(me.username);
+                }
+                Err(e) => {
+                    r.token_valid = Some(false);
+                    r.problems.push(format!("token: {e}"));
+                }
+            },
             Err(e) => {
                 r.token_valid = Some(false);
-                r.problems.push(format!("token: {e}"));
+                r.problems.push(format!("token: {e:#}"));
             }
         }
     } else if !r.logged_in {

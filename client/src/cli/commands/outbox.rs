@@ -188,11 +188,20 @@ pub async fn run(ctx: &mut Ctx, cmd: Option<OutboxCommand>) -> anyhow::Result<()
     match cmd.unwrap_or(OutboxCommand::List) {
         OutboxCommand::List => {
             let items = ctx.local()?.outbox_list()?;
+            let elsewhere = ctx.local()?.outbox_others()?;
             if ctx.out.json {
-                return ctx.out.json(&serde_json::json!({ "items": items }));
+                return ctx
+                    .out
+                    .json(&serde_json::json!({ "items": items, "queued_elsewhere": elsewhere }));
             }
             if items.is_empty() {
                 ctx.out.line("the outbox is empty");
+            }
+            if elsewhere > 0 {
+                ctx.out.note(format!(
+                    "{elsewhere} more message(s) wait for another server or account: they are sent \
+                     only there (mchat --server URL outbox)"
+                ));
             }
             for i in &items {
                 let when =

@@ -92,7 +92,7 @@ enum Flow {
 
 pub async fn run(ctx: &mut Ctx, args: WatchArgs) -> anyhow::Result<()> {
     let client = ctx.client()?;
-    let token = ctx.token().ok_or_else(|| Exit::not_logged_in(&ctx.profile))?;
+    let token = ctx.token()?.ok_or_else(|| Exit::not_logged_in(&ctx.profile))?;
     let filter = match &args.conversation {
         Some(target) => {
             let c = find(&client, target).await?;
