@@ -112,6 +112,10 @@ pub enum LocalError {
 /// Results of the local store.
 pub type LocalResult<T> = Result<T, LocalError>;
 
+/// `next_attempt_at` of a message the server refused for good: it stays in
+/// the outbox (nothing typed is lost) but is never retried by itself.
+pub const OUTBOX_REFUSED: i64 = i64::MAX;
+
 /// A message waiting in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboxItem {
@@ -150,6 +154,13 @@ impl OutboxItem {
             last_error: row.get("last_error")?,
             next_attempt_at: row.get("next_attempt_at")?,
         })
+    }
+}
+
+impl OutboxItem {
+    /// Refused by the server for good: kept, but never retried by itself.
+    pub fn is_refused(&self) -> bool {
+        self.next_attempt_at == OUTBOX_REFUSED
     }
 }
 

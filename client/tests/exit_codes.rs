@@ -201,7 +201,7 @@ fn exit_codes_from_the_server() {
 
     // 4: no such user or conversation, or not yours (indistinguishable).
     let sentence = fails(&ana, &["send", "nobody", "hi"], "", 4);
-    assert!(sentence.contains("no conversation with nobody"), "{sentence}");
+    assert!(sentence.contains("there is no user named nobody"), "{sentence}");
     fails(&ana, &["read", "nobody"], "", 4);
     fails(&ana, &["read", "999999"], "", 4);
     let not_yours = fails(&eve, &["read", &conv], "", 4);
@@ -225,7 +225,9 @@ fn exit_codes_from_the_server() {
     let long = "y".repeat(4001);
     let sentence = fails(&ana, &["send", "mona", &long], "", 5);
     assert_eq!(sentence, "message is 4,001 characters; the limit is 4,000");
-    fails(&ana, &["send", "mona", "   "], "", 5);
+    // An empty body is a usage error (2), not text the server refused.
+    let sentence = fails(&ana, &["send", "mona", "   "], "", 2);
+    assert_eq!(sentence, "the message is empty");
     fails(&mona, &["decline", "ana"], "", 5); // accepted: too late to decline
     fails(&ana, &["profile", "set", "--headline", &"h".repeat(201)], "", 5);
     let newbie = User::new("newbie", &server.url());
@@ -260,11 +262,15 @@ fn doctor_reports_reachability_and_the_outbox() {
     server.stop();
     let (code, _, _) = ana.run(&["send", "mona", "queued for the doctor"], "");
     assert_eq!(code, 75);
-    let report = ana.ok(&["doctor"], "");
+    // A failed check is a failed doctor (exit 1), with the whole report.
+    let (code, report, _) = ana.run(&["doctor"], "");
+    assert_eq!(code, 1, "{report}");
     assert!(report.contains("reachable: no"), "{report}");
     assert!(report.contains("outbox       1 queued"), "{report}");
     assert!(report.contains("1 message(s) wait in the outbox"), "{report}");
-    let doc = ana.json(&["doctor"], "");
+    let (code, out, _) = ana.run(&["--json", "doctor"], "");
+    assert_eq!(code, 1, "{out}");
+    let doc = common::one_json(&out);
     assert_eq!(
         (doc["reachable"].clone(), doc["outbox_depth"].clone()),
         (false.into(), 1.into())
@@ -275,7 +281,9 @@ fn doctor_reports_reachability_and_the_outbox() {
     );
 
     // Not logged in: doctor still reports, and says so.
-    let doc = User::new("fresh", &server.url()).json(&["doctor"], "");
+    let (code, out, _) = User::new("fresh", &server.url()).run(&["--json", "doctor"], "");
+    assert_ne!(code, 0, "{out}");
+    let doc = common::one_json(&out);
     assert_eq!(doc["logged_in"], false);
     assert!(doc["problems"].to_string().contains("not logged in"), "{doc}");
 

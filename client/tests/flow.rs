@@ -350,7 +350,10 @@ fn mentorship_flow_with_json_everywhere() {
     assert_eq!(tokens["tokens"].as_array().unwrap().len(), 1, "{tokens}");
     assert_eq!(tokens["tokens"][0]["current"], true, "{tokens}");
     let outbox = ana.json(&["outbox"], "");
-    assert_eq!(outbox, serde_json::json!({"items": []}));
+    assert_eq!(
+        outbox,
+        serde_json::json!({"items": [], "queued_elsewhere": 0})
+    );
     let doctor = ana.json(&["doctor"], "");
     assert_eq!(
         (doctor["reachable"].clone(), doctor["outbox_depth"].clone()),

@@ -24,11 +24,20 @@ pub struct Exit {
 }
 
 impl Exit {
+    /// An error with this exit code; its `--json` code follows from it, so
+    /// the two never disagree (2 is `usage`, 3 `unauthorized`, ...).
     pub fn new(code: u8, message: impl Into<String>) -> Exit {
         Exit {
             code,
             message: message.into(),
-            machine: "error",
+            machine: match code {
+                USAGE => "usage",
+                AUTH => "unauthorized",
+                NOT_FOUND => "not_found",
+                REJECTED => "validation_failed",
+                QUEUED => "queued",
+                _ => "error",
+            },
         }
     }
     pub fn queued(message: impl Into<String>) -> Exit {
@@ -65,10 +74,23 @@ impl Exit {
     }
 }
 
+/// A command that already wrote its whole answer (with `--json`, its one
+/// document) and only has to end with a non-zero code: the sentence goes to
+/// stderr and no error document is added to stdout.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Reported {
+    pub code: u8,
+    pub message: String,
+}
+
 /// The exit code, sentence and machine code for any error.
 pub fn describe(err: &anyhow::Error) -> (u8, String, String) {
     if let Some(e) = err.downcast_ref::<Exit>() {
         return (e.code, e.message.clone(), e.machine.to_string());
+    }
+    if let Some(e) = err.downcast_ref::<Reported>() {
+        return (e.code, e.message.clone(), "error".into());
     }
     if let Some(e) = err.downcast_ref::<ClientError>() {
         let sentence = match e {

@@ -67,9 +67,11 @@ enum Command {
     Profile(commands::account::ProfileArgs),
     /// Set your availability (mentors): available, away or busy.
     Status { availability: String },
-    /// Manage login and script tokens.
-    #[command(subcommand)]
-    Tokens(commands::account::TokensCommand),
+    /// Login and script tokens: list (default), create, revoke.
+    Tokens {
+        #[command(subcommand)]
+        command: Option<commands::account::TokensCommand>,
+    },
     /// List mentors in the directory.
     Mentors(commands::directory::MentorsArgs),
     /// Ask a mentor for a conversation, with an intro message.
@@ -121,9 +123,12 @@ enum Command {
     Archive { user: String },
     /// Bring an archived conversation back to the inbox.
     Unarchive { user: String },
-    /// Saved replies with {variables}: mchat send alice --template welcome --var topic=rust
-    #[command(subcommand)]
-    Template(commands::organise::TemplateCommand),
+    /// Saved replies with {variables}: list (default), add, show, rm.
+    /// mchat send alice --template welcome --var topic=rust
+    Template {
+        #[command(subcommand)]
+        command: Option<commands::organise::TemplateCommand>,
+    },
     /// Remind yourself later: mchat remind --in 1d "follow up with alice"
     Remind(commands::organise::RemindArgs),
     /// Scheduled messages and reminders: list (default) or cancel.
@@ -187,6 +192,12 @@ pub fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(err) if err.downcast_ref::<exit::Reported>().is_some() => {
+            let (code, sentence, _) = exit::describe(&err);
+            let sentence = crate::sanitize::line(&sentence).into_owned();
+            anstream::eprintln!("{}: {sentence}", output::paint(output::RED, "mchat"));
+            ExitCode::from(code)
+        }
         Err(err) => {
             let (code, sentence, machine) = exit::describe(&err);
             // One line without control characters, whatever the error quoted.
@@ -293,7 +304,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Whoami => account::whoami(&mut ctx).await,
         Command::Profile(a) => account::profile(&mut ctx, a).await,
         Command::Status { availability } => account::status(&mut ctx, &availability).await,
-        Command::Tokens(c) => account::tokens(&mut ctx, c).await,
+        Command::Tokens { command } => {
+            account::tokens(&mut ctx, command.unwrap_or(account::TokensCommand::List)).await
+        }
         Command::Mentors(a) => directory::mentors(&mut ctx, a).await,
         Command::Request { user, message } => conversations::request(&mut ctx, &user, message).await,
         Command::Requests => conversations::requests(&mut ctx).await,
@@ -323,7 +336,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Unarchive { user } => {
             organise::set(&mut ctx, &user, organise::Setting::Archive(false)).await
         }
-        Command::Template(c) => organise::template(&mut ctx, c).await,
+        Command::Template { command } => {
+            organise::template(&mut ctx, command.unwrap_or(organise::TemplateCommand::List)).await
+        }
         Command::Remind(a) => organise::remind(&mut ctx, a).await,
         Command::Scheduled { command } => organise::scheduled(&mut ctx, command).await,
         Command::Notifications { unread, mark_read } => {
@@ -339,6 +354,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// Opens the TUI for the current profile.
 async fn open_tui(ctx: &Ctx) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    if !(std::io::stdout().is_terminal() && std::io::stdin().is_terminal()) {
+        return Err(exit::Exit::new(
+            exit::USAGE,
+            "the TUI needs a terminal (stdin and stdout): run it in one, or use 'mchat inbox', \
+             'mchat read USER' and 'mchat watch' from scripts",
+        )
+        .into());
+    }
     let token = ctx
         .token()?
         .ok_or_else(|| exit::Exit::not_logged_in(&ctx.profile))?;

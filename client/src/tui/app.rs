@@ -427,7 +427,7 @@ impl App {
 
 /// `next_attempt_at` of an outbox item the server refused for good (the
 /// CLI's convention): it stays until retried or dropped.
-pub const REFUSED: i64 = i64::MAX;
+pub const REFUSED: i64 = crate::local::OUTBOX_REFUSED;
 
 /// A fresh composer.
 pub fn new_composer() -> TextArea<'static> {

@@ -184,8 +184,9 @@ impl Store {
             }
             if patch.availability.is_some() {
                 if u.role != Role::Mentor {
+                    // Not a bad value but a thing this role may not do (exit 4).
                     return Err(StoreError::api(
-                        ErrorCode::ValidationFailed,
+                        ErrorCode::Forbidden,
                         "only mentors have an availability",
                     ));
                 }

@@ -34,17 +34,25 @@ pub async fn find(client: &Client, target: &str) -> anyhow::Result<Conversation>
         return Ok(c);
     }
     // Archived conversations are left out of the default list, not gone.
-    client
+    let archived = client
         .conversations_archived()
         .await?
         .into_iter()
-        .find(|c| c.peer.username == name)
-        .ok_or_else(|| {
-            Exit::not_found(format!(
-                "you have no conversation with {name}; ask for one with 'mchat request {name} MESSAGE'"
-            ))
-            .into()
-        })
+        .find(|c| c.peer.username == name);
+    if let Some(c) = archived {
+        return Ok(c);
+    }
+    // Only suggest a request to someone who exists (and whom I may see).
+    match client.user(&name).await {
+        Ok(_) => Err(Exit::not_found(format!(
+            "you have no conversation with {name}; ask for one with 'mchat request {name} MESSAGE'"
+        ))
+        .into()),
+        Err(crate::api::ClientError::Api { status: 404, .. }) => {
+            Err(Exit::not_found(format!("there is no user named {name}")).into())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn request(ctx: &mut Ctx, user: &str, words: Vec<String>) -> anyhow::Result<()> {
@@ -188,6 +196,26 @@ pub async fn change(ctx: &mut Ctx, user: &str, change: Change) -> anyhow::Result
     let client = ctx.client()?;
     outbox::flush_quietly(ctx, &client).await;
     let conv = find(&client, user).await?;
+    // Asking for the state it is already in changes nothing: say so rather
+    // than claim the change (the server answers such a request with the
+    // conversation as it is).
+    let already = match (&change, conv.status) {
+        (Change::Accept, ConversationStatus::Accepted) => Some("already accepted"),
+        (Change::Decline(_), ConversationStatus::Declined) => Some("already declined"),
+        (Change::Complete, ConversationStatus::Completed) => Some("already completed"),
+        (Change::Reopen, ConversationStatus::Accepted) => Some("already open"),
+        _ => None,
+    };
+    if let Some(state) = already {
+        if ctx.out.json {
+            return ctx.out.json(&conv);
+        }
+        ctx.out.line(format!(
+            "the conversation with {} is {state}; nothing changed",
+            paint(BOLD, safe(&conv.peer.username))
+        ));
+        return Ok(());
+    }
     let (verb, result) = match change {
         Change::Accept => ("accepted the request from", client.accept(conv.id).await?),
         Change::Decline(reason) => {

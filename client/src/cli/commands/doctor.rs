@@ -1,4 +1,10 @@
 //! `mchat doctor`: the first thing to run when something is wrong.
+//!
+//! It always prints the whole report (with `--json`, one document), then
+//! exits non-zero when a check failed, so `mchat doctor || alert` works:
+//! 3 when the account is the problem (not logged in, token refused or for
+//! another server), 1 for anything else (server unreachable, local store).
+//! Messages waiting in the outbox are reported but are not a failure.
 
 use super::super::context::Ctx;
 use super::super::output::{DIM, GREEN, RED, YELLOW, paint, safe};
@@ -22,6 +28,8 @@ struct Report {
     token_source: Option<&'static str>,
     outbox_depth: Option<u32>,
     event_cursor: Option<i64>,
+    /// Every check passed (the exit code is 0).
+    ok: bool,
     problems: Vec<String>,
 }
 
@@ -47,14 +55,19 @@ pub async fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
         },
         outbox_depth: None,
         event_cursor: None,
+        ok: true,
         problems: Vec::new(),
     };
+    let mut local_failed = false;
     match ctx.local() {
         Ok(local) => {
             r.outbox_depth = local.outbox_len().ok();
             r.event_cursor = local.cursor().ok().flatten();
         }
-        Err(e) => r.problems.push(format!("local store: {e:#}")),
+        Err(e) => {
+            r.problems.push(format!("local store: {e:#}"));
+            local_failed = true;
+        }
     }
     let started = Instant::now();
     match ctx.anonymous()?.health().await {
@@ -93,6 +106,8 @@ pub async fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
         r.problems
             .push("not logged in: run 'mchat login USERNAME'".into());
     }
+    let account_failed = !r.logged_in || r.token_valid == Some(false);
+    r.ok = r.reachable && !account_failed && !local_failed;
     if r.outbox_depth.unwrap_or(0) > 0 {
         r.problems.push(format!(
             "{} message(s) wait in the outbox: 'mchat outbox'",
@@ -100,7 +115,8 @@ pub async fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
         ));
     }
     if ctx.out.json {
-        return ctx.out.json(&r);
+        ctx.out.json(&r)?;
+        return verdict(&r, account_failed);
     }
     let ok = |b: bool| if b { paint(GREEN, "ok") } else { paint(RED, "no") };
     let out = &ctx.out;
@@ -147,5 +163,24 @@ pub async fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     for p in &r.problems {
         out.line(format!("{} {}", paint(YELLOW, "!"), safe(p)));
     }
-    Ok(())
+    verdict(&r, account_failed)
+}
+
+/// The exit: `Ok` when every check passed, otherwise the code the module
+/// docs give, with the first problem as the sentence.
+fn verdict(r: &Report, account_failed: bool) -> anyhow::Result<()> {
+    if r.ok {
+        return Ok(());
+    }
+    let code = if account_failed && r.reachable {
+        super::super::exit::AUTH
+    } else {
+        super::super::exit::FAILURE
+    };
+    let first = r.problems.first().map(String::as_str).unwrap_or("a check failed");
+    Err(super::super::exit::Reported {
+        code,
+        message: format!("doctor: {}", safe(first)),
+    }
+    .into())
 }

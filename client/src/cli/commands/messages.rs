@@ -285,7 +285,8 @@ pub fn message_detail(m: &Message) -> Vec<String> {
             safe(&file.name),
             human_size(file.size),
             safe(&file.content_type),
-            paint(DIM, format!("mchat download {}", file.id))
+            // `download` takes the message's id (it finds the file through it).
+            paint(DIM, format!("mchat download {}", m.id))
         ));
     }
     if !m.reactions.is_empty() {
@@ -374,7 +375,11 @@ mod tests {
         assert!(text.contains("(edited)"), "{text}");
         assert!(text.contains("📎 notes"), "{text}");
         assert!(
-            text.contains("(1.5 KB, application/pdf) — mchat download 4"),
+            text.contains("(1.5 KB, application/pdf) — mchat download 7"),
+            "the message's id, which `download` takes, not the file's: {text}"
+        );
+        assert!(
+            !text.contains("mchat download 4"),
             "{text}"
         );
         assert!(text.contains("👍 2 ana, bob"), "{text}");

@@ -35,5 +35,11 @@ pub fn body_from(words: Vec<String>, what: &str) -> anyhow::Result<String> {
     } else {
         words.join(" ")
     };
-    Ok(text.replace("\r\n", "\n"))
+    let text = text.replace("\r\n", "\n");
+    if text.trim().is_empty() {
+        // Nothing to send is a mistake in the command line, not text the
+        // server refused (exit 2, not 5).
+        return Err(super::exit::Exit::new(super::exit::USAGE, format!("the {what} is empty")).into());
+    }
+    Ok(text)
 }

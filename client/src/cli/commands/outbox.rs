@@ -53,6 +53,7 @@ pub struct FlushReport {
     pub failed: Vec<FailedItem>,
     /// The server could not be reached; the rest stays queued.
     pub unreachable: bool,
+    /// Items still waiting to be sent (refused ones are not counted).
     pub remaining: u32,
 }
 
@@ -77,17 +78,61 @@ pub async fn flush(ctx: &mut Ctx, client: &Client, all: bool) -> anyhow::Result<
     flush_items(ctx, client, items).await
 }
 
-/// `next_attempt_at` of a message the server refused for good: it stays in
-/// the outbox (nothing typed is lost) but is never retried by itself.
-const REFUSED: i64 = i64::MAX;
-
 /// Queued messages waiting for a retry: all but the refused ones.
 fn waiting(ctx: &mut Ctx) -> anyhow::Result<Vec<OutboxItem>> {
     let items = ctx.local()?.outbox_list()?;
-    Ok(items
-        .into_iter()
-        .filter(|i| i.next_attempt_at != REFUSED)
-        .collect())
+    Ok(items.into_iter().filter(|i| !i.is_refused()).collect())
+}
+
+/// One outbox item as `mchat outbox --json` shows it: times in RFC 3339
+/// like every other document, and a refused item says so instead of
+/// carrying a retry time at the end of time.
+#[derive(Debug, Serialize)]
+pub struct OutboxEntry<'a> {
+    pub id: i64,
+    pub client_id: &'a str,
+    pub target: &'a str,
+    pub conversation_id: Option<i64>,
+    pub body: &'a str,
+    pub reply_to: Option<i64>,
+    /// `waiting` (sent by the next command that reaches the server) or
+    /// `refused` (kept for you; `mchat outbox drop ID` forgets it).
+    pub status: &'static str,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: time::OffsetDateTime,
+    pub attempts: u32,
+    pub last_error: Option<&'a str>,
+    /// When it is retried next; `null` for refused items.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub next_attempt_at: Option<time::OffsetDateTime>,
+}
+
+fn at_ms(ms: i64) -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+}
+
+impl<'a> From<&'a OutboxItem> for OutboxEntry<'a> {
+    fn from(i: &'a OutboxItem) -> Self {
+        OutboxEntry {
+            id: i.id,
+            client_id: &i.client_id,
+            target: &i.target,
+            conversation_id: i.conversation_id,
+            body: &i.body,
+            reply_to: i.reply_to,
+            status: if i.is_refused() { "refused" } else { "waiting" },
+            created_at: at_ms(i.created_at),
+            attempts: i.attempts,
+            last_error: i.last_error.as_deref(),
+            next_attempt_at: (!i.is_refused()).then(|| at_ms(i.next_attempt_at)),
+        }
+    }
+}
+
+/// "1 try", "3 tries".
+fn tries(n: u32) -> String {
+    if n == 1 { "1 try".into() } else { format!("{n} tries") }
 }
 
 /// Before `send`: every message waiting for a retry goes first, whatever its
@@ -134,7 +179,8 @@ async fn flush_items(ctx: &mut Ctx, client: &Client, items: Vec<OutboxItem>) -> 
             }
             Err(e) => {
                 let (_, sentence, _) = super::super::exit::describe(&e);
-                ctx.local()?.outbox_mark_failed(item.id, &sentence, REFUSED)?;
+                ctx.local()?
+                    .outbox_mark_failed(item.id, &sentence, crate::local::OUTBOX_REFUSED)?;
                 report.failed.push(FailedItem {
                     id: item.id,
                     client_id: item.client_id.clone(),
@@ -144,7 +190,8 @@ async fn flush_items(ctx: &mut Ctx, client: &Client, items: Vec<OutboxItem>) -> 
             }
         }
     }
-    report.remaining = ctx.local()?.outbox_len()?;
+    // Still queued = still to be sent; refused items are counted once, as refused.
+    report.remaining = u32::try_from(waiting(ctx)?.len()).unwrap_or(u32::MAX);
     Ok(report)
 }
 
@@ -190,6 +237,7 @@ pub async fn run(ctx: &mut Ctx, cmd: Option<OutboxCommand>) -> anyhow::Result<()
             let items = ctx.local()?.outbox_list()?;
             let elsewhere = ctx.local()?.outbox_others()?;
             if ctx.out.json {
+                let items: Vec<OutboxEntry<'_>> = items.iter().map(OutboxEntry::from).collect();
                 return ctx
                     .out
                     .json(&serde_json::json!({ "items": items, "queued_elsewhere": elsewhere }));
@@ -208,15 +256,20 @@ pub async fn run(ctx: &mut Ctx, cmd: Option<OutboxCommand>) -> anyhow::Result<()
                     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(i.created_at) * 1_000_000)
                         .map(relative)
                         .unwrap_or_default();
+                let state = if i.is_refused() {
+                    paint(RED, "refused")
+                } else {
+                    "waiting".to_string()
+                };
                 ctx.out.line(format!(
-                    "{:>4}  to {}  {}  {}{}",
+                    "{:>4}  {state}  to {}  {}  {}{}",
                     i.id,
                     safe(&i.target),
                     paint(DIM, when),
                     truncate(&safe(&i.body), 50),
                     i.last_error
                         .as_ref()
-                        .map(|e| format!("  {}", paint(RED, format!("({} tries: {})", i.attempts, safe(e)))))
+                        .map(|e| format!("  {}", paint(RED, format!("({}: {})", tries(i.attempts), safe(e)))))
                         .unwrap_or_default()
                 ));
             }
@@ -260,5 +313,17 @@ pub async fn run(ctx: &mut Ctx, cmd: Option<OutboxCommand>) -> anyhow::Result<()
                 .line(format!("{} dropped queued message {id}", paint(GREEN, "✓")));
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tries;
+
+    #[test]
+    fn tries_are_counted_in_english() {
+        assert_eq!(tries(1), "1 try");
+        assert_eq!(tries(0), "0 tries");
+        assert_eq!(tries(3), "3 tries");
     }
 }

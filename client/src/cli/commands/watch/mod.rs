@@ -182,6 +182,12 @@ impl Watcher {
         }
     }
 
+    /// A change of the connection's state, on stderr unless `-q`, with or
+    /// without `--json` (stdout keeps only the events).
+    fn state_note(&self, ctx: &Ctx, text: &str) {
+        ctx.out.note(text);
+    }
+
     async fn on_state(&mut self, ctx: &mut Ctx, client: &Client, state: ConnState) -> anyhow::Result<Flow> {
         match &state {
             ConnState::Connecting => {
@@ -192,12 +198,12 @@ impl Watcher {
             ConnState::Connected => {
                 let first = !std::mem::replace(&mut self.connected_once, true);
                 if first && !self.args.once {
-                    self.note(
+                    self.state_note(
                         ctx,
                         &format!("connected to {}; watching (Ctrl-C to stop)", ctx.server),
                     );
                 } else if !first {
-                    self.note(ctx, "connected");
+                    self.state_note(ctx, "connected");
                 }
                 if self.me.is_none() && !ctx.out.json {
                     self.me = client.me().await.ok().map(|u| u.username);
@@ -225,7 +231,7 @@ impl Watcher {
                         .into(),
                     });
                 }
-                self.note(ctx, &safe(&state.describe()));
+                self.state_note(ctx, &safe(&state.describe()));
             }
             ConnState::Offline(OfflineReason::Unauthorized { .. }) => {
                 return Err(Exit {
