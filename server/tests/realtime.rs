@@ -116,7 +116,7 @@ fn mentions(ev: &Event, conv: ConversationId, users: &[&str]) -> bool {
         EventKind::MarkersUpdated { conversation_id, .. } => *conversation_id == conv,
         EventKind::NotificationNew { notification } => notification.conversation_id == Some(conv),
         EventKind::UserUpdated { user } => users.contains(&user.username.as_str()),
-        EventKind::Resync => false,
+        EventKind::NotificationsRead { .. } | EventKind::Resync => false,
     }
 }
 

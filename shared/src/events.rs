@@ -5,7 +5,7 @@
 //! a client stores the last `seq` it processed and resumes from it.
 
 use crate::api::{ConversationStatus, Message, Notification, ReadMarker, ScheduledItem, User};
-use crate::{ConversationId, Seq, Timestamp};
+use crate::{ConversationId, NotificationId, Seq, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// One entry of a user's event log.
@@ -56,6 +56,13 @@ pub enum EventKind {
     },
     /// A new notification for me.
     NotificationNew { notification: Notification },
+    /// Some of my notifications were marked read (on this or another of my
+    /// devices): `ids` empty means all of them; `unread` is what is left.
+    NotificationsRead {
+        #[serde(default)]
+        ids: Vec<NotificationId>,
+        unread: u32,
+    },
     /// My profile, or that of someone I share a conversation with, changed.
     UserUpdated { user: User },
     /// My cursor is older than the retained log: refetch state, then continue
@@ -74,6 +81,7 @@ impl EventKind {
             Self::ScheduledUpdated { .. } => "scheduled_updated",
             Self::MarkersUpdated { .. } => "markers_updated",
             Self::NotificationNew { .. } => "notification_new",
+            Self::NotificationsRead { .. } => "notifications_read",
             Self::UserUpdated { .. } => "user_updated",
             Self::Resync => "resync",
         }

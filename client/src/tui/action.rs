@@ -81,8 +81,13 @@ pub enum Action {
     Scheduled(Vec<ScheduledItem>),
     /// One scheduled item changed (cancelled by me).
     ScheduledItem(ScheduledItem),
+    /// The terminal's new size (columns, rows).
+    Resize(u16, u16),
     /// Something failed: shown on the status line.
     Error(String),
+    /// A request failed because the server could not be reached: shown on
+    /// the status line until the live connection is back.
+    Unreachable(String),
     /// An informative note for the status line.
     Note(String),
 }

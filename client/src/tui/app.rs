@@ -210,7 +210,14 @@ pub struct App {
     /// Where `s` saves attachments (`[tui] download_dir`; else ~/Downloads or the cwd).
     pub download_dir: Option<PathBuf>,
     pub help: bool,
+    /// First line of the help overlay shown (it scrolls when it does not fit).
+    pub help_scroll: u16,
+    /// The terminal's size, as last reported (what scrolling bounds itself by).
+    pub size: ratatui::layout::Rect,
     pub status: Option<String>,
+    /// `status` says the server could not be reached: cleared when the
+    /// live connection is back (a mentor may leave the TUI open for hours).
+    pub status_offline: bool,
     pub mentors: Vec<User>,
     pub mentors_available_only: bool,
     pub mentors_expertise: Option<String>,
@@ -256,7 +263,10 @@ impl App {
             scheduled_selected: 0,
             download_dir: None,
             help: false,
+            help_scroll: 0,
+            size: ratatui::layout::Rect::new(0, 0, 80, 24),
             status: None,
+            status_offline: false,
             mentors: Vec::new(),
             mentors_available_only: false,
             mentors_expertise: None,

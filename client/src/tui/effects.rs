@@ -70,7 +70,15 @@ impl Runner {
                 let me = self.clone();
                 tokio::spawn(async move {
                     if let Err(e) = me.exec(other).await {
-                        me.send(Action::Error(format!("{e:#}")));
+                        let text = format!("{e:#}");
+                        let offline = e
+                            .downcast_ref::<crate::api::ClientError>()
+                            .is_some_and(|c| matches!(c, crate::api::ClientError::Unreachable { .. }));
+                        me.send(if offline {
+                            Action::Unreachable(text)
+                        } else {
+                            Action::Error(text)
+                        });
                     }
                 });
             }
@@ -139,6 +147,16 @@ impl Runner {
                 })
                 .await?;
                 self.flush(false).await?;
+                // Say what came of it (a refusal says so from `flush`).
+                let left = blocking(&self.store, |s| s.outbox_list()).await?;
+                if let Some(item) = left.iter().find(|i| i.id == id && !i.is_refused()) {
+                    self.send(Action::Unreachable(format!(
+                        "not sent yet ({}); it is retried by itself",
+                        item.last_error.as_deref().unwrap_or("the server did not answer")
+                    )));
+                } else if !left.iter().any(|i| i.id == id) {
+                    self.send(Action::Note("sent".into()));
+                }
             }
             Effect::DropOutbox(id) => {
                 blocking(&self.store, move |s| s.outbox_drop(id)).await?;
@@ -394,6 +412,7 @@ impl Runner {
                 }
                 Err(e) => {
                     let (_, sentence, _) = crate::cli::exit::describe(&e);
+                    self.send(Action::Error(format!("not sent: {sentence}")));
                     blocking(&self.store, move |s| {
                         s.outbox_mark_failed(item.id, &sentence, REFUSED)
                     })

@@ -25,6 +25,9 @@ pub async fn run(
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     #[cfg(unix)]
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    if let Ok(size) = term.size() {
+        app.size = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+    }
     term.draw(|f| views::draw(f, app))?;
     let mut live_open = true;
     loop {
@@ -36,6 +39,7 @@ pub async fn run(
             _ = terminated => break,
             ev = keys.next() => match ev {
                 Some(Ok(Event::Key(k))) if k.kind != KeyEventKind::Release => Action::Key(k),
+                Some(Ok(Event::Resize(width, height))) => Action::Resize(width, height),
                 Some(Ok(_)) => Action::Tick,
                 Some(Err(e)) => return Err(e.into()),
                 None => break,

@@ -17,7 +17,19 @@ pub fn key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         return vec![Effect::Quit];
     }
     if app.help {
-        app.help = false;
+        // Up/Down/PageUp/PageDown/j/k scroll the overlay; anything else closes it.
+        let step: i32 = match key.code {
+            KeyCode::Down | KeyCode::Char('j') => 1,
+            KeyCode::Up | KeyCode::Char('k') => -1,
+            KeyCode::PageDown | KeyCode::Char(' ') => PAGE as i32,
+            KeyCode::PageUp => -(PAGE as i32),
+            _ => {
+                app.help = false;
+                return Vec::new();
+            }
+        };
+        let max = super::views::help::line_count(app).saturating_sub(1);
+        app.help_scroll = (i32::from(app.help_scroll) + step).clamp(0, max as i32) as u16;
         return Vec::new();
     }
     if app.picker.is_some() {
@@ -66,6 +78,7 @@ fn global_command(app: &mut App, cmd: Command) -> Vec<Effect> {
         }
         Command::Help => {
             app.help = true;
+            app.help_scroll = 0;
             Vec::new()
         }
         Command::ViewChats => {
@@ -288,7 +301,10 @@ fn chats_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
                 .map(|i| i.id)
                 .last();
             match failed {
-                Some(item) if cmd == Command::Retry => vec![Effect::RetryOutbox(item)],
+                Some(item) if cmd == Command::Retry => {
+                    app.status = Some("retrying…".into());
+                    vec![Effect::RetryOutbox(item)]
+                }
                 Some(item) => vec![Effect::DropOutbox(item)],
                 None => {
                     app.status = Some("no failed message in this conversation".into());

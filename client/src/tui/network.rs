@@ -13,6 +13,10 @@ use std::time::Instant;
 pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
     match action {
         Action::Key(_) | Action::Tick => Vec::new(),
+        Action::Resize(width, height) => {
+            app.size = ratatui::layout::Rect::new(0, 0, width, height);
+            Vec::new()
+        }
         Action::Frame(ServerFrame::Event(ev)) => event(app, *ev),
         Action::Frame(ServerFrame::Signal(sig)) => signal(app, sig),
         Action::Conn(state) => conn(app, state),
@@ -203,7 +207,13 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             app.upsert_scheduled(item);
             Vec::new()
         }
+        Action::Unreachable(e) => {
+            let effects = apply(app, Action::Error(e));
+            app.status_offline = true;
+            effects
+        }
         Action::Error(e) => {
+            app.status_offline = false;
             app.flushing = false;
             // A failed page may be asked again by scrolling.
             for t in app.threads.values_mut() {
@@ -217,6 +227,7 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Note(n) => {
+            app.status_offline = false;
             app.status = Some(crate::sanitize::line(&n).into_owned());
             Vec::new()
         }
@@ -266,6 +277,9 @@ fn conn(app: &mut App, state: ConnState) -> Vec<Effect> {
     };
     match state {
         ConnState::Connected => {
+            if std::mem::take(&mut app.status_offline) {
+                app.status = None;
+            }
             // The server sends every online contact's presence after `ready`.
             app.presence.clear();
             app.replaying = true;
@@ -320,6 +334,18 @@ fn event(app: &mut App, ev: Event) -> Vec<Effect> {
         EventKind::NotificationNew { notification } => {
             app.notifications.retain(|n| n.id != notification.id);
             app.notifications.insert(0, notification);
+            Vec::new()
+        }
+        EventKind::NotificationsRead { ids, .. } => {
+            // Read elsewhere is read here: the banner and counts follow.
+            let at = ev.at;
+            for n in app
+                .notifications
+                .iter_mut()
+                .filter(|n| n.read_at.is_none() && (ids.is_empty() || ids.contains(&n.id)))
+            {
+                n.read_at = Some(at);
+            }
             Vec::new()
         }
         EventKind::UserUpdated { user } => {
@@ -407,6 +433,15 @@ pub fn message(app: &mut App, m: Message, live: bool) -> Vec<Effect> {
         c.unread += 1;
         c.archived = false;
     }
+    if mine && live && c.last_message.as_ref().is_some_and(|l| l.id == m.id) {
+        // Sent from another device: sending moves my read marker to it on
+        // the server, so everything before it is read here too (only when
+        // it is the newest: a replayed older one says nothing of later ones).
+        c.unread = 0;
+        if c.my_markers.read_up_to < m.id {
+            c.my_markers.read_up_to = m.id;
+        }
+    }
     if let Some(sender) = &m.sender {
         if app.typing.get(&id).is_some_and(|(who, _)| who == sender) {
             app.typing.remove(&id);
@@ -443,9 +478,19 @@ pub fn message(app: &mut App, m: Message, live: bool) -> Vec<Effect> {
 /// counted as new, never a bell).
 fn updated(app: &mut App, m: Message) -> Vec<Effect> {
     let id = m.conversation_id;
+    let mut requoted = Vec::new();
     if let Some(t) = app.threads.get_mut(&id) {
         if let Ok(i) = t.messages.binary_search_by(|x| x.id.cmp(&m.id)) {
             t.messages[i] = m.clone();
+        }
+        // Replies quote it: the quote follows the edit or the deletion (a
+        // deleted "my password is …" must not stay on screen).
+        let quote = quote_of(&m);
+        for r in t.messages.iter_mut().filter(|r| r.reply_to == Some(m.id)) {
+            if r.reply.as_ref() != Some(&quote) {
+                r.reply = Some(quote.clone());
+                requoted.push(r.clone());
+            }
         }
     }
     if let Some(c) = app.conversation_mut(id) {
@@ -464,10 +509,29 @@ fn updated(app: &mut App, m: Message) -> Vec<Effect> {
             app.reply_to = None;
         }
     }
+    requoted.push(m);
     vec![Effect::CacheMessages {
         conversation: id,
-        messages: vec![m],
+        messages: requoted,
     }]
+}
+
+/// How a reply quotes `m` now: what the server's quote of it would say.
+fn quote_of(m: &Message) -> mchat_shared::api::ReplyQuote {
+    let deleted = m.deleted_at.is_some();
+    mchat_shared::api::ReplyQuote {
+        id: m.id,
+        sender: m.sender.clone(),
+        excerpt: if deleted {
+            String::new()
+        } else {
+            m.body
+                .chars()
+                .take(mchat_shared::limits::QUOTE_MAX_CHARS)
+                .collect()
+        },
+        deleted,
+    }
 }
 
 /// My muted/archived settings of a conversation changed.

@@ -64,6 +64,35 @@ pub fn availability_changed(state: &AppState, user: i64) {
     }
 }
 
+/// `user` has a new contact (a request was made): both learn each other's
+/// presence now, not at their next reconnect. Presence signals are
+/// idempotent, so telling the older contacts again is harmless.
+pub fn new_contact(state: &AppState, user: i64) {
+    if !state.hub.is_online(user) {
+        return;
+    }
+    went_online(state, user);
+    let state = state.clone();
+    tokio::spawn(async move {
+        let Ok(contacts) = state.store.contacts(user).await else {
+            return;
+        };
+        for c in contacts.into_iter().filter(|&c| state.hub.is_online(c)) {
+            let Ok(info) = state.store.presence_info(c).await else {
+                continue;
+            };
+            state.hub.signal(
+                &[user],
+                &Signal::Presence {
+                    username: info.username,
+                    state: presence_state(info.availability),
+                    last_seen: None,
+                },
+            );
+        }
+    });
+}
+
 /// For after `ready`: the presence of each contact who is online now, as
 /// frames for the connection to send.
 pub async fn contact_signals(state: &AppState, user: i64) -> Vec<String> {

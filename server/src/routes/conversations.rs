@@ -46,6 +46,7 @@ pub async fn create(
         .await?;
     if created {
         metrics::counter!("mchatd_messages_stored_total").increment(1);
+        crate::realtime::presence::new_contact(&state, me.user_id);
     }
     let status = if created {
         StatusCode::CREATED

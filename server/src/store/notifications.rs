@@ -83,6 +83,8 @@ impl Store {
         ids: Option<Vec<NotificationId>>,
     ) -> StoreResult<(u32, u32)> {
         self.write(move |ctx| {
+            // Empty: all of them.
+            let marked_ids: Vec<NotificationId> = ids.clone().unwrap_or_default();
             let marked = match ids {
                 None => ctx.conn.execute(
                     "UPDATE notifications SET read_at = ?2 WHERE user_id = ?1 AND read_at IS NULL",
@@ -107,7 +109,18 @@ impl Store {
                     n
                 }
             };
-            Ok((marked as u32, unread_count(ctx.conn, user)?))
+            let unread = unread_count(ctx.conn, user)?;
+            if marked > 0 {
+                // The user's other devices update their counts and banners.
+                ctx.emit(
+                    user,
+                    EventKind::NotificationsRead {
+                        ids: marked_ids,
+                        unread,
+                    },
+                )?;
+            }
+            Ok((marked as u32, unread))
         })
         .await
     }

@@ -2,6 +2,7 @@
 //! benchmark; the fixtures they share live here.
 
 mod bench;
+mod first_hour;
 mod render;
 mod rich;
 mod update;
@@ -165,6 +166,22 @@ pub(super) fn render(app: &App, w: u16, h: u16) -> String {
         s.push('\n');
     }
     s
+}
+
+/// Everything the help overlay shows at `w`×`h`, scrolled through from
+/// the top (it opens it if needed; it stays open).
+pub(super) fn help_text(app: &mut App, w: u16, h: u16) -> String {
+    app.size = ratatui::layout::Rect::new(0, 0, w, h);
+    if !app.help {
+        app.update(key('?'));
+    }
+    app.help_scroll = 0;
+    let mut all = render(app, w, h);
+    for _ in 0..crate::tui::views::help::line_count(app) {
+        app.update(key('j'));
+        all.push_str(&render(app, w, h));
+    }
+    all
 }
 
 pub(super) fn key(c: char) -> Action {

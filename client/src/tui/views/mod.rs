@@ -14,7 +14,7 @@ pub mod search;
 pub mod text;
 pub mod thread;
 
-use super::app::{App, View};
+use super::app::{App, Focus, View};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -47,7 +47,10 @@ pub fn draw(f: &mut Frame<'_>, app: &App) {
 
 fn chats(f: &mut Frame<'_>, area: Rect, app: &App) {
     let narrow = area.width < NARROW;
-    if app.open.is_none() {
+    // Narrow: one pane at a time. With the keyboard on the list (Esc, h,
+    // Left from the thread) the list is what shows, so moving and Enter
+    // are never blind.
+    if app.open.is_none() || (narrow && app.focus == Focus::List) {
         conversations::draw(f, area, app);
         return;
     }
@@ -85,7 +88,7 @@ fn footer(f: &mut Frame<'_>, area: Rect, app: &App) {
     } else if let Some(n) = app.unread_announcement() {
         // The banner stays until the announcement is read (4, then m).
         let head = "📣 announcement: ";
-        let tail = "  (4 to read)";
+        let tail = "  (4 notifications · m marks read)";
         let room = (area.width as usize).saturating_sub(text::width(head) + text::width(tail));
         Line::from(vec![
             Span::styled(head, t.announcement()),

@@ -11,26 +11,21 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState};
 use time::OffsetDateTime;
 
-/// "in 5m", "in 3h", "in 2d", or "due now".
+/// When it is due, as `mchat scheduled` says it: local time and "in 36 s"
+/// (one formatter for both, `when::describe`); UTC only if the local zone
+/// cannot be read.
 pub fn due_in(due: OffsetDateTime, now: OffsetDateTime) -> String {
-    let secs = (due - now).whole_seconds();
-    match secs {
-        s if s < 30 => "due now".into(),
-        s if s < 3600 => format!("in {}m", (s + 30) / 60),
-        s if s < 86_400 => format!("in {}h", s / 3600),
-        s => format!("in {}d", s / 86_400),
+    match (crate::when::to_local(due), crate::when::to_local(now)) {
+        (Ok(due), Ok(now)) => crate::when::describe(&due, &now),
+        _ => format!(
+            "{}-{:02}-{:02} {:02}:{:02} UTC",
+            due.year(),
+            u8::from(due.month()),
+            due.day(),
+            due.hour(),
+            due.minute()
+        ),
     }
-}
-
-fn when(due: OffsetDateTime) -> String {
-    format!(
-        "{}-{:02}-{:02} {:02}:{:02} UTC",
-        due.year(),
-        u8::from(due.month()),
-        due.day(),
-        due.hour(),
-        due.minute()
-    )
 }
 
 fn item<'a>(app: &App, i: &ScheduledItem, w: usize) -> ListItem<'a> {
@@ -40,7 +35,7 @@ fn item<'a>(app: &App, i: &ScheduledItem, w: usize) -> ListItem<'a> {
         (ScheduledKind::Message, Some(p)) => format!("✉ to {}", line(p)),
         (ScheduledKind::Message, None) => "✉ message".to_string(),
     };
-    let due = format!(" · {} · {}", due_in(i.due_at, app.now), when(i.due_at));
+    let due = format!(" · {}", due_in(i.due_at, app.now));
     let body_room = w.saturating_sub(2);
     let head_room = w.saturating_sub(width(&due));
     ListItem::new(vec![

@@ -297,15 +297,26 @@ fn message_lines<'a>(
 
 fn queued_lines<'a>(app: &App, item: &OutboxItem, width: usize) -> Vec<Line<'a>> {
     let t = &app.theme;
-    let state = if item.next_attempt_at == REFUSED {
-        Span::styled(
-            format!(
-                " ✗ failed: {} (R retry, D drop)",
-                line(item.last_error.as_deref().unwrap_or("refused"))
-            ),
-            t.error(),
-        )
-    } else if item.attempts > 0 {
+    if item.next_attempt_at == REFUSED {
+        // The keys on the header, where they always fit; the reason, which
+        // may be long, wrapped below it.
+        let mut out = vec![Line::from(vec![
+            Span::styled("you", t.me()),
+            Span::styled(" ✗ failed · R retry · D drop", t.error()),
+        ])];
+        let why = format!(
+            "not sent: {}",
+            line(item.last_error.as_deref().unwrap_or("refused by the server"))
+        );
+        for l in wrap(&why, width.saturating_sub(2)) {
+            out.push(Line::styled(format!("  {l}"), t.error()));
+        }
+        for l in wrap(&text(&item.body), width.saturating_sub(2)) {
+            out.push(Line::raw(format!("  {l}")));
+        }
+        return out;
+    }
+    let state = if item.attempts > 0 {
         Span::styled(format!(" … sending (try {})", item.attempts + 1), t.warn())
     } else {
         Span::styled(" … sending", t.dim())

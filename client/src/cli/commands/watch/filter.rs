@@ -27,6 +27,7 @@ impl Filter {
                 | EventKind::MarkersUpdated { conversation_id, .. } => *conversation_id == id,
                 EventKind::NotificationNew { notification } => notification.conversation_id == Some(id),
                 EventKind::UserUpdated { user } => user.username == self.peer,
+                EventKind::NotificationsRead { .. } => false,
                 EventKind::Resync => true,
             },
             ServerFrame::Signal(Signal::Typing { conversation_id, .. }) => *conversation_id == id,

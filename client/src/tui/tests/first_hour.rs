@@ -1,0 +1,256 @@
+//! What a new user tripped over in their first hour (issue 18): stale
+//! quotes, a stale "cannot reach the server" line, unread counts and the
+//! announcement banner that did not follow other devices, and the
+//! Scheduled view's own idea of "soon".
+
+use super::*;
+use crate::tui::app::Thread;
+
+/// Ana's thread with a reply quoting a message that is about to change.
+fn quoted_thread(app: &mut App) {
+    crate::tui::input::open(app, ConversationId(1));
+    let mut reply = msg(12, 1, "mona", "noted, thanks");
+    reply.reply_to = Some(MessageId(11));
+    reply.reply = Some(ReplyQuote {
+        id: MessageId(11),
+        sender: Some("ana".into()),
+        excerpt: "my password is hunter2".into(),
+        deleted: false,
+    });
+    app.update(Action::Messages {
+        conversation: ConversationId(1),
+        page: MessagePage {
+            messages: vec![msg(11, 1, "ana", "my password is hunter2"), reply],
+            has_more: false,
+            markers: Vec::new(),
+        },
+        older: false,
+    });
+}
+
+fn thread(app: &App) -> &Thread {
+    app.threads
+        .get(&ConversationId(1))
+        .unwrap_or_else(|| panic!("ana's thread is loaded"))
+}
+
+#[test]
+fn reply_quotes_follow_edits_and_deletions_live() {
+    let mut app = app();
+    quoted_thread(&mut app);
+    assert!(render(&app, 100, 24).contains("hunter2"));
+
+    let mut edited = msg(11, 1, "ana", "my password is ******");
+    edited.edited_at = Some(t0());
+    let effects = app.update(ev(70, EventKind::MessageUpdated { message: edited }));
+    assert_eq!(
+        thread(&app).messages[1].reply.as_ref().map(|q| q.excerpt.as_str()),
+        Some("my password is ******")
+    );
+    // The quoting message is cached again too, so a restart shows the same.
+    assert!(
+        effects.iter().any(|e| matches!(e, Effect::CacheMessages { messages, .. }
+            if messages.iter().any(|m| m.id == MessageId(12)))),
+        "{effects:?}"
+    );
+
+    let mut deleted = msg(11, 1, "ana", "");
+    deleted.deleted_at = Some(t0());
+    app.update(ev(71, EventKind::MessageUpdated { message: deleted }));
+    let quote = thread(&app).messages[1].reply.clone();
+    assert!(quote.as_ref().is_some_and(|q| q.deleted && q.excerpt.is_empty()), "{quote:?}");
+    let screen = render(&app, 100, 24);
+    assert!(!screen.contains("hunter2") && !screen.contains("******"), "{screen}");
+}
+
+#[test]
+fn a_reconnect_clears_the_unreachable_line() {
+    let mut app = app();
+    app.update(Action::Conn(ConnState::Reconnecting {
+        attempt: 1,
+        retry_in: Duration::from_secs(1),
+        error: LiveError::Unreachable("connection refused".into()),
+    }));
+    app.update(Action::Unreachable(
+        "cannot reach the server at http://127.0.0.1:7878 (connection refused)".into(),
+    ));
+    assert!(render(&app, 100, 24).contains("cannot reach the server"));
+    app.update(Action::Conn(ConnState::Connected));
+    let screen = render(&app, 100, 24);
+    assert!(!screen.contains("cannot reach the server"), "{screen}");
+
+    // Other errors are not the connection's to clear.
+    app.update(Action::Error("message is 4,001 characters; the limit is 4,000".into()));
+    app.update(Action::Conn(ConnState::Connected));
+    assert!(render(&app, 100, 24).contains("the limit is 4,000"));
+}
+
+#[test]
+fn answering_from_another_device_clears_the_unread_count() {
+    let mut app = app();
+    assert_eq!(app.conversation(ConversationId(1)).map(|c| c.unread), Some(2));
+    // `mchat send ana …` from a terminal: the event of my own message.
+    app.update(ev(
+        80,
+        EventKind::MessageNew {
+            message: msg(20, 1, "mona", "answered from my laptop"),
+        },
+    ));
+    let c = app.conversation(ConversationId(1)).cloned();
+    assert_eq!(c.as_ref().map(|c| c.unread), Some(0), "{c:?}");
+    assert!(c.is_some_and(|c| !c.awaiting_reply));
+    // A replayed older message of mine says nothing about newer ones.
+    app.update(ev(
+        81,
+        EventKind::MessageNew {
+            message: msg(21, 1, "ana", "thanks!"),
+        },
+    ));
+    app.update(ev(
+        82,
+        EventKind::MessageNew {
+            message: msg(19, 1, "mona", "an older one, replayed"),
+        },
+    ));
+    assert_eq!(app.conversation(ConversationId(1)).map(|c| c.unread), Some(1));
+}
+
+#[test]
+fn the_banner_goes_when_notifications_are_read_elsewhere() {
+    let mut app = app();
+    app.update(ev(
+        90,
+        EventKind::NotificationNew {
+            notification: Notification {
+                id: NotificationId(9),
+                kind: NotificationKind::Announcement,
+                body: "maintenance tonight".into(),
+                conversation_id: None,
+                actor: None,
+                created_at: t0(),
+                read_at: None,
+            },
+        },
+    ));
+    let last = render(&app, 100, 24).lines().last().unwrap_or_default().to_string();
+    assert!(last.contains("maintenance tonight") && last.contains("m marks read"), "{last}");
+    app.update(ev(
+        91,
+        EventKind::NotificationsRead {
+            ids: Vec::new(),
+            unread: 0,
+        },
+    ));
+    let last = render(&app, 100, 24).lines().last().unwrap_or_default().to_string();
+    assert!(!last.contains("announcement"), "{last}");
+}
+
+#[test]
+fn scheduled_times_read_like_the_command_line() {
+    let mut app = app();
+    let due = app.now + time::Duration::seconds(36);
+    app.update(Action::Scheduled(vec![ScheduledItem {
+        id: mchat_shared::ScheduledId(1),
+        kind: ScheduledKind::Reminder,
+        conversation_id: None,
+        peer: None,
+        body: "stand-up".into(),
+        due_at: due,
+        status: ScheduledStatus::Pending,
+        message_id: None,
+        error: None,
+        client_id: "c1".into(),
+        created_at: t0(),
+    }]));
+    app.update(key('5'));
+    let screen = render(&app, 100, 24);
+    assert!(screen.contains("(in 36 s)"), "{screen}");
+    assert!(!screen.contains("in 1m") && !screen.contains("UTC"), "{screen}");
+}
+
+#[test]
+fn below_sixty_columns_the_list_comes_back_and_is_never_blind() {
+    let mut app = app();
+    crate::tui::input::open(&mut app, ConversationId(1));
+    app.focus = crate::tui::app::Focus::Thread;
+    let screen = render(&app, 50, 20);
+    assert!(!screen.contains("Conversations"), "the thread fills the pane:\n{screen}");
+    // Esc moves to the list: the list is what shows.
+    app.update(code(KeyCode::Esc));
+    assert_eq!(app.focus, crate::tui::app::Focus::List);
+    let screen = render(&app, 50, 20);
+    assert!(screen.contains("Ben"), "the list is back:\n{screen}");
+    // Moving and opening from there is visible all the way.
+    app.update(key('j'));
+    let screen = render(&app, 50, 20);
+    assert!(screen.contains("Ben"), "{screen}");
+}
+
+#[test]
+fn help_wraps_and_scrolls_instead_of_cutting() {
+    let mut app = app();
+    app.size = ratatui::layout::Rect::new(0, 0, 50, 20);
+    app.update(key('?'));
+    let first = render(&app, 50, 20);
+    assert!(first.contains("↑↓ scroll"), "says it scrolls:\n{first}");
+    assert!(!first.contains('…'), "descriptions are wrapped, not cut:\n{first}");
+    let lines = crate::tui::views::help::line_count(&app);
+    assert!(lines > 18, "more lines than fit: {lines}");
+    // Scroll to the end: the last command's text is reachable.
+    for _ in 0..lines {
+        app.update(key('j'));
+    }
+    assert!(app.help, "scrolling keeps it open");
+    let last = render(&app, 50, 20);
+    let final_help = crate::tui::keys::Command::ALL
+        .last()
+        .map(|c| c.help().split_whitespace().next().unwrap_or_default().to_string())
+        .unwrap_or_default();
+    assert!(last.contains(&final_help), "{final_help} in\n{last}");
+    assert_ne!(first, last);
+    // Wide terminals: every description whole, at 120 columns too.
+    for (w, h) in [(120, 40), (50, 20), (80, 24)] {
+        // Borders aside, a wrapped description reads on across lines.
+        let all = help_text(&mut app, w, h).replace('│', " ");
+        let words: Vec<&str> = all.split_whitespace().collect();
+        for c in crate::tui::keys::Command::ALL {
+            let want: Vec<&str> = c.help().split_whitespace().collect();
+            assert!(
+                words.windows(want.len()).any(|win| win == want.as_slice()),
+                "{w}x{h}: {:?} not shown whole",
+                c.help()
+            );
+        }
+    }
+    app.update(key('x'));
+    assert!(!app.help, "any other key closes it");
+}
+
+#[test]
+fn a_failed_message_keeps_its_keys_visible_and_retry_answers() {
+    let mut app = app();
+    open_ana(&mut app);
+    app.update(Action::Outbox(vec![crate::local::OutboxItem {
+        id: 4,
+        client_id: "c4".into(),
+        target: "ana".into(),
+        conversation_id: Some(1),
+        body: "a reply".into(),
+        reply_to: None,
+        created_at: 0,
+        attempts: 1,
+        last_error: Some(
+            "the conversation is completed; reopen it to post again — and this reason is long enough \
+             to need more than one line"
+                .into(),
+        ),
+        next_attempt_at: crate::local::OUTBOX_REFUSED,
+    }]));
+    let screen = render(&app, 70, 24);
+    assert!(screen.contains("✗ failed · R retry · D drop"), "{screen}");
+    assert!(screen.contains("more than one"), "the whole reason, wrapped:\n{screen}");
+    app.focus = crate::tui::app::Focus::Thread;
+    let effects = app.update(key('R'));
+    assert_eq!(effects, vec![Effect::RetryOutbox(4)]);
+    assert_eq!(app.status.as_deref(), Some("retrying…"));
+}
