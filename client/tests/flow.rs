@@ -15,14 +15,27 @@ use mchat_shared::api::{
 use mchat_testkit::TestServer;
 use serde_json::Value;
 
-/// The inbox row for `peer`, split into words (`[unread] peer role status [↩ reply] ...`).
-fn inbox_row(user: &User, peer: &str) -> Vec<String> {
+/// The inbox row for `peer`: its display name, and the other words
+/// (`[unread] peer role status [↩ reply] ...`).
+fn inbox_row_and_name(user: &User, peer: &str) -> (Vec<String>, String) {
     let out = user.ok(&["inbox"], "");
-    let line = out
+    let words: Vec<String> = out
         .lines()
-        .find(|l| l.split_whitespace().take(2).any(|w| w == peer))
+        .map(|l| l.split_whitespace().map(str::to_string).collect::<Vec<_>>())
+        .find(|words| words.iter().take(2).any(|w| w == peer))
         .unwrap_or_else(|| panic!("no inbox row for {peer}:\n{out}"));
-    line.split_whitespace().map(str::to_string).collect()
+    // The display name stands between the username and the role.
+    let at = words.iter().position(|w| w == peer).unwrap_or(0);
+    let role = (at + 1..words.len())
+        .find(|&i| ["mentor", "mentee", "admin"].contains(&words[i].as_str()))
+        .unwrap_or_else(|| panic!("no role in the inbox row {words:?}"));
+    let name = words[at + 1..role].join(" ");
+    let row = words[..=at].iter().chain(&words[role..]).cloned().collect();
+    (row, name)
+}
+
+fn inbox_row(user: &User, peer: &str) -> Vec<String> {
+    inbox_row_and_name(user, peer).0
 }
 
 fn unread_badge(row: &[String]) -> Option<u32> {
@@ -68,7 +81,7 @@ fn mentorship_flow_in_human_mode() {
         ],
     );
     let max = User::register(&server, "max", &["--role", "mentor", "--expertise", "go"]);
-    let ana = User::register(&server, "ana", &[]);
+    let ana = User::register(&server, "ana", &["--display-name", "Ana Lima"]);
 
     // Unapproved mentors are not in the directory.
     assert_eq!(mentor_names(&ana, &[]), Vec::<String>::new());
@@ -94,6 +107,12 @@ fn mentorship_flow_in_human_mode() {
         listing.contains("available") && listing.contains("rust, cli"),
         "{listing}"
     );
+    // Issue 12: the username, which nobody can imitate, beside the display name.
+    let row = listing
+        .lines()
+        .find(|l| l.starts_with("mona "))
+        .expect("mona's row");
+    assert!(row.starts_with("mona  Mona Lisa  available"), "{row}");
 
     // The request.
     let out = ana.ok(&["request", "mona", "intro"], "");
@@ -105,6 +124,10 @@ fn mentorship_flow_in_human_mode() {
         .find(|l| l.trim_start().starts_with("ana"))
         .expect("ana's request");
     assert!(row.ends_with("intro"), "the intro is shown: {row}");
+    assert!(
+        row.trim_start().starts_with("ana  Ana Lima  "),
+        "display name beside: {row}"
+    );
     assert!(!incoming.contains("Outgoing"), "{incoming}");
     let outgoing = ana.ok(&["requests"], "");
     assert!(
@@ -115,6 +138,9 @@ fn mentorship_flow_in_human_mode() {
     assert_eq!(max.ok(&["requests"], "").trim(), "no pending requests");
     assert_eq!(inbox_row(&ana, "mona")[2], "requested");
     assert_eq!(inbox_row(&mona, "ana")[3], "request");
+    // Issue 12: each inbox row shows the display name beside the username.
+    assert_eq!(inbox_row_and_name(&ana, "mona").1, "Mona Lisa");
+    assert_eq!(inbox_row_and_name(&mona, "ana").1, "Ana Lima");
 
     // Nobody can post while it is pending.
     let (code, _, err) = ana.run(&["send", "mona", "are you there?"], "");
@@ -148,7 +174,7 @@ fn mentorship_flow_in_human_mode() {
     assert_eq!(unread_badge(&inbox_row(&mona, "ana")), Some(1));
     let thread = mona.ok(&["read", "ana"], "");
     assert!(
-        thread.starts_with("── ana (ana) · accepted · conversation "),
+        thread.starts_with("── Ana Lima (ana) · accepted · conversation "),
         "{thread}"
     );
     assert!(
@@ -350,10 +376,7 @@ fn mentorship_flow_with_json_everywhere() {
     assert_eq!(tokens["tokens"].as_array().unwrap().len(), 1, "{tokens}");
     assert_eq!(tokens["tokens"][0]["current"], true, "{tokens}");
     let outbox = ana.json(&["outbox"], "");
-    assert_eq!(
-        outbox,
-        serde_json::json!({"items": [], "queued_elsewhere": 0})
-    );
+    assert_eq!(outbox, serde_json::json!({"items": [], "queued_elsewhere": 0}));
     let doctor = ana.json(&["doctor"], "");
     assert_eq!(
         (doctor["reachable"].clone(), doctor["outbox_depth"].clone()),

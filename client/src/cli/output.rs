@@ -81,6 +81,17 @@ pub fn safe_text(s: &str) -> Cow<'_, str> {
     crate::sanitize::text(s)
 }
 
+/// How many columns a display name may take in a CLI table.
+pub const DISPLAY_NAME_COLUMN: usize = 24;
+
+/// A display name for the column beside a username. The CLI names people
+/// by username, the name they type and the one nobody can imitate (the
+/// server refuses look-alikes), with the display name beside it: display
+/// names are free text and may still look like someone else's.
+pub fn display_cell(display_name: &str) -> String {
+    truncate(&safe(display_name), DISPLAY_NAME_COLUMN)
+}
+
 /// Wraps `text` in `style`.
 pub fn paint(style: Style, text: impl std::fmt::Display) -> String {
     format!("{style}{text}{style:#}")

@@ -150,7 +150,8 @@ pub fn settings(app: &mut App, id: ConversationId, mute: bool) -> Vec<Effect> {
     } else {
         (None, Some(!c.archived))
     };
-    let name = line(&c.peer.display_name).into_owned();
+    // The username beside the display name, as everywhere a person is named.
+    let name = format!("{} @{}", line(&c.peer.display_name), line(&c.peer.username));
     app.status = Some(match (muted, archived) {
         (Some(true), _) => format!("muting {name}…"),
         (Some(false), _) => format!("unmuting {name}…"),

@@ -5,7 +5,7 @@ use super::super::context::Ctx;
 use super::super::exit::Exit;
 use super::super::output::Out;
 use super::super::output::{
-    BADGE, BOLD, CYAN, DIM, GREEN, YELLOW, columns, pad, paint, relative, safe, truncate,
+    BADGE, BOLD, CYAN, DIM, GREEN, YELLOW, columns, display_cell, pad, paint, relative, safe, truncate,
 };
 use super::outbox;
 use crate::api::Client;
@@ -149,6 +149,25 @@ pub async fn requests(ctx: &mut Ctx) -> anyhow::Result<()> {
         ctx.out.line("no pending requests");
         return Ok(());
     }
+    // Username, display name beside it, aligned across both lists.
+    let names: Vec<Vec<String>> = incoming
+        .iter()
+        .chain(&outgoing)
+        .map(|c| {
+            vec![
+                safe(&c.peer.username).into_owned(),
+                display_cell(&c.peer.display_name),
+            ]
+        })
+        .collect();
+    let w = columns(&names);
+    let who = |c: &Conversation| {
+        format!(
+            "{}  {}",
+            paint(BOLD, pad(&safe(&c.peer.username), w[0])),
+            pad(&display_cell(&c.peer.display_name), w[1])
+        )
+    };
     if !incoming.is_empty() {
         ctx.out.line(paint(BOLD, "Incoming"));
         for c in &incoming {
@@ -159,7 +178,7 @@ pub async fn requests(ctx: &mut Ctx) -> anyhow::Result<()> {
                 .unwrap_or_default();
             ctx.out.line(format!(
                 "  {}  {}  {}",
-                paint(BOLD, safe(&c.peer.username)),
+                who(c),
                 paint(DIM, relative(c.created_at)),
                 truncate(&intro, 60)
             ));
@@ -174,7 +193,7 @@ pub async fn requests(ctx: &mut Ctx) -> anyhow::Result<()> {
         for c in &outgoing {
             ctx.out.line(format!(
                 "  {}  {}  {}",
-                paint(BOLD, safe(&c.peer.username)),
+                who(c),
                 paint(DIM, format!("sent {}", relative(c.created_at))),
                 c.expires_at
                     .map(|t| format!("expires {}", t.date()))
@@ -321,6 +340,7 @@ pub fn print_inbox(out: &Out, list: &[Conversation]) {
                     String::new()
                 },
                 safe(&c.peer.username).into_owned(),
+                display_cell(&c.peer.display_name),
                 c.peer.role.to_string(),
                 match (c.muted, c.archived) {
                     (true, true) => format!("{} · muted · archived", status_label(c, &me).0),
@@ -349,14 +369,15 @@ pub fn print_inbox(out: &Out, list: &[Conversation]) {
             anstyle::Style::new()
         };
         out.line(format!(
-            "{} {}  {}  {}  {}  {}  {}",
+            "{} {}  {}  {}  {}  {}  {}  {}",
             paint(BADGE, format!("{:>w$}", row[0], w = w[0].max(1))),
             paint(name_style, pad(&row[1], w[1])),
-            paint(DIM, pad(&row[2], w[2])),
-            paint(status_label(c, &me).1, pad(&row[3], w[3])),
-            paint(CYAN, pad(&row[4], w[4])),
-            paint(DIM, pad(&row[5], w[5])),
-            row[6]
+            pad(&row[2], w[2]),
+            paint(DIM, pad(&row[3], w[3])),
+            paint(status_label(c, &me).1, pad(&row[4], w[4])),
+            paint(CYAN, pad(&row[5], w[5])),
+            paint(DIM, pad(&row[6], w[6])),
+            row[7]
         ));
     }
 }

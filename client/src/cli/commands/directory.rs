@@ -1,7 +1,7 @@
 //! `mchat mentors`: the mentor directory.
 
 use super::super::context::Ctx;
-use super::super::output::{BOLD, DIM, GREEN, YELLOW, columns, pad, paint, safe, truncate};
+use super::super::output::{BOLD, DIM, GREEN, YELLOW, columns, display_cell, pad, paint, safe, truncate};
 use clap::Args;
 use mchat_shared::api::{Availability, DirectoryQuery, Role};
 
@@ -42,7 +42,7 @@ pub async fn mentors(ctx: &mut Ctx, a: MentorsArgs) -> anyhow::Result<()> {
         .map(|u| {
             vec![
                 safe(&u.username).into_owned(),
-                truncate(&safe(&u.display_name), 24),
+                display_cell(&u.display_name),
                 u.availability.map(|a| a.to_string()).unwrap_or_default(),
                 truncate(&safe(u.profile.headline.as_deref().unwrap_or("")), 36),
                 truncate(&safe(&u.profile.expertise.join(", ")), 40),

@@ -248,3 +248,52 @@ fn naughty_strings_never_reach_the_buffer() {
         }
     }
 }
+
+/// Issue 12: a display name can imitate someone (eve calls herself "Mona"),
+/// so every view that names a person shows the username beside it.
+#[test]
+fn the_username_stands_beside_every_display_name() {
+    let mut app = app();
+    let mut list = app.conversations.clone();
+    list.push(conv(
+        7,
+        "eve",
+        "MONA",
+        ConversationStatus::Pending,
+        1,
+        Some(msg(70, 7, "eve", "it is me, your mentor")),
+    ));
+    app.update(Action::Conversations { list, cached: false });
+    let s = render(&app, 80, 24);
+    assert!(s.contains("○ MONA @eve"), "the list:\n{s}");
+    assert!(s.contains("○ Ana @ana"), "the list:\n{s}");
+
+    crate::tui::input::open(&mut app, ConversationId(7));
+    let s = render(&app, 80, 24);
+    assert!(
+        s.contains("MONA @eve (mentee) · pending"),
+        "the thread title:\n{s}"
+    );
+    assert!(s.contains("@eve"), "the list beside the thread:\n{s}");
+
+    app.view = View::Requests;
+    let s = render(&app, 80, 24);
+    assert!(s.contains("MONA @eve · mentee"), "the requests:\n{s}");
+
+    app.view = View::Mentors;
+    let mut zed = user("zed", Role::Mentor);
+    zed.display_name = "Ana".into();
+    app.mentors = vec![zed];
+    let s = render(&app, 80, 24);
+    assert!(s.contains("Ana @zed available"), "the mentors:\n{s}");
+
+    // Beside an open thread the list is narrow: the display name gives way,
+    // the username stays whole.
+    app.view = View::Chats;
+    if let Some(c) = app.conversations.iter_mut().find(|c| c.peer.username == "eve") {
+        c.peer.display_name = "A very long display name indeed".into();
+    }
+    open_ana(&mut app);
+    let s = render(&app, 80, 24);
+    assert!(s.contains("○ A very") && s.contains("… @eve"), "{s}");
+}

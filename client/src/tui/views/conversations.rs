@@ -3,7 +3,7 @@
 //! Muted conversations are dimmed and marked; archived ones are hidden until
 //! new activity (or `A`), and marked when shown.
 
-use super::text::{truncate, width};
+use super::text::{person, truncate, width};
 use crate::cli::output::relative_from;
 use crate::sanitize::line;
 use crate::tui::app::{App, Focus};
@@ -86,12 +86,14 @@ fn item<'a>(app: &App, c: &Conversation, w: usize) -> ListItem<'a> {
         String::new()
     };
     let name_room = w.saturating_sub(2 + width(&badge) + width(&right) + width(&when) + 1);
-    let name = truncate(&line(&c.peer.display_name), name_room);
-    let gap = w.saturating_sub(2 + width(&name) + width(&badge) + width(&right) + width(&when));
+    let (name, handle) = person(&c.peer.display_name, &c.peer.username, name_room);
+    let gap =
+        w.saturating_sub(2 + width(&name) + width(&handle) + width(&badge) + width(&right) + width(&when));
     let name_style = if c.unread > 0 { t.bold() } else { t.plain() };
     let first = Line::from(vec![
         Span::styled(format!("{dot} "), dot_style),
         Span::styled(name, name_style),
+        Span::styled(handle, t.dim()),
         Span::raw(" ".repeat(gap)),
         Span::styled(badge, t.badge()),
         Span::styled(right, t.accent()),

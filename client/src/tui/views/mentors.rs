@@ -1,7 +1,7 @@
 //! The mentor directory: availability and expertise filters, Enter starts a
 //! request with an intro (or opens the existing conversation).
 
-use super::text::truncate;
+use super::text::{person, truncate, width};
 use crate::sanitize::line;
 use crate::tui::app::App;
 use mchat_shared::api::Availability;
@@ -36,10 +36,11 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App) {
                 .as_deref()
                 .map(|h| line(h).into_owned())
                 .unwrap_or_default();
+            let (name, handle) = person(&m.display_name, &m.username, w.saturating_sub(width(label) + 1));
             ListItem::new(vec![
                 Line::from(vec![
-                    Span::styled(line(&m.display_name).into_owned(), t.bold()),
-                    Span::styled(format!(" @{} ", line(&m.username)), t.dim()),
+                    Span::styled(name, t.bold()),
+                    Span::styled(format!("{handle} "), t.dim()),
                     Span::styled(label, style),
                 ]),
                 Line::styled(

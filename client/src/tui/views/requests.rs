@@ -1,7 +1,7 @@
 //! Requests: incoming pending requests (accept `a`, decline `x` with a
 //! reason), then the ones I made that are still pending.
 
-use super::text::truncate;
+use super::text::{person, truncate, width};
 use crate::cli::output::relative_from;
 use crate::sanitize::line;
 use crate::tui::app::App;
@@ -22,11 +22,17 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App) {
                 .as_ref()
                 .map(|m| line(&m.body).into_owned())
                 .unwrap_or_default();
+            let tail = format!(" · {} · {}", c.peer.role, relative_from(c.created_at, app.now));
+            let (name, handle) = person(
+                &c.peer.display_name,
+                &c.peer.username,
+                w.saturating_sub(width(&tail)),
+            );
             ListItem::new(vec![
                 Line::from(vec![
-                    Span::styled(line(&c.peer.display_name).into_owned(), t.bold()),
-                    Span::styled(format!(" @{} · {}", line(&c.peer.username), c.peer.role), t.dim()),
-                    Span::styled(format!(" · {}", relative_from(c.created_at, app.now)), t.dim()),
+                    Span::styled(name, t.bold()),
+                    Span::styled(handle, t.dim()),
+                    Span::styled(tail, t.dim()),
                 ]),
                 Line::raw(format!("  {}", truncate(&intro, w.saturating_sub(2)))),
             ])
@@ -42,10 +48,8 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App) {
     if !outgoing.is_empty() {
         items.push(ListItem::new(Line::styled("— asked by you, waiting —", t.dim())));
         for c in outgoing {
-            items.push(ListItem::new(Line::styled(
-                format!("  {} @{}", line(&c.peer.display_name), line(&c.peer.username)),
-                t.dim(),
-            )));
+            let (name, handle) = person(&c.peer.display_name, &c.peer.username, w.saturating_sub(2));
+            items.push(ListItem::new(Line::styled(format!("  {name}{handle}"), t.dim())));
         }
     }
     let selected = (!incoming.is_empty()).then(|| app.requests_selected.min(incoming.len() - 1));

@@ -1,6 +1,7 @@
 //! Width-aware text helpers: wrapping and truncation by display columns
 //! (CJK and emoji count two), on strings that were already sanitised.
 
+use crate::sanitize::line;
 use unicode_width::UnicodeWidthChar;
 use unicode_width::UnicodeWidthStr;
 
@@ -28,6 +29,20 @@ pub fn truncate(s: &str, max: usize) -> String {
         out.push('…');
     }
     out
+}
+
+/// A person as every view names them: display name, then ` @username`
+/// (both sanitised here), to style apart. Display names are free text and
+/// may look like someone else's; usernames cannot (the server refuses
+/// look-alikes), so within `max` columns the username is kept whole and the
+/// display name is cut first.
+pub fn person(display_name: &str, username: &str, max: usize) -> (String, String) {
+    let handle = format!("@{}", line(username));
+    let room = max.saturating_sub(width(&handle) + 1);
+    if room == 0 {
+        return (String::new(), truncate(&handle, max));
+    }
+    (truncate(&line(display_name), room), format!(" {handle}"))
 }
 
 /// Wraps `s` (which may contain newlines) to `max` columns: at spaces when
@@ -79,5 +94,26 @@ mod tests {
             assert!(width(&l) <= 3, "{l}");
         }
         assert_eq!(truncate("漢字漢字", 5), "漢字…");
+    }
+
+    #[test]
+    fn people_keep_their_username_when_cut() {
+        let both = |(a, b): (String, String)| format!("{a}{b}");
+        assert_eq!(both(person("Mona Lisa", "mona", 40)), "Mona Lisa @mona");
+        assert_eq!(both(person("Mona Lisa", "mona", 10)), "Mon… @mona");
+        assert_eq!(both(person("Mona Lisa", "mona", 5)), "@mona");
+        assert_eq!(both(person("Mona Lisa", "mona", 3)), "@m…");
+        assert_eq!(both(person("漢字漢字", "li", 8)), "漢… @li");
+        let hostile = both(person("x\u{1b}[2J", "eve", 20));
+        assert!(
+            !hostile.contains('\u{1b}') && hostile.ends_with(" @eve"),
+            "{hostile:?}"
+        );
+        for max in 0..20 {
+            assert!(
+                width(&both(person("Ben 漢字 🎉", "ben.carter", max))) <= max,
+                "{max}"
+            );
+        }
     }
 }

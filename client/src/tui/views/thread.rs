@@ -4,7 +4,7 @@
 //! message shows its reply quote, "(edited)" or the deleted tombstone, its
 //! attachment and reactions; the bottom one is the selected message.
 
-use super::text::{truncate, wrap};
+use super::text::{person, truncate, width, wrap};
 use crate::cli::output::clock;
 use crate::local::OutboxItem;
 use crate::sanitize::{line, text};
@@ -20,12 +20,13 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App) {
     let t = &app.theme;
     let Some(c) = app.open_conversation() else { return };
     let focused = app.focus == Focus::Thread;
-    let title = format!(
-        " {} ({}) · {} ",
-        line(&c.peer.display_name),
-        c.peer.role,
-        c.status
+    let tail = format!(" ({}) · {} ", c.peer.role, c.status);
+    let (name, handle) = person(
+        &c.peer.display_name,
+        &c.peer.username,
+        (area.width as usize).saturating_sub(width(&tail) + 1),
     );
+    let title = format!(" {name}{handle}{tail}");
     let block = Block::default()
         .borders(Borders::BOTTOM)
         .title(Span::styled(title, if focused { t.bold() } else { t.accent() }));
