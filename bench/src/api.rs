@@ -30,6 +30,16 @@ pub struct Timing {
     pub server_ms: Option<f64>,
 }
 
+/// Any answer to a request: status, timing, `Retry-After` seconds and the
+/// error code of an error body (the one JSON shape), if any.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub timing: Timing,
+    pub retry_after: Option<u64>,
+    pub error_code: Option<String>,
+}
+
 /// Parses `app;dur=1.234` (possibly among other metrics) into ms.
 pub fn server_timing_ms(headers: &HeaderMap) -> Option<f64> {
     let v = headers.get("server-timing")?.to_str().ok()?;
@@ -206,6 +216,44 @@ impl Api {
             None
         };
         Ok((timing, id))
+    }
+
+    /// `POST /v1/conversations/{id}/messages` with `client_id`, whatever the
+    /// answer: its status, timing and `Retry-After` (for overload runs, where
+    /// 503 is an expected answer rather than a failure).
+    pub async fn try_send(&self, conv: ConversationId, client_id: String, body: String) -> Result<Answer> {
+        let req = SendMessageRequest {
+            client_id,
+            body,
+            reply_to: None,
+            file: None,
+        };
+        let rb = self
+            .req(
+                reqwest::Method::POST,
+                &format!("/v1/conversations/{conv}/messages"),
+            )
+            .json(&req);
+        let t0 = Instant::now();
+        let resp = rb.send().await.context("send: request failed")?;
+        let status = resp.status();
+        let server_ms = server_timing_ms(resp.headers());
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse().ok());
+        let body = resp.bytes().await.context("send: reading the body failed")?;
+        let client_ms = t0.elapsed().as_secs_f64() * 1000.0;
+        Ok(Answer {
+            status,
+            timing: Timing { client_ms, server_ms },
+            retry_after,
+            error_code: (!status.is_success())
+                .then(|| serde_json::from_slice::<serde_json::Value>(&body).ok())
+                .flatten()
+                .and_then(|v| v["error"]["code"].as_str().map(str::to_owned)),
+        })
     }
 
     /// `GET /v1/conversations/{id}/messages?limit=N[&before=ID]`.

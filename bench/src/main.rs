@@ -8,9 +8,12 @@
 //! `mchat-bench load` and `mchat-bench crash` are reliability tests rather
 //! than benchmarks: no message lost or duplicated under load (see
 //! `load_test`), and none lost or duplicated across kill -9 (see `crash`).
+//! `mchat-bench burst` offers 10x the sustainable rate: bounded queues
+//! answer 503 instead of growing (see `burst`).
 
 mod api;
 mod args;
+mod burst;
 mod cli;
 mod core;
 mod crash;
@@ -71,6 +74,8 @@ enum Command {
     Search(search::SearchArgs),
     /// Attachments: upload and download throughput of a 100 MiB file, with the server's RSS (see `files`).
     Files(files::FilesArgs),
+    /// Overload: 10x the sustainable send rate for a while: accepted/s, 503s, p99 of the accepted, RSS (see `burst`).
+    Burst(burst::BurstArgs),
 }
 
 #[tokio::main]
@@ -85,6 +90,7 @@ async fn main() -> ExitCode {
         Command::Seed(args) => seed::main(args).await,
         Command::Search(args) => search::main(args).await,
         Command::Files(args) => files::main(args).await,
+        Command::Burst(args) => burst::main(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

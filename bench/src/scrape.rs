@@ -37,11 +37,11 @@ fn value(text: &str, series: &str) -> f64 {
 /// Parses the Prometheus text; missing series count as 0.
 pub fn parse(text: &str) -> DbCounters {
     DbCounters {
-        write_batches: value(text, "mchatd_db_seconds_count{op=\"write_batch\"} "),
-        write_s: value(text, "mchatd_db_seconds_sum{op=\"write_batch\"} "),
-        batch_items: value(text, "mchatd_db_batch_size_sum "),
-        reads: value(text, "mchatd_db_seconds_count{op=\"read\"} "),
-        read_s: value(text, "mchatd_db_seconds_sum{op=\"read\"} "),
+        write_batches: value(text, "mchatd_db_duration_seconds_count{op=\"write_batch\"} "),
+        write_s: value(text, "mchatd_db_duration_seconds_sum{op=\"write_batch\"} "),
+        batch_items: value(text, "mchatd_db_write_batch_jobs_sum "),
+        reads: value(text, "mchatd_db_duration_seconds_count{op=\"read\"} "),
+        read_s: value(text, "mchatd_db_duration_seconds_sum{op=\"read\"} "),
     }
 }
 
@@ -64,13 +64,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_summary_series() {
-        let t = "# TYPE mchatd_db_seconds summary\n\
-                 mchatd_db_seconds{op=\"write_batch\",quantile=\"0.5\"} 0.001\n\
-                 mchatd_db_seconds_sum{op=\"write_batch\"} 2.5\n\
-                 mchatd_db_seconds_count{op=\"write_batch\"} 10\n\
-                 mchatd_db_batch_size_sum 40\n\
-                 mchatd_db_batch_size_count 10\n";
+    fn parses_histogram_series() {
+        let t = "# TYPE mchatd_db_duration_seconds histogram\n\
+                 mchatd_db_duration_seconds_bucket{op=\"write_batch\",le=\"0.005\"} 9\n\
+                 mchatd_db_duration_seconds_sum{op=\"write_batch\"} 2.5\n\
+                 mchatd_db_duration_seconds_count{op=\"write_batch\"} 10\n\
+                 mchatd_db_write_batch_jobs_bucket{le=\"4\"} 10\n\
+                 mchatd_db_write_batch_jobs_sum 40\n\
+                 mchatd_db_write_batch_jobs_count 10\n";
         let d = delta(&DbCounters::default(), &parse(t));
         assert_eq!(d.write_batches, 10);
         assert_eq!(d.mean_batch_size, Some(4.0));

@@ -331,7 +331,16 @@ impl LocalStore {
             "INSERT INTO outbox (client_id, target, conversation_id, body, reply_to, created_at, \
              attempts, next_attempt_at, server, account) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?6, ?7, ?8) \
              ON CONFLICT (client_id) DO NOTHING",
-            params![client_id, target, conversation_id, body, reply_to, now, server, account],
+            params![
+                client_id,
+                target,
+                conversation_id,
+                body,
+                reply_to,
+                now,
+                server,
+                account
+            ],
         )?;
         self.outbox_get(client_id)?
             .ok_or(LocalError::Sqlite(rusqlite::Error::QueryReturnedNoRows))
@@ -343,9 +352,7 @@ impl LocalStore {
         Ok(self
             .conn
             .query_row(
-                &format!(
-                    "SELECT {OUTBOX_COLUMNS} FROM outbox WHERE client_id = ?1 AND {OWNED}"
-                ),
+                &format!("SELECT {OUTBOX_COLUMNS} FROM outbox WHERE client_id = ?1 AND {OWNED}"),
                 params![client_id, server, account],
                 OutboxItem::from_row,
             )
@@ -753,7 +760,9 @@ mod tests {
     #[test]
     fn outbox_rows_belong_to_one_server_and_account() {
         let mut s = store();
-        let legacy = s.outbox_add("old", "ada", None, "queued by an old mchat", None).unwrap();
+        let legacy = s
+            .outbox_add("old", "ada", None, "queued by an old mchat", None)
+            .unwrap();
         let owner = |server: &str, account: &str| OutboxOwner {
             server: server.into(),
             account: account.into(),
@@ -765,13 +774,24 @@ mod tests {
         s.outbox_add("b1", "mona", None, "for b, as ana", None).unwrap();
         assert_eq!(s.outbox_len().unwrap(), 1);
         assert_eq!(s.outbox_others().unwrap(), 2);
-        assert_eq!(s.outbox_get("a1").unwrap(), None, "another server's row is not visible");
+        assert_eq!(
+            s.outbox_get("a1").unwrap(),
+            None,
+            "another server's row is not visible"
+        );
         assert!(!s.outbox_drop(legacy.id).unwrap(), "nor droppable");
         s.set_outbox_owner(owner("http://a:1", "ben"));
-        assert!(s.outbox_list().unwrap().is_empty(), "another account's rows are not sent");
+        assert!(
+            s.outbox_list().unwrap().is_empty(),
+            "another account's rows are not sent"
+        );
         s.set_outbox_owner(owner("http://a:1", "ana"));
         assert_eq!(
-            s.outbox_due(now_ms()).unwrap().iter().map(|i| i.client_id.as_str()).collect::<Vec<_>>(),
+            s.outbox_due(now_ms())
+                .unwrap()
+                .iter()
+                .map(|i| i.client_id.as_str())
+                .collect::<Vec<_>>(),
             ["old", "a1"]
         );
     }

@@ -159,7 +159,10 @@ fn a_lost_response_is_retried_without_a_duplicate() {
     // Ana's server is the proxy from now on: her token goes only to the
     // server she logged in to, so she logs in there.
     ana.server = proxy.url();
-    ana.ok(&["login", "ana", "--password-stdin"], &format!("{}\n", mchat_testkit::PASSWORD));
+    ana.ok(
+        &["login", "ana", "--password-stdin"],
+        &format!("{}\n", mchat_testkit::PASSWORD),
+    );
 
     // The server stores the message, but its answer never arrives.
     let (code, out, err) = ana.run(&["send", "mona", "exactly once, please"], "");

@@ -98,8 +98,11 @@ fn a_saved_token_goes_only_to_the_server_that_issued_it() {
             assert_eq!(code, 3, "{how} {args:?}: {out}{err}");
             assert_one_sentence(&err);
             assert!(
-                err.contains(&format!("you are logged in to {}, not {}", server.url(), foreign.url))
-                    && err.contains("log in there first"),
+                err.contains(&format!(
+                    "you are logged in to {}, not {}",
+                    server.url(),
+                    foreign.url
+                )) && err.contains("log in there first"),
                 "{how} {args:?}: {err}"
             );
         }
@@ -168,7 +171,10 @@ fn queued_messages_are_sent_only_to_the_server_and_account_they_were_written_for
     let (code, _, err) = ana.run_env(
         &["send", "mona", "queued for the wrong server"],
         "",
-        &[("MCHAT_SERVER", "http://127.0.0.1:1"), ("MCHAT_TOKEN", token.as_str())],
+        &[
+            ("MCHAT_SERVER", "http://127.0.0.1:1"),
+            ("MCHAT_TOKEN", token.as_str()),
+        ],
     );
     assert_eq!(code, 75, "{err}");
 
@@ -190,7 +196,10 @@ fn queued_messages_are_sent_only_to_the_server_and_account_they_were_written_for
     let (code, out, err) = ana.run_env(
         &["--json", "outbox"],
         "",
-        &[("MCHAT_SERVER", "http://127.0.0.1:1"), ("MCHAT_TOKEN", token.as_str())],
+        &[
+            ("MCHAT_SERVER", "http://127.0.0.1:1"),
+            ("MCHAT_TOKEN", token.as_str()),
+        ],
     );
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("queued for the wrong server"), "{out}");
@@ -228,8 +237,16 @@ fn a_foreign_servers_page_and_redirects_are_neither_repeated_nor_followed() {
     let (code, out, err) = ana.run_env(
         &["inbox"],
         "",
-        &[("MCHAT_SERVER", redirecting.url.as_str()), ("MCHAT_TOKEN", token.as_str())],
+        &[
+            ("MCHAT_SERVER", redirecting.url.as_str()),
+            ("MCHAT_TOKEN", token.as_str()),
+        ],
     );
     assert_ne!(code, 0, "{out}{err}");
-    assert_eq!(elsewhere.connections(), 0, "followed the redirect: {}", elsewhere.received());
+    assert_eq!(
+        elsewhere.connections(),
+        0,
+        "followed the redirect: {}",
+        elsewhere.received()
+    );
 }

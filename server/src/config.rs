@@ -18,6 +18,16 @@ pub struct Config {
     pub storage: StorageConfig,
     pub realtime: RealtimeConfig,
     pub files: FilesConfig,
+    pub metrics: MetricsConfig,
+}
+
+/// `/metrics`: where it is served.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// A separate (private) address for `/metrics`; the public listener
+    /// then answers it 404. Unset: served on the public listener.
+    pub bind: Option<SocketAddr>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -29,6 +39,10 @@ pub struct ServerConfig {
     pub data_dir: Option<PathBuf>,
     /// Seconds to wait for in-flight requests on shutdown.
     pub shutdown_grace_secs: u64,
+    /// Reverse proxies (CIDRs) whose `Forwarded` / `X-Forwarded-For` name
+    /// the client. Empty: trust nobody, the TCP peer is the client.
+    #[serde(deserialize_with = "cidrs")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +66,9 @@ pub struct RegistrationConfig {
 pub struct AuthConfig {
     /// Lifetime of tokens made by login/register.
     pub token_ttl_days: u32,
+    /// When set, the lifetime of login tokens in seconds instead (short-lived
+    /// deployments, and tests of what happens at expiry).
+    pub token_ttl_secs: Option<u64>,
     /// Upper bound for named tokens.
     pub max_token_ttl_days: u32,
     /// Password hashes computed at once (argon2id takes ~19 MiB each).
@@ -78,6 +95,12 @@ pub struct LimitsConfig {
     /// Messages sent per user: sustained per second, and burst. 0 disables.
     pub send_per_sec: u32,
     pub send_burst: u32,
+    /// Longest request URI (path and query), in bytes: 414 beyond it.
+    pub max_uri_bytes: usize,
+    /// Most request headers (431 beyond), and most bytes of them all
+    /// (names and values, 431 beyond).
+    pub max_headers: usize,
+    pub max_header_bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,6 +123,11 @@ pub struct StorageConfig {
     pub busy_timeout_ms: u64,
     /// Most write requests committed together in one transaction.
     pub max_batch: usize,
+    /// Write requests waiting for the writer; beyond it, 503 with Retry-After
+    /// (0: no bound — memory and latency grow with the burst; for comparison only).
+    pub write_queue: usize,
+    /// Read requests waiting for a reader thread; beyond it, 503 with Retry-After (0: no bound).
+    pub read_queue: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -160,16 +188,9 @@ impl Default for FilesConfig {
 
 impl FilesConfig {
     /// Whether `content_type` (an essence such as `image/png`, lowercase) is accepted.
+    /// The rule is shared with the client, which checks before uploading.
     pub fn allows(&self, content_type: &str) -> bool {
-        let Some((kind, _)) = content_type.split_once('/') else {
-            return false;
-        };
-        self.allowed_types.iter().any(|pattern| {
-            let pattern = pattern.trim().to_ascii_lowercase();
-            pattern == "*/*"
-                || pattern == content_type
-                || pattern.strip_suffix("/*").is_some_and(|family| family == kind)
-        })
+        mchat_shared::api::media_type_allowed(&self.allowed_types, content_type)
     }
 }
 
@@ -192,6 +213,7 @@ impl Default for ServerConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 7878)),
             data_dir: None,
             shutdown_grace_secs: 10,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -209,6 +231,7 @@ impl Default for AuthConfig {
     fn default() -> Self {
         Self {
             token_ttl_days: 30,
+            token_ttl_secs: None,
             max_token_ttl_days: 365,
             max_concurrent_hashes: 4,
         }
@@ -232,6 +255,9 @@ impl Default for LimitsConfig {
             auth_burst: 10,
             send_per_sec: 10,
             send_burst: 30,
+            max_uri_bytes: 8 * 1024,
+            max_headers: 100,
+            max_header_bytes: 16 * 1024,
         }
     }
 }
@@ -243,8 +269,43 @@ impl Default for StorageConfig {
             readers: 4,
             busy_timeout_ms: 5000,
             max_batch: 256,
+            write_queue: 256,
+            read_queue: 1024,
         }
     }
+}
+
+/// Whether an `MCHATD_` variable (`key` without the prefix) is config:
+/// only `SECTION__KEY` names are. Anything else with the prefix belongs to
+/// someone else — `MCHATD_CONFIG` (the flag), a `MCHATD_LOG` habit, or the
+/// `MCHATD_PORT=tcp://…` that Kubernetes injects for a Service named mchatd —
+/// and must not abort start. An unknown key inside a real section still does.
+fn is_section_key(key: &figment::value::UncasedStr) -> bool {
+    let is_config = key
+        .as_str()
+        .split_once("__")
+        .is_some_and(|(section, rest)| !section.is_empty() && !rest.is_empty());
+    if !is_config {
+        tracing::debug!(variable = %format_args!("MCHATD_{key}"), "not SECTION__KEY config; ignored");
+    }
+    is_config
+}
+
+/// CIDRs (`10.0.0.0/8`), or bare addresses meaning that one host.
+fn cidrs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<ipnet::IpNet>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|s| {
+            let s = s.trim();
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    serde::de::Error::custom(format!(
+                        "{s:?} is neither a CIDR (such as 10.0.0.0/8) nor an IP address"
+                    ))
+                })
+        })
+        .collect()
 }
 
 impl Config {
@@ -254,7 +315,7 @@ impl Config {
         if let Some(path) = path {
             fig = fig.merge(Toml::file_exact(path));
         }
-        fig = fig.merge(Env::prefixed("MCHATD_").split("__").ignore(&["config"]));
+        fig = fig.merge(Env::prefixed("MCHATD_").filter(is_section_key).split("__"));
         fig.extract().map_err(Box::new)
     }
 
@@ -275,5 +336,47 @@ impl Config {
     /// Where attachments live: `files/ab/cdef…` by SHA-256, uploads in progress under `files/tmp/`.
     pub fn files_dir(&self) -> PathBuf {
         self.data_dir().join("files")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_toml(text: &str) -> Result<Config, Box<figment::Error>> {
+        Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::string(text))
+            .extract()
+            .map_err(Box::new)
+    }
+
+    #[test]
+    fn trusted_proxies_take_cidrs_and_bare_addresses() {
+        let cfg = from_toml("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\", \"127.0.0.1\"]\n");
+        let nets: Vec<String> = cfg
+            .map(|c| c.server.trusted_proxies.iter().map(ToString::to_string).collect())
+            .unwrap_or_default();
+        assert_eq!(nets, ["10.0.0.0/8", "::1/128", "127.0.0.1/32"]);
+        let err = from_toml("[server]\ntrusted_proxies = [\"10.0.0.0/33\"]\n").err();
+        assert!(
+            err.is_some_and(|e| e.to_string().contains("neither a CIDR")),
+            "a bad CIDR must fail with a clear sentence"
+        );
+    }
+
+    #[test]
+    fn only_section_key_variables_are_config() {
+        let key = |s: &'static str| figment::value::UncasedStr::new(s);
+        assert!(is_section_key(key("limits__send_per_sec")));
+        for stray in [
+            "log",
+            "port",
+            "port_7878_tcp_addr",
+            "config",
+            "server__",
+            "__bind",
+        ] {
+            assert!(!is_section_key(key(stray)), "{stray}");
+        }
     }
 }

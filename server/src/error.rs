@@ -43,6 +43,15 @@ impl ApiError {
     pub fn internal() -> Self {
         Self::new(ErrorCode::Internal, "the server failed to handle this request")
     }
+    /// 503: a storage queue is full; the request did not run.
+    pub fn busy(retry_after_secs: u64) -> Self {
+        let mut e = Self::new(
+            ErrorCode::Unavailable,
+            format!("the server is busy; try again in {retry_after_secs} s"),
+        );
+        e.retry_after_secs = Some(retry_after_secs);
+        e
+    }
     pub fn rate_limited(retry_after_secs: u64) -> Self {
         let mut e = Self::new(
             ErrorCode::RateLimited,
@@ -68,6 +77,8 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Api(code, message) => Self::new(code, message),
+            StoreError::Invalid(v) => v.into(),
+            StoreError::Busy => Self::busy(1),
             other => {
                 tracing::error!(error = %other, "storage failure");
                 Self::internal()

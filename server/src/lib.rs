@@ -8,9 +8,12 @@
 
 pub mod admin;
 pub mod auth;
+pub mod client_ip;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod listen;
+pub mod metrics;
 pub mod openapi;
 pub mod ratelimit;
 pub mod realtime;

@@ -3,6 +3,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use mchat_shared::api::Role;
+use mchatd::metrics::Metrics;
 use mchatd::{admin, config::Config, server};
 use std::io::Write;
 use std::net::SocketAddr;
@@ -129,19 +130,32 @@ async fn run() -> anyhow::Result<()> {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
-        .context("cannot install the metrics recorder")?;
+    let metrics = Metrics::install().context("cannot install the metrics recorder")?;
+    metrics.spawn_upkeep();
     let bind = config.server.bind;
+    let metrics_bind = config.metrics.bind;
     let data_dir = config.data_dir();
     let state = server::build_state(config, Some(metrics)).await?;
     let listener = listen(bind).with_context(|| format!("cannot listen on {bind}"))?;
     let addr = listener.local_addr()?;
+    let metrics_listener = match metrics_bind {
+        Some(at) => {
+            let l = tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("cannot listen on {at} for [metrics] bind"))?;
+            let at = l.local_addr()?;
+            tracing::info!(addr = %at, "metrics listening");
+            // Before the line below: whoever reads that one has seen this.
+            println!("mchatd metrics on http://{at}");
+            Some(l)
+        }
+        None => None,
+    };
     tracing::info!(%addr, data_dir = %data_dir.display(), "mchatd listening");
     // One machine-readable line on stdout: tests and scripts read the port from it.
     println!("mchatd listening on http://{addr}");
     let _ = std::io::stdout().flush();
-    server::serve(state, listener, server::shutdown_signal()).await
+    server::serve_with(state, listener, metrics_listener, server::shutdown_signal()).await
 }
 
 /// Binds with a deep accept backlog: after a restart every client reconnects

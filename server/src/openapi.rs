@@ -55,6 +55,7 @@ use utoipa::{Modify, OpenApi};
         paths::get_message,
         paths::edit_message,
         paths::delete_message,
+        paths::message_edits,
         paths::add_reaction,
         paths::remove_reaction,
         paths::upload_file,
@@ -73,6 +74,7 @@ use utoipa::{Modify, OpenApi};
         paths::approve_mentor,
         paths::announce,
         paths::openapi_json,
+        paths::server_info,
         paths::healthz,
         paths::metrics,
     ),
@@ -162,6 +164,7 @@ const LINKS: &[(&str, &str, &str, &str, &[&str])] = &[
             "get_message",
             "edit_message",
             "delete_message",
+            "message_edits",
             "add_reaction",
             "remove_reaction",
         ],
@@ -298,9 +301,9 @@ mod paths {
         request_body = RegisterRequest,
         responses(
             (status = 201, description = "Registered; the token is shown once", body = AuthResponse),
-            (status = 400, description = "Invalid JSON or a field failed validation", body = ErrorBody),
+            (status = 400, description = "Invalid JSON or a field failed validation (also a display name too similar to another user's name)", body = ErrorBody),
             (status = 403, description = "Registration is closed, or the invite code is wrong", body = ErrorBody),
-            (status = 409, description = "The username is taken", body = ErrorBody),
+            (status = 409, description = "The username is taken, or too similar to an existing name", body = ErrorBody),
             (status = 413, description = "Body too large", body = ErrorBody),
             (status = 415, description = "Body is not application/json", body = ErrorBody),
             (status = 429, description = "Too many attempts from this address", body = ErrorBody),
@@ -343,7 +346,7 @@ mod paths {
         request_body = UpdateMeRequest,
         responses(
             (status = 200, description = "My user after the change", body = User),
-            (status = 400, description = "Invalid JSON or a field failed validation", body = ErrorBody),
+            (status = 400, description = "Invalid JSON or a field failed validation (also a display name too similar to another user's name)", body = ErrorBody),
             (status = 401, description = "No or bad token", body = ErrorBody),
             (status = 403, description = "Only mentors have an availability", body = ErrorBody),
             (status = 413, description = "Body too large", body = ErrorBody),
@@ -622,6 +625,17 @@ mod paths {
         ))]
     fn delete_message() {}
 
+    /// The earlier texts of a message, newest first: for its sender, and an admin who takes part.
+    #[utoipa::path(get, path = "/v1/messages/{id}/edits", tag = "messages", security(("bearer" = [])),
+        params(("id" = i64, Path, description = "Message id")),
+        responses(
+            (status = 200, description = "The edit history (empty once deleted)", body = MessageEdits),
+            (status = 400, description = "The id is not a number", body = ErrorBody),
+            (status = 401, description = "No or bad token", body = ErrorBody),
+            (status = 404, description = "No such message whose history I may read", body = ErrorBody),
+        ))]
+    fn message_edits() {}
+
     /// React to a message (idempotent).
     #[utoipa::path(put, path = "/v1/messages/{id}/reactions/{emoji}", tag = "messages", security(("bearer" = [])),
         params(
@@ -856,6 +870,11 @@ mod paths {
     #[utoipa::path(get, path = "/v1/openapi.json", tag = "meta",
         responses((status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object)))]
     fn openapi_json() {}
+
+    /// The server's version and the limits requests are held to (no token needed).
+    #[utoipa::path(get, path = "/v1/info", tag = "meta",
+        responses((status = 200, description = "Version and limits", body = ServerInfo)))]
+    fn server_info() {}
 
     /// Liveness and readiness: answers 200 when the database answers.
     #[utoipa::path(get, path = "/healthz", tag = "meta",

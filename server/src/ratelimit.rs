@@ -1,5 +1,7 @@
-//! Rate limits (governor): auth attempts per client IP, sends per user.
-//! A refusal is a 429 with `Retry-After`.
+//! Rate limits (governor): auth attempts per client IP (behind a trusted
+//! proxy, the address it forwards: `client_ip`), sends per user. A refusal
+//! is a 429 with `Retry-After`. A retried send whose `client_id` is already
+//! stored is not checked at all (the routes look first): it stores nothing.
 
 use crate::config::LimitsConfig;
 use crate::error::ApiError;
@@ -49,6 +51,12 @@ impl RateLimits {
 
     pub fn check_send(&self, user: i64) -> Result<(), ApiError> {
         check(&self.send, &user)
+    }
+
+    /// Whether sends are limited at all (`send_per_sec` > 0); without a
+    /// limit the routes skip the look-up that spares retries a token.
+    pub fn limits_sends(&self) -> bool {
+        self.send.is_some()
     }
 
     /// Forgets keys whose limits have fully recovered (bounded memory).

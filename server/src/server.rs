@@ -4,6 +4,7 @@
 
 use crate::auth::Passwords;
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::ratelimit::RateLimits;
 use crate::realtime::Hub;
 use crate::routes;
@@ -13,13 +14,12 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::HeaderValue;
 use axum::middleware::{self, Next};
-use axum::response::Response;
-use metrics_exporter_prometheus::PrometheusHandle;
+use axum::response::{IntoResponse, Response};
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 /// Records request counts and latencies per route for `/metrics`.
@@ -53,14 +53,26 @@ pub fn app(state: AppState) -> Router {
     // /v1/files) stream the raw body to disk and enforce `files.max_bytes`
     // themselves, so this limit does not reach them.
     let body_limit = state.config.limits.max_body_bytes;
+    let head_limits = crate::listen::HeadLimits::from(&state.config.limits);
+    // Innermost, so that metrics and traces count its 414/431 too.
     routes::router(state)
+        .layer(middleware::from_fn_with_state(
+            head_limits,
+            crate::listen::head_limits,
+        ))
         .layer(middleware::from_fn(track))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TraceLayer::new_for_http())
+        // A bug that panics in a handler answers 500 in the JSON shape
+        // instead of dropping the connection without a word.
+        .layer(CatchPanicLayer::custom(|_: Box<dyn std::any::Any + Send>| {
+            tracing::error!("a request handler panicked");
+            crate::error::ApiError::internal().into_response()
+        }))
 }
 
 /// Builds the state: opens the store (applying migrations) and the helpers.
-pub async fn build_state(config: Config, metrics: Option<PrometheusHandle>) -> anyhow::Result<AppState> {
+pub async fn build_state(config: Config, metrics: Option<Metrics>) -> anyhow::Result<AppState> {
     let db = config.database_path();
     let storage = config.storage.clone();
     let hub = Arc::new(Hub::new(
@@ -70,8 +82,7 @@ pub async fn build_state(config: Config, metrics: Option<PrometheusHandle>) -> a
     let sink: Arc<dyn crate::store::EventSink> = hub.clone();
     let store =
         tokio::task::spawn_blocking(move || Store::open_with_sink(&db, &storage, Some(sink))).await??;
-    let files_dir = config.files_dir();
-    tokio::task::spawn_blocking(move || Store::prepare_files_dir(&files_dir)).await??;
+    store.prepare_files_dir(config.files_dir()).await?;
     let hashes = config.auth.max_concurrent_hashes;
     let passwords = tokio::task::spawn_blocking(move || Passwords::new(hashes))
         .await?
@@ -159,6 +170,28 @@ pub async fn serve<F>(state: AppState, listener: TcpListener, shutdown: F) -> an
 where
     F: Future<Output = ()> + Send + 'static,
 {
+    serve_with(state, listener, None, shutdown).await
+}
+
+/// Like [`serve`], and `/metrics` alone on `metrics_listener` when given
+/// (`[metrics] bind`, a private address), stopped with the server.
+pub async fn serve_with<F>(
+    state: AppState,
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    shutdown: F,
+) -> anyhow::Result<()>
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let private = match (metrics_listener, state.metrics.clone()) {
+        (Some(l), Some(m)) => Some(tokio::spawn(async move {
+            if let Err(e) = axum::serve(l, crate::metrics::private_router(m)).await {
+                tracing::error!(error = %e, "the metrics listener failed");
+            }
+        })),
+        _ => None,
+    };
     let grace = Duration::from_secs(state.config.server.shutdown_grace_secs);
     let store = state.store.clone();
     spawn_sweeper(state.clone());
@@ -173,11 +206,9 @@ where
         hub.close_all();
         let _ = stopping_tx.send(());
     };
-    let server = axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(signal);
+    // hyper directly (not axum::serve) for the parser limits: see listen.rs.
+    let parser = crate::listen::parser(&state.config.limits);
+    let server = crate::listen::serve(listener, app(state), parser, signal);
     let deadline = async move {
         if stopping_rx.await.is_ok() {
             tokio::time::sleep(grace).await;
@@ -188,6 +219,10 @@ where
     tokio::select! {
         result = server => result?,
         () = deadline => tracing::warn!("grace period over; closing remaining connections"),
+    }
+    if let Some(task) = private {
+        // Scrapes are short and stateless: no grace needed.
+        task.abort();
     }
     store.close().await;
     tracing::info!("stopped");

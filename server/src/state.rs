@@ -5,7 +5,6 @@ use crate::config::Config;
 use crate::ratelimit::RateLimits;
 use crate::realtime::Hub;
 use crate::store::Store;
-use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -15,7 +14,8 @@ pub struct AppState {
     pub passwords: Arc<Passwords>,
     pub limits: Arc<RateLimits>,
     pub hub: Arc<Hub>,
-    pub metrics: Option<PrometheusHandle>,
+    /// `None` where no recorder is installed (the in-process demo server).
+    pub metrics: Option<crate::metrics::Metrics>,
 }
 
 impl AppState {

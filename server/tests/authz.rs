@@ -267,7 +267,7 @@ async fn admin_endpoints_are_for_admins_only() {
     let server = TestServer::start();
     let mira = server.mentor("mira", json!({})).await;
     let tom = server.mentee("tom").await;
-    let _uma = server.register("uma", "mentor").await;
+    let uma = server.register("uma", "mentor").await;
 
     for who in [&mira, &tom] {
         let (status, v) = who.put("/v1/admin/mentors/uma/approve", &json!({})).await;
@@ -277,9 +277,9 @@ async fn admin_endpoints_are_for_admins_only() {
             .await;
         assert_error(status, &v, 403, "forbidden");
     }
-    // Nothing happened: uma is still unapproved, nobody got an announcement.
-    let (_, uma) = tom.get("/v1/users/uma").await;
-    assert_eq!(uma["mentor_approved"], false);
+    // Nothing happened: uma is still unapproved (only she and admins see her), nobody got an announcement.
+    let (_, me) = uma.get("/v1/users/uma").await;
+    assert_eq!(me["mentor_approved"], false);
     assert!(tom.notifications(false).await.notifications.is_empty());
 
     // Without a token it is 401, not 403.

@@ -221,11 +221,11 @@ async fn only_the_uploader_and_participants_can_download() {
     let r = upload_raw(&server.anon(), "a.txt", Some("text/plain"), b"x".to_vec()).await;
     assert_error(r.status, &r.body, 401, "unauthorized");
 
-    // A deleted message no longer shares its file (the uploader keeps it).
+    // A deleted message takes its file with it (nothing else carries it; see privacy.rs).
     let (status, v) = ana.delete(&format!("/v1/messages/{}", message.id)).await;
     assert_eq!(status, StatusCode::OK, "delete: {v}");
     assert_eq!(download(&mona, id).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(download(&ana, id).await.2, bytes);
+    assert_eq!(download(&ana, id).await.0, StatusCode::NOT_FOUND);
     let seen = mona.history(conv).await;
     let tombstone = seen.iter().find(|m| m.id == message.id).unwrap();
     assert_eq!(tombstone.attachment, None, "a deleted message shows no file");
@@ -360,4 +360,192 @@ async fn unfinished_uploads_are_removed_at_start() {
     assert!(tmp_is_empty(&server));
     let ana = server.mentee("ana").await;
     upload(&ana, "after.txt", "text/plain", b"fine").await;
+}
+
+/// Sends a whole upload over a plain TCP socket — the request head, then
+/// `body_len` bytes in 64 KiB writes (chunked encoding when `chunked`) — and
+/// only then reads the answer, like a client that does not look at the
+/// response before it has sent everything. Returns whether every byte was
+/// accepted by the socket, and what came back.
+fn upload_over_tcp(
+    addr: std::net::SocketAddr,
+    token: &str,
+    content_type: &str,
+    body_len: usize,
+    chunked: bool,
+) -> (Result<(), std::io::Error>, String) {
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    tcp.set_write_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let framing = if chunked {
+        "Transfer-Encoding: chunked".to_string()
+    } else {
+        format!("Content-Length: {body_len}")
+    };
+    let head = format!(
+        "POST /v1/files?name=big.bin HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: {content_type}\r\n{framing}\r\n\r\n"
+    );
+    let body = pattern(body_len);
+    let sent = (|| {
+        tcp.write_all(head.as_bytes())?;
+        for chunk in body.chunks(64 * 1024) {
+            if chunked {
+                tcp.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())?;
+                tcp.write_all(chunk)?;
+                tcp.write_all(b"\r\n")?;
+            } else {
+                tcp.write_all(chunk)?;
+            }
+        }
+        if chunked {
+            tcp.write_all(b"0\r\n\r\n")?;
+        }
+        tcp.flush()
+    })();
+    let mut answer = Vec::new();
+    let _ = tcp.read_to_end(&mut answer);
+    (sent, String::from_utf8_lossy(&answer).into_owned())
+}
+
+#[tokio::test]
+async fn a_client_still_sending_a_refused_upload_gets_the_answer_not_a_reset() {
+    let server = TestServer::start_with(
+        "[files]\nmax_bytes = 1048576\nallowed_types = [\"application/octet-stream\"]\n",
+    );
+    let ana = server.mentee("ana").await;
+    let addr = server.addr();
+    // Over the limit by Content-Length, over it mid-stream (chunked), and a
+    // refused type: each answered, none cut off while the client sends
+    // (up to the bound the server is willing to read and discard).
+    for (content_type, len, chunked, want) in [
+        ("application/octet-stream", 6 << 20, false, "413"),
+        ("application/octet-stream", 6 << 20, true, "413"),
+        ("video/mp4", 4 << 20, false, "415"),
+    ] {
+        let token = ana.token.clone();
+        let (sent, answer) =
+            tokio::task::spawn_blocking(move || upload_over_tcp(addr, &token, content_type, len, chunked))
+                .await
+                .unwrap();
+        assert!(
+            sent.is_ok(),
+            "{content_type} {len} chunked={chunked}: the server stopped reading: {sent:?}; answer {answer:?}"
+        );
+        let status_line = answer.lines().next().unwrap_or("");
+        assert!(status_line.contains(want), "{content_type}: {answer:?}");
+        let body = answer.split("\r\n\r\n").nth(1).unwrap_or("");
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        let code = if want == "413" {
+            "payload_too_large"
+        } else {
+            "unsupported_media_type"
+        };
+        assert_eq!(v["error"]["code"], code, "{answer}");
+    }
+    // The limit sentence is the one the server publishes its limits for.
+    let (status, info) = server.anon().get("/v1/info").await;
+    assert_eq!(status, StatusCode::OK, "{info}");
+    assert_eq!(info["limits"]["file_max_bytes"], 1_048_576);
+    assert!(tmp_is_empty(&server));
+}
+
+#[tokio::test]
+async fn invalid_utf8_in_the_name_is_refused_not_altered() {
+    let server = TestServer::start();
+    let ana = server.mentee("ana").await;
+    for query in ["name=a%FFb", "name=%C3", "name=ok%ED%A0%80.txt", "name=a%80%80"] {
+        let r = ana
+            .raw(
+                Method::POST,
+                &format!("/v1/files?{query}"),
+                Some("text/plain"),
+                Some(b"x".to_vec()),
+            )
+            .await;
+        assert_error(r.status, &r.body, 400, "validation_failed");
+        assert_eq!(r.body["error"]["field"], "name", "{query}: {}", r.text);
+    }
+    // Valid multi-byte names still pass, '+' is a space.
+    let r = ana
+        .raw(
+            Method::POST,
+            "/v1/files?name=r%C3%A9sum%C3%A9+v2.txt",
+            Some("text/plain"),
+            Some(b"x".to_vec()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    assert_eq!(decode::<FileInfo>(r.body).name, "résumé v2.txt");
+    assert!(tmp_is_empty(&server));
+}
+
+#[tokio::test]
+async fn revoking_a_token_stops_its_transfers() {
+    let server = TestServer::start();
+    let (_mona, ana, _conv) = server.accepted_pair("mona", "ana").await;
+    let phone = server.login("ana").await;
+
+    // A download read slowly: the server blocks on a full socket, then the
+    // token is revoked, and the rest never comes.
+    let bytes = pattern(48 << 20);
+    let info = upload(&phone, "big.bin", "application/octet-stream", &bytes).await;
+    let mut resp = phone
+        .builder(Method::GET, &format!("/v1/files/{}", info.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut got = resp.chunk().await.unwrap().map_or(0, |c| c.len());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (status, v) = ana.delete(&format!("/v1/tokens/{}", phone.token_id)).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let cut = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            match resp.chunk().await {
+                Ok(Some(c)) => got += c.len(),
+                Ok(None) => return false,
+                Err(_) => return true,
+            }
+        }
+    })
+    .await
+    .expect("the download neither ended nor failed");
+    assert!(
+        cut && got < bytes.len(),
+        "a revoked token's download went on: {got} bytes"
+    );
+
+    // An upload still streaming when its token is revoked: answered 401 at once.
+    let owner = server.login("ana").await;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let body = reqwest::Body::wrap_stream(tokio_stream_from(rx));
+    let upload = tokio::spawn({
+        let rb = owner
+            .builder(Method::POST, "/v1/files?name=slow.bin")
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .body(body);
+        async move { Api::send(rb).await }
+    });
+    tx.send(Ok(pattern(64 * 1024))).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (status, v) = ana.delete(&format!("/v1/tokens/{}", owner.token_id)).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let r = tokio::time::timeout(std::time::Duration::from_secs(5), upload)
+        .await
+        .expect("the upload was not ended by the revocation")
+        .unwrap();
+    assert_error(r.status, &r.body, 401, "unauthorized");
+    drop(tx);
+    assert!(tmp_is_empty(&server));
+}
+
+/// A stream of the chunks sent into `rx`, ending when every sender is dropped.
+fn tokio_stream_from(
+    rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
+) -> impl futures_util::Stream<Item = Result<Vec<u8>, std::io::Error>> {
+    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|item| (item, rx)) })
 }

@@ -116,7 +116,8 @@ async fn directory_lists_approved_available_mentors_by_text_and_tag() {
 
     // Only mentors have an availability.
     let (status, v) = tom.patch("/v1/me", &json!({"availability": "away"})).await;
-    assert_error(status, &v, 400, "validation_failed");
+    // A mentee has no availability: not a bad value, not theirs to set.
+    assert_error(status, &v, 403, "forbidden");
 
     // The unapproved mentor is in no listing and cannot be requested...
     assert!(!directory(&tom, "").await.contains(&"uma".to_string()));

@@ -147,6 +147,7 @@ async fn the_document_describes_exactly_the_registered_routes() {
         "/v1/auth/register",
         "/v1/auth/login",
         "/v1/openapi.json",
+        "/v1/info",
         "/healthz",
         "/metrics",
     ]

@@ -31,6 +31,8 @@ pub enum ErrorCode {
     MethodNotAllowed,
     /// 409: the username is taken.
     UsernameTaken,
+    /// 409: you already have one of these by that name (a token).
+    NameTaken,
     /// 409: a `client_id` was reused with a different body.
     IdempotencyConflict,
     /// 409: the conversation is not open for posting (pending, declined, expired, completed).
@@ -41,10 +43,14 @@ pub enum ErrorCode {
     RequestDeclined,
     /// 413: the request body is too large.
     PayloadTooLarge,
+    /// 414: the request URI (path and query) is longer than the server accepts.
+    UriTooLong,
     /// 415: the request body is not `application/json`.
     UnsupportedMediaType,
     /// 429: too many requests; see `Retry-After`.
     RateLimited,
+    /// 431: too many request headers, or too many bytes of them.
+    HeadersTooLarge,
     /// 500: a server-side failure; nothing about it is revealed.
     Internal,
     /// 503: the server is shutting down or overloaded.
@@ -61,11 +67,13 @@ impl ErrorCode {
             Forbidden | RegistrationClosed => 403,
             NotFound => 404,
             MethodNotAllowed => 405,
-            UsernameTaken | IdempotencyConflict | ConversationNotOpen | InvalidTransition
+            UsernameTaken | NameTaken | IdempotencyConflict | ConversationNotOpen | InvalidTransition
             | RequestDeclined => 409,
             PayloadTooLarge => 413,
+            UriTooLong => 414,
             UnsupportedMediaType => 415,
             RateLimited => 429,
+            HeadersTooLarge => 431,
             Internal => 500,
             Unavailable => 503,
         }
@@ -84,13 +92,16 @@ impl ErrorCode {
             NotFound => "not_found",
             MethodNotAllowed => "method_not_allowed",
             UsernameTaken => "username_taken",
+            NameTaken => "name_taken",
             IdempotencyConflict => "idempotency_conflict",
             ConversationNotOpen => "conversation_not_open",
             InvalidTransition => "invalid_transition",
             RequestDeclined => "request_declined",
             PayloadTooLarge => "payload_too_large",
+            UriTooLong => "uri_too_long",
             UnsupportedMediaType => "unsupported_media_type",
             RateLimited => "rate_limited",
+            HeadersTooLarge => "headers_too_large",
             Internal => "internal",
             Unavailable => "unavailable",
         }

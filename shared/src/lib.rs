@@ -5,6 +5,7 @@
 //! same rules whatever the client does.
 
 pub mod api;
+pub mod confusable;
 pub mod error;
 pub mod events;
 pub mod ids;

@@ -47,6 +47,8 @@ pub struct TestServer {
     log_path: PathBuf,
     child: Option<Child>,
     addr: SocketAddr,
+    /// The private `/metrics` address (`[metrics] bind`), when configured.
+    metrics_addr: Option<SocketAddr>,
 }
 
 impl TestServer {
@@ -87,6 +89,7 @@ impl TestServer {
             log_path,
             child: None,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            metrics_addr: None,
         };
         if let Err(why) = server.spawn("127.0.0.1:0") {
             panic!("mchatd did not start: {why}");
@@ -102,6 +105,12 @@ impl TestServer {
     /// The address the server listens (or last listened) on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// `http://ADDR` of the private metrics listener, when the config sets
+    /// `[metrics] bind` (the server prints it before its main address line).
+    pub fn metrics_url(&self) -> Option<String> {
+        self.metrics_addr.map(|a| format!("http://{a}"))
     }
 
     /// The server's data directory (kept across restarts).
@@ -270,15 +279,19 @@ impl TestServer {
         let mut child = cmd.spawn().map_err(|e| format!("cannot spawn mchatd: {e}"))?;
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, rx) = mpsc::channel();
-        // Reads the address line, then drains stdout so the server never
-        // blocks on a full pipe.
+        // Reads the address line (and the metrics one printed before it),
+        // then drains stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || {
             let mut lines = BufReader::new(stdout).lines();
             let mut tx = Some(tx);
+            let mut metrics = None;
             for line in lines.by_ref().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("mchatd metrics on http://") {
+                    metrics = Some(addr.trim().to_string());
+                }
                 if let Some(addr) = line.strip_prefix("mchatd listening on http://") {
                     if let Some(tx) = tx.take() {
-                        let _ = tx.send(addr.trim().to_string());
+                        let _ = tx.send((addr.trim().to_string(), metrics.take()));
                     }
                 }
             }
@@ -290,8 +303,8 @@ impl TestServer {
             let log = log.get(log_start as usize..).unwrap_or(&log);
             format!("{what} (exit: {status}); its stderr:\n{log}")
         };
-        let addr = match rx.recv_timeout(START_TIMEOUT) {
-            Ok(addr) => addr,
+        let (addr, metrics_addr) = match rx.recv_timeout(START_TIMEOUT) {
+            Ok(found) => found,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 return Err(fail(
                     &mut child,
@@ -306,6 +319,11 @@ impl TestServer {
             Ok(a) => self.addr = a,
             Err(e) => return Err(fail(&mut child, format!("unreadable address {addr:?}: {e}"))),
         }
+        self.metrics_addr = match metrics_addr.map(|m| m.parse::<SocketAddr>()) {
+            None => None,
+            Some(Ok(a)) => Some(a),
+            Some(Err(e)) => return Err(fail(&mut child, format!("unreadable metrics address: {e}"))),
+        };
         self.child = Some(child);
         Ok(())
     }

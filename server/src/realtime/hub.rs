@@ -1,5 +1,13 @@
 //! The hub: who is connected, fan-out of events and signals, typing state,
 //! long-poll waiters, and closing connections (slow, revoked).
+//!
+//! Revocation goes through the hub too ([`Hub::close_token`]): it closes the
+//! token's sockets and wakes every long-lived HTTP request holding a
+//! [`TokenWatch`] for it (long-poll, file transfers), so nothing that uses a
+//! revoked token outlives the revocation. A [`TokenWatch`] also ends at the
+//! token's expiry instant. Another node's revocations would arrive here the
+//! same way (a call to `close_token`), which is why no caller polls the
+//! database for them.
 
 use crate::store::{EventSink, Member, UserEvent};
 use mchat_shared::events::EventKind;
@@ -57,11 +65,85 @@ struct Typing {
     others: Vec<i64>,
 }
 
+/// What the hub knows of one token that long-lived requests watch.
+struct TokenState {
+    revoked: watch::Sender<bool>,
+    /// Set by `close_token`. A revoked token is remembered for
+    /// [`REVOKED_MEMORY`] even with nobody watching, so a request that
+    /// authenticated just before the revocation and subscribes just after it
+    /// still learns of it.
+    revoked_at: Option<Instant>,
+}
+
+/// How long a revocation is remembered for late subscribers (far longer than
+/// the gap between authenticating a request and subscribing).
+const REVOKED_MEMORY: Duration = Duration::from_secs(60);
+
 #[derive(Default)]
 struct Inner {
     conns: HashMap<i64, Vec<Conn>>,
     waiters: HashMap<i64, Arc<Notify>>,
     typing: HashMap<(i64, i64), Typing>,
+    tokens: HashMap<TokenId, TokenState>,
+}
+
+/// Why a token stopped being good for the request that holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenEnd {
+    Revoked,
+    Expired,
+}
+
+impl TokenEnd {
+    /// The 401 a long-lived request answers with when its token ends.
+    pub fn error(self) -> crate::error::ApiError {
+        crate::error::ApiError::unauthorized(match self {
+            TokenEnd::Revoked => "the token was revoked while this request was waiting; log in again",
+            TokenEnd::Expired => "the token expired while this request was waiting; log in again",
+        })
+    }
+}
+
+/// A long-lived request's view of its token: [`TokenWatch::ended`]
+/// resolves the moment the token is revoked or reaches its expiry.
+pub struct TokenWatch {
+    revoked: watch::Receiver<bool>,
+    expires: tokio::time::Instant,
+}
+
+impl TokenWatch {
+    /// Resolves when the token is revoked or expires, whichever comes first.
+    pub async fn ended(&mut self) -> TokenEnd {
+        let revoked = async {
+            if self.revoked.wait_for(|r| *r).await.is_err() {
+                // The hub is gone (shutdown): only the expiry is left.
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            biased;
+            () = revoked => TokenEnd::Revoked,
+            () = tokio::time::sleep_until(self.expires) => TokenEnd::Expired,
+        }
+    }
+
+    /// Whether the token has already ended (without waiting).
+    pub fn ended_now(&self) -> Option<TokenEnd> {
+        if *self.revoked.borrow() {
+            Some(TokenEnd::Revoked)
+        } else if tokio::time::Instant::now() >= self.expires {
+            Some(TokenEnd::Expired)
+        } else {
+            None
+        }
+    }
+}
+
+/// The runtime instant of `expires_at_ms` (a wall-clock time in ms since the
+/// epoch); a time already past is now.
+pub fn deadline(expires_at_ms: i64) -> tokio::time::Instant {
+    let left = expires_at_ms.saturating_sub(crate::store::now_ms()).max(0);
+    tokio::time::Instant::now() + Duration::from_millis(u64::try_from(left).unwrap_or(0))
 }
 
 /// What `register` hands the connection task.
@@ -102,6 +184,9 @@ impl Hub {
         let (kill, kill_rx) = watch::channel(None);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut inner = self.lock();
+        if Self::revoked(&inner, token) {
+            let _ = kill.send(Some(CloseReason::Revoked));
+        }
         let list = inner.conns.entry(user).or_default();
         let first = list.is_empty();
         list.push(Conn { id, token, tx, kill });
@@ -212,12 +297,18 @@ impl Hub {
         }
     }
 
-    /// Ends typing indicators whose deadline passed; forgets idle waiters.
+    /// Ends typing indicators whose deadline passed; forgets idle waiters
+    /// and unwatched tokens (revoked ones after [`REVOKED_MEMORY`]).
     pub fn sweep(&self) {
         let now = Instant::now();
         let expired: Vec<((i64, i64), Typing)> = {
             let mut inner = self.lock();
             inner.waiters.retain(|_, w| Arc::strong_count(w) > 1);
+            inner.tokens.retain(|_, t| {
+                t.revoked.receiver_count() > 0
+                    || t.revoked_at
+                        .is_some_and(|at| now.duration_since(at) < REVOKED_MEMORY)
+            });
             let keys: Vec<(i64, i64)> = inner
                 .typing
                 .iter()
@@ -240,12 +331,39 @@ impl Hub {
         }
     }
 
-    /// Closes every connection authenticated with `token`.
+    /// Watches `token` (which expires at `expires_at_ms`) for a long-lived
+    /// request. Already ended if the token was revoked a moment ago.
+    pub fn watch_token(&self, token: TokenId, expires_at_ms: i64) -> TokenWatch {
+        let mut inner = self.lock();
+        let state = inner.tokens.entry(token).or_insert_with(|| TokenState {
+            revoked: watch::channel(false).0,
+            revoked_at: None,
+        });
+        TokenWatch {
+            revoked: state.revoked.subscribe(),
+            expires: deadline(expires_at_ms),
+        }
+    }
+
+    /// Ends everything authenticated with `token`, at once: its sockets
+    /// close (4401) and the long-lived requests watching it answer 401.
     pub fn close_token(&self, token: TokenId) {
-        let inner = self.lock();
+        let mut inner = self.lock();
         for c in inner.conns.values().flatten().filter(|c| c.token == token) {
             let _ = c.kill.send(Some(CloseReason::Revoked));
         }
+        let state = inner.tokens.entry(token).or_insert_with(|| TokenState {
+            revoked: watch::channel(false).0,
+            revoked_at: None,
+        });
+        state.revoked_at = Some(Instant::now());
+        state.revoked.send_replace(true);
+    }
+
+    /// Whether `token` was revoked through the hub (a socket registering
+    /// right after a revocation closes at once).
+    fn revoked(inner: &Inner, token: TokenId) -> bool {
+        inner.tokens.get(&token).is_some_and(|t| t.revoked_at.is_some())
     }
 
     /// Closes every connection (server shutdown).
@@ -320,5 +438,54 @@ impl EventSink for Hub {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn in_an_hour() -> i64 {
+        crate::store::now_ms() + 3_600_000
+    }
+
+    #[tokio::test]
+    async fn a_revocation_ends_watchers_before_and_just_after_it() {
+        let hub = Hub::new(8, Duration::from_secs(5));
+        let mut before = hub.watch_token(TokenId(1), in_an_hour());
+        let mut other = hub.watch_token(TokenId(2), in_an_hour());
+        assert_eq!(before.ended_now(), None);
+        hub.close_token(TokenId(1));
+        assert_eq!(before.ended().await, TokenEnd::Revoked);
+        // Subscribing after the revocation (authenticated just before it).
+        let mut late = hub.watch_token(TokenId(1), in_an_hour());
+        assert_eq!(late.ended_now(), Some(TokenEnd::Revoked));
+        assert_eq!(late.ended().await, TokenEnd::Revoked);
+        let reg = hub.register(7, TokenId(1));
+        assert_eq!(*reg.kill.borrow(), Some(CloseReason::Revoked));
+        // Other tokens are untouched.
+        let quiet = tokio::time::timeout(Duration::from_millis(50), other.ended()).await;
+        assert!(quiet.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_watch_ends_at_the_expiry_and_unwatched_tokens_are_forgotten() {
+        let hub = Hub::new(8, Duration::from_secs(5));
+        let mut soon = hub.watch_token(TokenId(3), crate::store::now_ms() + 50);
+        let started = Instant::now();
+        assert_eq!(soon.ended().await, TokenEnd::Expired);
+        assert!(started.elapsed() < Duration::from_secs(1));
+        drop(soon);
+        hub.sweep();
+        assert!(
+            hub.lock().tokens.is_empty(),
+            "an unwatched, unrevoked token is forgotten"
+        );
+        hub.close_token(TokenId(4));
+        hub.sweep();
+        assert!(
+            hub.lock().tokens.contains_key(&TokenId(4)),
+            "a revocation is remembered a while"
+        );
     }
 }

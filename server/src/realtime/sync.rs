@@ -2,6 +2,9 @@
 //! long-poll, for scripts and clients that cannot hold a socket. Answers at
 //! once when events are waiting, otherwise when one arrives or the timeout
 //! passes. Messages it returns count as delivered.
+//!
+//! The wait also ends the moment the caller's token is revoked or expires
+//! (401 `unauthorized`): a revoked token never receives another event.
 
 use super::ws::flush_delivered;
 use crate::auth::Auth;
@@ -39,15 +42,24 @@ pub async fn sync(
             has_more: false,
         }));
     };
-    // Arm the waiter before reading, so an event committed in between wakes us.
+    // Arm the waiter before reading, so an event committed in between wakes
+    // us; watch the token before that, so a revocation in between ends us.
+    let mut token = state.hub.watch_token(me.token_id, me.expires_at);
     let waiter = state.hub.waiter(user);
     let notified = waiter.notified();
     tokio::pin!(notified);
     notified.as_mut().enable();
     let mut page = state.store.events_after(user, since, PAGE).await?;
     if page.events.is_empty() && !page.resync && timeout > 0 {
-        let _ = tokio::time::timeout(Duration::from_secs(timeout), notified).await;
+        tokio::select! {
+            biased;
+            end = token.ended() => return Err(end.error()),
+            _ = tokio::time::timeout(Duration::from_secs(timeout), notified) => {}
+        }
         page = state.store.events_after(user, since, PAGE).await?;
+    }
+    if let Some(end) = token.ended_now() {
+        return Err(end.error());
     }
     if page.resync {
         let ev = Event {

@@ -7,9 +7,13 @@
 //! while answering client frames (typing) and pinging. Messages from others
 //! that reach the socket move the user's delivered marker.
 //!
-//! Every write races the hub's kill switch and a time limit: a peer that
-//! stops reading blocks only its own task, and only until its queue fills
-//! (the hub then closes it) or a ping interval passes.
+//! Every write races the hub's kill switch, the token's expiry and a time
+//! limit: a peer that stops reading blocks only its own task, and only until
+//! its queue fills (the hub then closes it) or a ping interval passes. A
+//! revoked token closes the socket at once (the hub's kill switch), an
+//! expiring one at its expiry instant (both 4401); a check of the token
+//! every minute remains as a backstop for revocations that bypass the hub
+//! (`mchatd admin reset-password` is another process).
 
 use super::hub::{CloseReason, Outbound, Registration};
 use crate::auth::{TOKEN_PREFIX, secret_hash};
@@ -36,8 +40,12 @@ const PAGE: u32 = 500;
 /// it is simply dropped.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// The hub's kill switch for one connection.
-type Kill = watch::Receiver<Option<CloseReason>>;
+/// What ends a connection from outside: the hub's kill switch, and the
+/// token's expiry (one timer, armed once per connection).
+struct Kill {
+    hub: watch::Receiver<Option<CloseReason>>,
+    expiry: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
 
 #[derive(Debug, serde::Deserialize)]
 pub struct WsQuery {
@@ -111,13 +119,21 @@ async fn auth_from_frame(state: &AppState, socket: &mut WebSocket) -> Option<Aut
     state.store.authenticate(secret_hash(&token)).await.ok().flatten()
 }
 
-/// Resolves once the hub closes the connection (at once if it already has).
+/// Resolves once the hub closes the connection (at once if it already has)
+/// or its token expires.
 async fn killed(kill: &mut Kill) -> CloseReason {
-    let reason = kill.wait_for(Option::is_some).await.map(|r| *r);
-    match reason {
-        Ok(reason) => reason.unwrap_or(CloseReason::Shutdown),
-        // The hub dropped its side: it will never close this connection.
-        Err(_) => std::future::pending().await,
+    let Kill { hub, expiry } = kill;
+    let by_hub = async {
+        match hub.wait_for(Option::is_some).await.map(|r| *r) {
+            Ok(reason) => reason.unwrap_or(CloseReason::Shutdown),
+            // The hub dropped its side: it will never close this connection.
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        biased;
+        reason = by_hub => reason,
+        () = expiry.as_mut() => CloseReason::Revoked,
     }
 }
 
@@ -177,7 +193,11 @@ async fn serve(
     since: Option<i64>,
     reg: Registration,
 ) {
-    let Registration { rx, mut kill, .. } = reg;
+    let Registration { rx, kill, .. } = reg;
+    let mut kill = Kill {
+        hub: kill,
+        expiry: Box::pin(tokio::time::sleep_until(super::hub::deadline(auth.expires_at))),
+    };
     let end = match stream(socket, state, auth, since, rx, &mut kill).await {
         Ok(()) => End::Closed,
         Err(end) => end,

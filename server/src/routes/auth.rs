@@ -1,16 +1,16 @@
 //! `POST /v1/auth/register | login | logout`.
 
 use crate::auth::{Auth, TOKEN_PREFIX, new_secret, secret_hash};
+use crate::client_ip::ClientIp;
 use crate::config::RegistrationMode;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
 use crate::state::AppState;
 use crate::store::{NewUser, UserRecord};
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use mchat_shared::api::{self, AuthResponse, LoginRequest, Profile, RegisterRequest, Role};
 use mchat_shared::{ErrorCode, validate};
-use std::net::SocketAddr;
 
 /// Validates a profile as given at registration.
 pub(super) fn validate_profile(p: Profile) -> Result<Profile, ApiError> {
@@ -51,10 +51,15 @@ pub(super) async fn issue_token(
         None => "login".to_string(),
     };
     let (token, hash) = new_secret(TOKEN_PREFIX);
-    let ttl_ms = i64::from(state.config.auth.token_ttl_days) * 86_400_000;
+    let auth = &state.config.auth;
+    let ttl_ms = auth
+        .token_ttl_secs
+        .map_or(i64::from(auth.token_ttl_days) * 86_400_000, |s| {
+            i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX)
+        });
     let info = state
         .store
-        .create_token(user.id, hash, name, crate::store::now_ms() + ttl_ms)
+        .create_token(user.id, hash, name, crate::store::now_ms().saturating_add(ttl_ms))
         .await?;
     Ok(AuthResponse {
         token,
@@ -66,10 +71,10 @@ pub(super) async fn issue_token(
 
 pub async fn register(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     Json(req): Json<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<AuthResponse>)> {
-    state.limits.check_auth(peer.ip())?;
+    state.limits.check_auth(client)?;
     let invite = match state.config.registration.mode {
         RegistrationMode::Closed => {
             return Err(ApiError::new(
@@ -124,10 +129,10 @@ pub async fn register(
 
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(client): ClientIp,
     Json(req): Json<LoginRequest>,
 ) -> ApiResult<Json<AuthResponse>> {
-    state.limits.check_auth(peer.ip())?;
+    state.limits.check_auth(client)?;
     let username = validate::username(&req.username).unwrap_or_default();
     let found = if username.is_empty() {
         None

@@ -37,7 +37,7 @@ pub async fn create(
     if let Some(cid) = &req.client_id {
         validate::client_id(cid)?;
     }
-    state.limits.check_send(me.user_id)?;
+    super::messages::spend_send_token(&state, me.user_id, req.client_id.as_deref()).await?;
     let ttl_ms =
         i64::try_from(state.config.requests.pending_ttl_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
     let (conversation, created) = state

@@ -6,12 +6,20 @@
 //! first and on every chunk), then renamed to its content address
 //! `files/ab/cdef…` (SHA-256; a second copy of the same bytes is dropped).
 //! A download streams the stored bytes back with a sanitised file name.
+//!
+//! A refused upload (413, 415, 401…) is answered at once, and the rest of
+//! its body is then read and discarded — up to [`DRAIN_MAX_BYTES`] and
+//! [`DRAIN_TIME`] — before the connection closes: closing a socket with
+//! unread data makes the kernel reset it, and a client still sending would
+//! see a broken pipe instead of the answer. Both directions end the moment
+//! their token is revoked or expires (the hub's [`TokenWatch`]).
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
+use crate::realtime::hub::TokenWatch;
 use crate::state::AppState;
-use axum::body::Body;
+use axum::body::{Body, BodyDataStream};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +28,7 @@ use mchat_shared::api::{FileInfo, UploadQuery};
 use mchat_shared::{ErrorCode, FileId, validate};
 use sha2::{Digest, Sha256};
 use std::path::{Path as FsPath, PathBuf};
+use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 
 /// Write buffer for uploads: few, large writes to the file.
@@ -28,10 +37,16 @@ const WRITE_BUFFER: usize = 256 * 1024;
 const READ_CHUNK: usize = 64 * 1024;
 /// Longest accepted `Content-Type` value.
 const CONTENT_TYPE_MAX: usize = 127;
+/// How much of a refused upload is read and thrown away after answering, so
+/// that a client still sending it reads the answer rather than a reset…
+const DRAIN_MAX_BYTES: u64 = 16 * 1024 * 1024;
+/// …and for how long at most (a slow client is not waited for).
+const DRAIN_TIME: Duration = Duration::from_secs(2);
 
-/// `POST /v1/files?name=NAME`. A refusal may leave most of the body unread,
-/// so it also closes the connection (`Connection: close`): a client must not
-/// send its next request on a connection the server stops reading.
+/// `POST /v1/files?name=NAME`. A refusal may leave part of the body unread,
+/// so it also closes the connection (`Connection: close`), after draining a
+/// bounded amount of it: a client must not send its next request on a
+/// connection the server stops reading.
 pub async fn upload(
     State(state): State<AppState>,
     auth: Result<Auth, ApiError>,
@@ -39,14 +54,17 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    let mut stream = body.into_data_stream();
     let received = async {
         let Auth(me) = auth?;
         let Query(q) = query?;
-        receive(&state, me.user_id, &q, &headers, body).await
+        let token = state.hub.watch_token(me.token_id, me.expires_at);
+        receive(&state, me.user_id, &q, &headers, &mut stream, token).await
     };
     match received.await {
         Ok(info) => (StatusCode::CREATED, Json(info)).into_response(),
         Err(e) => {
+            drain_later(stream);
             let mut resp = e.into_response();
             resp.headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
@@ -55,12 +73,31 @@ pub async fn upload(
     }
 }
 
+/// Reads and discards what is left of a refused upload in the background,
+/// within [`DRAIN_MAX_BYTES`] and [`DRAIN_TIME`], while the answer goes out;
+/// dropping the stream then lets the connection close.
+fn drain_later(mut stream: BodyDataStream) {
+    tokio::spawn(async move {
+        let mut left = DRAIN_MAX_BYTES;
+        let _ = tokio::time::timeout(DRAIN_TIME, async {
+            while left > 0 {
+                match stream.next().await {
+                    Some(Ok(chunk)) => left = left.saturating_sub(chunk.len() as u64),
+                    Some(Err(_)) | None => break,
+                }
+            }
+        })
+        .await;
+    });
+}
+
 async fn receive(
     state: &AppState,
     uploader: i64,
     q: &UploadQuery,
     headers: &HeaderMap,
-    body: Body,
+    stream: &mut BodyDataStream,
+    token: TokenWatch,
 ) -> ApiResult<FileInfo> {
     let name = validate::file_name(&q.name)?;
     let content_type = media_type(headers)?;
@@ -68,7 +105,7 @@ async fn receive(
     if !files.allows(&content_type) {
         return Err(ApiError::new(
             ErrorCode::UnsupportedMediaType,
-            format!("files of type {content_type} are not accepted here"),
+            mchat_shared::api::file_type_refused_message(&content_type),
         ));
     }
     let max = files.max_bytes;
@@ -80,20 +117,23 @@ async fn receive(
         return Err(too_large(max));
     }
     let dir = state.config.files_dir();
-    let (sha256, size) = store_blob(&dir, body, max).await?;
+    let (sha256, size) = store_blob(&dir, stream, max, token).await?;
     let info = state
         .store
         .insert_file(uploader, sha256, name, size, content_type)
         .await?;
-    metrics::counter!("mchatd_file_bytes_uploaded_total").increment(size);
+    metrics::counter!("mchatd_file_uploaded_bytes_total").increment(size);
     Ok(info)
 }
 
+/// `GET /v1/files/{id}`. The stream stops (the connection is cut short of
+/// `Content-Length`) when the token is revoked or expires mid-transfer.
 pub async fn download(
     State(state): State<AppState>,
     Auth(me): Auth,
     Path(id): Path<FileId>,
 ) -> ApiResult<Response> {
+    let mut token = state.hub.watch_token(me.token_id, me.expires_at);
     let info = state.store.file_for_download(me.user_id, id).await?;
     let path = blob_path(&state.config.files_dir(), &info.sha256)?;
     let file = tokio::fs::File::open(&path).await.map_err(|e| {
@@ -104,7 +144,8 @@ pub async fn download(
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let disposition = HeaderValue::from_str(&content_disposition(&info.name))
         .unwrap_or(HeaderValue::from_static("attachment"));
-    let stream = tokio_util::io::ReaderStream::with_capacity(file, READ_CHUNK);
+    let stream = tokio_util::io::ReaderStream::with_capacity(file, READ_CHUNK)
+        .take_until(Box::pin(async move { token.ended().await }));
     Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, content_type)
@@ -124,7 +165,7 @@ pub async fn download(
 fn too_large(max: u64) -> ApiError {
     ApiError::new(
         ErrorCode::PayloadTooLarge,
-        format!("the file is larger than this server accepts ({max} bytes)"),
+        mchat_shared::api::file_too_large_message(max),
     )
 }
 
@@ -187,9 +228,15 @@ impl Drop for TempFile {
     }
 }
 
-/// Streams `body` to `dir/tmp/…` while hashing and counting it, then moves
-/// it to its content address. Returns the hex SHA-256 and the size.
-async fn store_blob(dir: &FsPath, body: Body, max: u64) -> ApiResult<(String, u64)> {
+/// Streams `stream` to `dir/tmp/…` while hashing and counting it, then moves
+/// it to its content address. Returns the hex SHA-256 and the size. Ends
+/// with 401 the moment `token` is revoked or expires.
+async fn store_blob(
+    dir: &FsPath,
+    stream: &mut BodyDataStream,
+    max: u64,
+    mut token: TokenWatch,
+) -> ApiResult<(String, u64)> {
     let tmp_dir = dir.join("tmp");
     tokio::fs::create_dir_all(&tmp_dir)
         .await
@@ -204,8 +251,15 @@ async fn store_blob(dir: &FsPath, body: Body, max: u64) -> ApiResult<(String, u6
     let mut out = tokio::io::BufWriter::with_capacity(WRITE_BUFFER, file);
     let mut hasher = Sha256::new();
     let mut size: u64 = 0;
-    let mut stream = body.into_data_stream();
-    while let Some(chunk) = stream.next().await {
+    let ended = token.ended();
+    tokio::pin!(ended);
+    loop {
+        let next = tokio::select! {
+            biased;
+            end = &mut ended => return Err(end.error()),
+            next = stream.next() => next,
+        };
+        let Some(chunk) = next else { break };
         let chunk = chunk.map_err(|_| {
             ApiError::new(
                 ErrorCode::ValidationFailed,

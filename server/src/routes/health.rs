@@ -1,11 +1,10 @@
-//! `GET /healthz` and `GET /metrics` (Prometheus text format).
+//! `GET /healthz` and `GET /metrics` (Prometheus text format; see [`crate::metrics`]).
 
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use mchat_shared::api::Health;
 
 pub async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
@@ -21,7 +20,14 @@ pub async fn healthz(State(state): State<AppState>) -> ApiResult<Json<Health>> {
     }))
 }
 
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let body = state.metrics.as_ref().map(|h| h.render()).unwrap_or_default();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
+/// `/metrics` on the public listener: 404 when `[metrics] bind` moved it
+/// to a private address.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    if state.config.metrics.bind.is_some() {
+        return ApiError::new(mchat_shared::ErrorCode::NotFound, "no such endpoint").into_response();
+    }
+    match state.metrics {
+        Some(m) => crate::metrics::serve(m).await,
+        None => crate::metrics::serve_empty(),
+    }
 }

@@ -1,4 +1,4 @@
-//! `/v1/messages/{id}`: read one, edit, delete, and reactions.
+//! `/v1/messages/{id}`: read one, edit, delete, the edit history, and reactions.
 //!
 //! Who may do what is decided in the store (store/message_actions.rs);
 //! here: input validation (an edit follows the rules of a send, a reaction
@@ -9,7 +9,7 @@ use crate::error::ApiResult;
 use crate::extract::{Json, Path};
 use crate::state::AppState;
 use axum::extract::State;
-use mchat_shared::api::{EditMessageRequest, Message};
+use mchat_shared::api::{EditMessageRequest, Message, MessageEdits};
 use mchat_shared::{MessageId, validate};
 
 pub async fn get_one(
@@ -36,7 +36,16 @@ pub async fn delete(
     Auth(me): Auth,
     Path(id): Path<MessageId>,
 ) -> ApiResult<Json<Message>> {
-    Ok(Json(state.store.delete_message(me.user_id, id).await?))
+    let files_dir = state.config.files_dir();
+    Ok(Json(state.store.delete_message(me.user_id, id, files_dir).await?))
+}
+
+pub async fn edits(
+    State(state): State<AppState>,
+    Auth(me): Auth,
+    Path(id): Path<MessageId>,
+) -> ApiResult<Json<MessageEdits>> {
+    Ok(Json(state.store.message_edits(me.user_id, id).await?))
 }
 
 pub async fn react_add(

@@ -44,7 +44,7 @@ pub async fn send(
     } else {
         validate::message_body(&req.body)?
     };
-    state.limits.check_send(me.user_id)?;
+    spend_send_token(&state, me.user_id, Some(&req.client_id)).await?;
     let (message, created) = state
         .store
         .send_message(
@@ -74,4 +74,32 @@ pub async fn send(
         StatusCode::OK
     };
     Ok((status, Json(message)))
+}
+
+/// Takes a send token from `me`, unless `client_id` is already stored: a
+/// retry stores nothing new and answers with the original, so it must not
+/// be refused with 429 when the bucket is empty (nor empty it). The look-up
+/// runs only when sends are limited; two concurrent first attempts may both
+/// pay, which is harmless.
+pub(super) async fn spend_send_token(state: &AppState, me: i64, client_id: Option<&str>) -> ApiResult<()> {
+    if !state.limits.limits_sends() {
+        return Ok(());
+    }
+    if let Some(cid) = client_id {
+        let cid = cid.to_owned();
+        let stored = state
+            .store
+            .read(move |conn| {
+                Ok(conn
+                    .prepare_cached(
+                        "SELECT EXISTS(SELECT 1 FROM messages WHERE sender_id = ?1 AND client_id = ?2)",
+                    )?
+                    .query_row(rusqlite::params![me, cid], |r| r.get::<_, bool>(0))?)
+            })
+            .await?;
+        if stored {
+            return Ok(());
+        }
+    }
+    state.limits.check_send(me)
 }

@@ -5,6 +5,7 @@ mod auth;
 mod conversations;
 mod files;
 mod health;
+mod info;
 mod me;
 mod message_actions;
 mod messages;
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router {
                 .patch(message_actions::edit)
                 .delete(message_actions::delete),
         )
+        .route("/messages/{id}/edits", get(message_actions::edits))
         .route(
             "/messages/{id}/reactions/{emoji}",
             put(message_actions::react_add).delete(message_actions::react_remove),
@@ -68,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/scheduled/{id}", axum::routing::delete(scheduled::cancel))
         .route("/ws", get(crate::realtime::ws::upgrade))
         .route("/openapi.json", get(crate::openapi::serve))
+        .route("/info", get(info::info))
         .route("/sync", get(crate::realtime::sync::sync))
         .route("/notifications", get(notifications::list))
         .route("/notifications/read", post(notifications::mark_read))

@@ -26,7 +26,7 @@ pub async fn create(
     let (token, hash) = new_secret(TOKEN_PREFIX);
     let info = state
         .store
-        .create_token(me.user_id, hash, name, now_ms() + i64::from(days) * 86_400_000)
+        .create_named_token(me.user_id, hash, name, now_ms() + i64::from(days) * 86_400_000)
         .await?;
     Ok((StatusCode::CREATED, Json(CreatedToken { token, info })))
 }

@@ -1,4 +1,7 @@
 //! `GET /v1/users` (the directory) and `GET /v1/users/{username}`.
+//!
+//! What a caller may see of others (unapproved mentors, `last_seen`) is
+//! decided in the store (store/users.rs, `Viewer`).
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
@@ -12,7 +15,7 @@ use mchat_shared::{ErrorCode, validate};
 
 pub async fn directory(
     State(state): State<AppState>,
-    Auth(_me): Auth,
+    Auth(me): Auth,
     Query(q): Query<DirectoryQuery>,
 ) -> ApiResult<Json<UserList>> {
     let q_text = q.q.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
@@ -35,17 +38,21 @@ pub async fn directory(
         limit: q.limit.unwrap_or(DIRECTORY_MAX).clamp(1, DIRECTORY_MAX),
     };
     Ok(Json(UserList {
-        users: state.store.directory(filter).await?,
+        users: state.store.directory(me.user_id, filter).await?,
     }))
 }
 
 pub async fn get_user(
     State(state): State<AppState>,
-    Auth(_me): Auth,
+    Auth(me): Auth,
     Path(username): Path<String>,
 ) -> ApiResult<Json<User>> {
     let no_such = || ApiError::new(ErrorCode::NotFound, format!("no user named {username}"));
     let name = validate::username(&username).map_err(|_| no_such())?;
-    let rec = state.store.user_by_username(name).await?.ok_or_else(no_such)?;
-    Ok(Json(rec.user))
+    let user = state
+        .store
+        .user_for(me.user_id, name)
+        .await?
+        .ok_or_else(no_such)?;
+    Ok(Json(user))
 }

@@ -28,6 +28,9 @@ pub fn open_write(path: &Path, cfg: &StorageConfig) -> StoreResult<Connection> {
         )));
     }
     common(&conn, cfg)?;
+    // Freed row space is zeroed where that costs no extra I/O, so a deleted
+    // or edited-away text does not linger in the file (docs/RELIABILITY.md).
+    conn.pragma_update(None, "secure_delete", "FAST")?;
     Ok(conn)
 }
 

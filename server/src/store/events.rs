@@ -1,8 +1,10 @@
-//! Appending to the event log inside a write, and the committed-event type
-//! the real-time layer receives.
+//! Appending to the event log inside a write, rewriting the stored copies of
+//! an edited or deleted message, and the committed-event type the real-time
+//! layer receives.
 
 use super::rows::ts;
 use super::{Store, StoreResult, WriteCtx};
+use mchat_shared::api::Message;
 use mchat_shared::events::{Event, EventKind};
 use mchat_shared::{Seq, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -26,10 +28,14 @@ impl WriteCtx<'_> {
     /// published to live connections after COMMIT.
     pub fn emit(&mut self, user: i64, kind: EventKind) -> StoreResult<Seq> {
         let payload = serde_json::to_string(&kind)?;
+        let message = match &kind {
+            EventKind::MessageNew { message } | EventKind::MessageUpdated { message } => Some(message.id.0),
+            _ => None,
+        };
         let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO events (user_id, kind, payload, created_at) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO events (user_id, kind, payload, created_at, message_id) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
-        stmt.execute(rusqlite::params![user, kind.name(), payload, self.now])?;
+        stmt.execute(rusqlite::params![user, kind.name(), payload, self.now, message])?;
         let seq = Seq(self.conn.last_insert_rowid());
         self.events.push(UserEvent {
             user_id: UserId(user),
@@ -49,6 +55,20 @@ impl WriteCtx<'_> {
         }
         Ok(())
     }
+}
+
+/// Rewrites every stored copy of `message` in the log (the events that carry
+/// it, found by `events.message_id`) to `message` as it is now, so a replay
+/// serves the current text or the tombstone, never what was edited away or
+/// deleted. Only the message inside the payload changes; the event's kind,
+/// seq and time stay.
+pub(super) fn rewrite_message(conn: &Connection, message: &Message) -> StoreResult<()> {
+    let json = serde_json::to_string(message)?;
+    conn.prepare_cached(
+        "UPDATE events SET payload = json_set(payload, '$.data.message', json(?2)) WHERE message_id = ?1",
+    )?
+    .execute(params![message.id.0, json])?;
+    Ok(())
 }
 
 /// Where retention pruned up to: cursors below it cannot be replayed.

@@ -4,15 +4,16 @@
 //! to `<data dir>/files/ab/cdef…` (the SHA-256 of the content); this module
 //! keeps one row per upload (who, under which name and type) and answers
 //! who may read it: the uploader, and the participants of a conversation
-//! with a (non-deleted) message that carries it.
+//! with a (non-deleted) message that carries it. Deleting the last message
+//! that carries a file removes its row, and its bytes once no row names them.
 
 use super::rows::ts;
 use super::{Store, StoreError, StoreResult};
 use mchat_shared::api::{Attachment, FileInfo, Message};
 use mchat_shared::{ErrorCode, FileId};
 use rusqlite::{Connection, OptionalExtension, params};
-use std::collections::HashMap;
-use std::path::Path;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 
 /// The columns [`file_from_row`] reads, from the table alias `f`.
 const FILE_COLUMNS: &str = "f.id, f.name, f.size, f.content_type, f.sha256, f.created_at";
@@ -119,22 +120,112 @@ impl Store {
     }
 
     /// Prepares `<files dir>/tmp` for uploads and removes what an earlier
-    /// run left there (uploads cut off by a crash or a restart). Blocking:
-    /// call it at start, before serving.
-    pub fn prepare_files_dir(files_dir: &Path) -> StoreResult<()> {
-        let tmp = files_dir.join("tmp");
-        let fail = |e: std::io::Error| StoreError::Internal(format!("cannot prepare {}: {e}", tmp.display()));
-        std::fs::create_dir_all(&tmp).map_err(fail)?;
-        let mut removed = 0usize;
-        for entry in std::fs::read_dir(&tmp).map_err(fail)? {
-            let path = entry.map_err(fail)?.path();
-            if path.is_file() && std::fs::remove_file(&path).is_ok() {
-                removed += 1;
+    /// run left behind: uploads cut off by a crash or a restart, and blobs
+    /// no file row names any more (a deletion unlinks its blob after COMMIT;
+    /// a crash in between leaves it here). Call it at start, before serving:
+    /// no upload is then between its rename and its row.
+    pub async fn prepare_files_dir(&self, files_dir: PathBuf) -> StoreResult<()> {
+        let known: HashSet<String> = self
+            .read(|conn| {
+                let mut stmt = conn.prepare("SELECT DISTINCT sha256 FROM files")?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+                Ok(rows.collect::<Result<HashSet<_>, _>>()?)
+            })
+            .await?;
+        tokio::task::spawn_blocking(move || sweep_files_dir(&files_dir, &known))
+            .await
+            .map_err(|e| StoreError::Internal(format!("the files sweep failed: {e}")))?
+    }
+}
+
+/// Takes a deleted message's file away from it: the message no longer
+/// carries it, and when no other message does, its row goes too. Returns
+/// the blob to unlink after COMMIT when no file row names those bytes any
+/// more (an upload not yet sent keeps its row, and so the blob).
+pub(super) fn detach_file(conn: &Connection, message: i64) -> StoreResult<Option<String>> {
+    let file: Option<i64> = conn
+        .prepare_cached("SELECT file_id FROM messages WHERE id = ?1")?
+        .query_row([message], |r| r.get(0))
+        .optional()?
+        .flatten();
+    let Some(file) = file else { return Ok(None) };
+    conn.prepare_cached("UPDATE messages SET file_id = NULL WHERE id = ?1")?
+        .execute([message])?;
+    let still_sent: bool = conn
+        .prepare_cached("SELECT EXISTS(SELECT 1 FROM messages WHERE file_id = ?1)")?
+        .query_row([file], |r| r.get(0))?;
+    if still_sent {
+        return Ok(None);
+    }
+    let sha: Option<String> = conn
+        .prepare_cached("DELETE FROM files WHERE id = ?1 RETURNING sha256")?
+        .query_row([file], |r| r.get(0))
+        .optional()?;
+    let Some(sha) = sha else { return Ok(None) };
+    let shared: bool = conn
+        .prepare_cached("SELECT EXISTS(SELECT 1 FROM files WHERE sha256 = ?1)")?
+        .query_row([&sha], |r| r.get(0))?;
+    Ok((!shared).then_some(sha))
+}
+
+/// `files/ab/cdef…` for a hex SHA-256; `None` for anything else, so a
+/// stored value can never name a path outside the files directory.
+fn blob_path(files_dir: &Path, sha256: &str) -> Option<PathBuf> {
+    (sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| files_dir.join(&sha256[..2]).join(&sha256[2..]))
+}
+
+/// Unlinks the blob of bytes no file row names any more (after the COMMIT
+/// that removed the last row). A failure only leaves an orphan, which the
+/// next start removes.
+pub(crate) async fn remove_blob(files_dir: &Path, sha256: &str) {
+    let Some(path) = blob_path(files_dir, sha256) else {
+        tracing::error!(sha256, "not removing a blob with a malformed hash");
+        return;
+    };
+    match tokio::fs::remove_file(&path).await {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot remove a deleted file's blob"),
+    }
+}
+
+/// The blocking half of [`Store::prepare_files_dir`].
+fn sweep_files_dir(files_dir: &Path, known: &HashSet<String>) -> StoreResult<()> {
+    let tmp = files_dir.join("tmp");
+    let fail = |e: std::io::Error| StoreError::Internal(format!("cannot prepare {}: {e}", tmp.display()));
+    std::fs::create_dir_all(&tmp).map_err(fail)?;
+    let mut removed = 0usize;
+    for entry in std::fs::read_dir(&tmp).map_err(fail)? {
+        let path = entry.map_err(fail)?.path();
+        if path.is_file() && std::fs::remove_file(&path).is_ok() {
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        tracing::info!(removed, "removed unfinished uploads");
+    }
+    let fail = |e: std::io::Error| StoreError::Internal(format!("cannot sweep {}: {e}", files_dir.display()));
+    let mut orphans = 0usize;
+    for prefix in std::fs::read_dir(files_dir).map_err(fail)? {
+        let prefix = prefix.map_err(fail)?;
+        let head = prefix.file_name().to_string_lossy().into_owned();
+        if head.len() != 2 || !prefix.path().is_dir() {
+            continue;
+        }
+        for blob in std::fs::read_dir(prefix.path()).map_err(fail)? {
+            let blob = blob.map_err(fail)?;
+            let sha = format!("{head}{}", blob.file_name().to_string_lossy());
+            if blob_path(files_dir, &sha).is_some()
+                && !known.contains(&sha)
+                && std::fs::remove_file(blob.path()).is_ok()
+            {
+                orphans += 1;
             }
         }
-        if removed > 0 {
-            tracing::info!(removed, "removed unfinished uploads");
-        }
-        Ok(())
     }
+    if orphans > 0 {
+        tracing::info!(orphans, "removed blobs no file names any more");
+    }
+    Ok(())
 }

@@ -22,7 +22,7 @@ pub(super) fn hydrate(conn: &Connection, messages: &mut [Message]) -> StoreResul
     reactions(conn, messages)?;
     // Attachments (files work) are filled here.
     super::files::attachments(conn, messages)?;
-    // A deleted message keeps its rows but shows neither reactions nor its file.
+    // A deletion removes both (message_actions.rs); never show them on a tombstone regardless.
     for m in messages.iter_mut().filter(|m| m.deleted_at.is_some()) {
         m.reactions.clear();
         m.attachment = None;

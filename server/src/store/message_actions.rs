@@ -10,8 +10,16 @@
 //!   (409). Identical text is a no-op.
 //! - **Delete**: participant or admin; not a system message (409); the
 //!   sender or an admin (403); in any conversation status (taking words
-//!   back is always allowed). Deleting twice is a no-op. The text stays in
-//!   the row (for moderation) but never leaves the store.
+//!   back is always allowed). Deleting twice is a no-op. What is deleted
+//!   stays deleted: the row stays as a tombstone with its text emptied, the
+//!   edit history and reactions go, the file is detached (and removed when
+//!   nothing else carries it, see files.rs), a scheduled item that sent it
+//!   forgets its text, and every stored copy in the event log (its own and
+//!   the quotes in replies) becomes the tombstone. An admin who is not a
+//!   participant gets a bare tombstone: nothing they could not read before.
+//! - **Edit history**: the sender, or an admin who is a participant; anyone
+//!   else gets the 404 of a missing message. Replay never shows it: an
+//!   edit rewrites the log's copies to the current text.
 //! - **Reactions**: participant; not a system or deleted message (409);
 //!   pending or accepted conversations only; at most
 //!   [`REACTIONS_PER_USER_MAX`] distinct emoji per user per message; adding
@@ -21,13 +29,16 @@
 //! every participant in the same transaction; a no-op emits nothing.
 
 use super::conversations::participants;
+use super::events::rewrite_message;
 use super::messages::load_message;
+use super::rows::ts;
 use super::{Store, StoreError, StoreResult, WriteCtx};
-use mchat_shared::api::{ConversationStatus, Message, MessageKind, Role};
+use mchat_shared::api::{ConversationStatus, Message, MessageEdit, MessageEdits, MessageKind, Role};
 use mchat_shared::events::EventKind;
 use mchat_shared::limits::REACTIONS_PER_USER_MAX;
 use mchat_shared::{ErrorCode, MessageId};
 use rusqlite::{Connection, OptionalExtension, params};
+use std::path::PathBuf;
 
 /// What the checks need to know about a message.
 struct Target {
@@ -105,6 +116,19 @@ fn publish(ctx: &mut WriteCtx<'_>, id: MessageId, conversation: i64) -> StoreRes
     Ok(message)
 }
 
+/// Brings the log's stored copies of `id`, and of the replies that quote
+/// it, to their current state (see [`rewrite_message`]).
+fn rewrite_stored(conn: &Connection, id: MessageId) -> StoreResult<()> {
+    let replies: Vec<i64> = conn
+        .prepare_cached("SELECT id FROM messages WHERE reply_to = ?1")?
+        .query_map([id.0], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for m in std::iter::once(id.0).chain(replies) {
+        rewrite_message(conn, &load_message(conn, m)?)?;
+    }
+    Ok(())
+}
+
 fn edit(ctx: &mut WriteCtx<'_>, me: i64, id: MessageId, body: String) -> StoreResult<Message> {
     let t = target(ctx.conn, me, id, false)?;
     if t.kind == MessageKind::System {
@@ -129,10 +153,19 @@ fn edit(ctx: &mut WriteCtx<'_>, me: i64, id: MessageId, body: String) -> StoreRe
     ctx.conn
         .prepare_cached("UPDATE messages SET body = ?2, edited_at = ?3 WHERE id = ?1")?
         .execute(params![id.0, body, ctx.now])?;
+    rewrite_stored(ctx.conn, id)?;
     publish(ctx, id, t.conversation)
 }
 
-fn delete(ctx: &mut WriteCtx<'_>, me: i64, id: MessageId) -> StoreResult<Message> {
+/// What a deletion did: the tombstone, whether the caller takes part in the
+/// conversation, and the blob to unlink after COMMIT.
+struct Deleted {
+    message: Message,
+    member: bool,
+    blob: Option<String>,
+}
+
+fn delete(ctx: &mut WriteCtx<'_>, me: i64, id: MessageId) -> StoreResult<Deleted> {
     let t = target(ctx.conn, me, id, true)?;
     if t.kind == MessageKind::System {
         return Err(conflict("system messages cannot be deleted"));
@@ -144,12 +177,89 @@ fn delete(ctx: &mut WriteCtx<'_>, me: i64, id: MessageId) -> StoreResult<Message
         ));
     }
     if t.deleted {
-        return load_message(ctx.conn, id.0);
+        return Ok(Deleted {
+            message: load_message(ctx.conn, id.0)?,
+            member: t.member,
+            blob: None,
+        });
     }
+    // One UPDATE of body and deleted_at: the FTS trigger removes exactly
+    // what was indexed (the old values).
     ctx.conn
-        .prepare_cached("UPDATE messages SET deleted_at = ?2 WHERE id = ?1")?
+        .prepare_cached("UPDATE messages SET deleted_at = ?2, body = '' WHERE id = ?1")?
         .execute(params![id.0, ctx.now])?;
-    publish(ctx, id, t.conversation)
+    ctx.conn
+        .prepare_cached("DELETE FROM message_edits WHERE message_id = ?1")?
+        .execute([id.0])?;
+    ctx.conn
+        .prepare_cached("DELETE FROM reactions WHERE message_id = ?1")?
+        .execute([id.0])?;
+    let blob = super::files::detach_file(ctx.conn, id.0)?;
+    if let Some(sender) = t.sender {
+        forget_scheduled_text(ctx.conn, sender, id)?;
+    }
+    rewrite_stored(ctx.conn, id)?;
+    Ok(Deleted {
+        message: publish(ctx, id, t.conversation)?,
+        member: t.member,
+        blob,
+    })
+}
+
+/// A scheduled message that became `id` keeps no copy of its text, neither
+/// in its row nor in its owner's `scheduled_updated` events.
+fn forget_scheduled_text(conn: &Connection, sender: i64, id: MessageId) -> StoreResult<()> {
+    let items: Vec<i64> = conn
+        .prepare_cached("SELECT id FROM scheduled WHERE user_id = ?1 AND message_id = ?2")?
+        .query_map(params![sender, id.0], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for item in items {
+        conn.prepare_cached("UPDATE scheduled SET body = '' WHERE id = ?1")?
+            .execute([item])?;
+        conn.prepare_cached(
+            "UPDATE events SET payload = json_set(payload, '$.data.item.body', '') \
+             WHERE user_id = ?1 AND kind = 'scheduled_updated' AND json_extract(payload, '$.data.item.id') = ?2",
+        )?
+        .execute(params![sender, item])?;
+    }
+    Ok(())
+}
+
+/// The earlier texts of `id`, newest first, for its sender or an admin who
+/// takes part; for anyone else the message does not exist.
+fn edit_history(conn: &Connection, me: i64, id: MessageId) -> StoreResult<MessageEdits> {
+    let t = target(conn, me, id, false)?;
+    if t.sender != Some(me) && !t.admin {
+        return Err(StoreError::not_found("message"));
+    }
+    let edits = conn
+        .prepare_cached(
+            "SELECT body, replaced_at FROM message_edits WHERE message_id = ?1 ORDER BY replaced_at DESC, id DESC",
+        )?
+        .query_map([id.0], |r| {
+            Ok(MessageEdit {
+                body: r.get(0)?,
+                replaced_at: ts(r.get(1)?),
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(MessageEdits {
+        message_id: id,
+        edits,
+    })
+}
+
+/// The tombstone as a moderator outside the conversation may see it: that
+/// the message is gone, not who wrote it or what it answered.
+fn bare_tombstone(mut m: Message) -> Message {
+    m.sender = None;
+    m.client_id = None;
+    m.reply = None;
+    m.reply_to = None;
+    m.reactions.clear();
+    m.attachment = None;
+    m.body.clear();
+    m
 }
 
 fn react(ctx: &mut WriteCtx<'_>, me: i64, id: MessageId, emoji: String, add: bool) -> StoreResult<Message> {
@@ -213,9 +323,24 @@ impl Store {
         self.write(move |ctx| edit(ctx, me, id, body)).await
     }
 
-    /// Soft-deletes a message (mine, or any as an admin); returns the tombstone.
-    pub async fn delete_message(&self, me: i64, id: MessageId) -> StoreResult<Message> {
-        self.write(move |ctx| delete(ctx, me, id)).await
+    /// Deletes a message (mine, or any as an admin) down to its tombstone,
+    /// which it returns; its file's bytes under `files_dir` go after COMMIT
+    /// when nothing else names them.
+    pub async fn delete_message(&self, me: i64, id: MessageId, files_dir: PathBuf) -> StoreResult<Message> {
+        let done = self.write(move |ctx| delete(ctx, me, id)).await?;
+        if let Some(sha) = &done.blob {
+            super::files::remove_blob(&files_dir, sha).await;
+        }
+        Ok(if done.member {
+            done.message
+        } else {
+            bare_tombstone(done.message)
+        })
+    }
+
+    /// The earlier texts of a message (see [`MessageEdits`] for who may read them).
+    pub async fn message_edits(&self, me: i64, id: MessageId) -> StoreResult<MessageEdits> {
+        self.read(move |conn| edit_history(conn, me, id)).await
     }
 
     /// Adds (or with `add` false takes back) my reaction `emoji` (already validated).

@@ -244,8 +244,79 @@ INSERT INTO messages_fts (messages_fts) VALUES ('rebuild');
 INSERT INTO messages_fts (messages_fts, rank) VALUES ('automerge', 8);
 "#;
 
+/// Privacy: what is deleted stays deleted (and replay shows current text).
+///
+/// - `events.message_id`: the message an event carries (`message_new`,
+///   `message_updated`), so an edit or a deletion can rewrite every stored
+///   copy of that message in the log to its current state, in the same
+///   transaction. Backfilled from the payloads.
+/// - `messages_reply_to`: the replies quoting a message, whose stored quotes
+///   must follow it too.
+/// - FTS5 `secure-delete`: a deleted or edited row's words leave the index
+///   at once instead of lingering in older segments until a merge (deletes
+///   and updates cost a little more; inserts, the hot path, do not).
+/// - The rows deleted before this release lose their text, their edit
+///   history, their reactions and their files, and the log's copies of deleted or edited
+///   messages (and of quotes of them) are brought to the current text. The
+///   full current state is written by the server from then on; this
+///   backfill removes the text, which is what matters.
+const PRIVACY_EVENTS_BY_MESSAGE: &str = r#"
+ALTER TABLE events ADD COLUMN message_id INTEGER;
+UPDATE events SET message_id = json_extract(payload, '$.data.message.id')
+    WHERE kind IN ('message_new', 'message_updated');
+CREATE INDEX events_message ON events(message_id) WHERE message_id IS NOT NULL;
+CREATE INDEX messages_reply_to ON messages(reply_to) WHERE reply_to IS NOT NULL;
+INSERT INTO messages_fts (messages_fts, rank) VALUES ('secure-delete', 1);
+
+UPDATE messages SET body = '' WHERE deleted_at IS NOT NULL AND body != '';
+DELETE FROM message_edits WHERE message_id IN (SELECT id FROM messages WHERE deleted_at IS NOT NULL);
+DELETE FROM reactions WHERE message_id IN (SELECT id FROM messages WHERE deleted_at IS NOT NULL);
+-- Their files: detached, and gone when no live message carries them (the
+-- blobs no row names are then removed at start, see files.rs).
+CREATE TEMP TABLE deleted_files AS
+    SELECT DISTINCT file_id AS id FROM messages WHERE deleted_at IS NOT NULL AND file_id IS NOT NULL;
+UPDATE messages SET file_id = NULL WHERE deleted_at IS NOT NULL AND file_id IS NOT NULL;
+DELETE FROM files WHERE id IN (SELECT id FROM temp.deleted_files)
+    AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.file_id = files.id);
+DROP TABLE temp.deleted_files;
+
+UPDATE events SET payload = json_set(payload, '$.data.message.body',
+        (SELECT m.body FROM messages m WHERE m.id = events.message_id))
+    WHERE message_id IN (SELECT id FROM messages WHERE deleted_at IS NOT NULL OR edited_at IS NOT NULL);
+UPDATE events SET payload = json_remove(payload, '$.data.message.attachment', '$.data.message.reactions')
+    WHERE message_id IN (SELECT id FROM messages WHERE deleted_at IS NOT NULL);
+UPDATE events SET payload = json_set(payload,
+        '$.data.message.reply.excerpt',
+        (SELECT substr(p.body, 1, 200) FROM messages p
+         WHERE p.id = json_extract(events.payload, '$.data.message.reply.id')),
+        '$.data.message.reply.deleted',
+        (SELECT json(CASE WHEN p.deleted_at IS NULL THEN 'false' ELSE 'true' END) FROM messages p
+         WHERE p.id = json_extract(events.payload, '$.data.message.reply.id')))
+    WHERE message_id IN (SELECT m.id FROM messages m JOIN messages p ON p.id = m.reply_to
+                         WHERE p.deleted_at IS NOT NULL OR p.edited_at IS NOT NULL);
+"#;
+
+/// Impersonation (issue 12): the look-alike key of each username and display
+/// name (`mchat_shared::confusable::name_key`), so a new name is checked
+/// against everyone with two index lookups. SQL cannot compute the key: the
+/// rows are filled by `name_keys::backfill` right after migrations run, which
+/// also fills any key a later migration resets to NULL.
+const USER_NAME_KEYS: &str = r#"
+ALTER TABLE users ADD COLUMN username_key TEXT;
+ALTER TABLE users ADD COLUMN display_key TEXT;
+CREATE INDEX users_username_key ON users(username_key);
+CREATE INDEX users_display_key ON users(display_key);
+"#;
+
 fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
+    Migrations::new(vec![
+        M::up(V1),
+        M::up(V2),
+        M::up(V3),
+        M::up(V4),
+        M::up(PRIVACY_EVENTS_BY_MESSAGE),
+        M::up(USER_NAME_KEYS),
+    ])
 }
 
 pub fn apply(conn: &mut Connection) -> StoreResult<()> {
@@ -258,5 +329,116 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         assert!(super::migrations().validate().is_ok());
+    }
+
+    /// A database an older build left: a deleted row with its text and
+    /// history, and a log with every version. The backfill leaves only the
+    /// current texts (and the history of a message that still exists).
+    #[test]
+    fn the_backfill_removes_what_older_builds_kept() {
+        use rusqlite_migration::{M, Migrations};
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        let old = Migrations::new(vec![
+            M::up(super::V1),
+            M::up(super::V2),
+            M::up(super::V3),
+            M::up(super::V4),
+        ]);
+        old.to_latest(&mut conn).unwrap();
+        conn.execute_batch(
+            r#"
+            INSERT INTO users (id, username, display_name, role, password_hash, created_at)
+                VALUES (1, 'ana', 'Ana', 'mentee', 'x', 0), (2, 'mona', 'Mona', 'mentor', 'x', 0);
+            INSERT INTO conversations (id, status, requested_by, created_at, status_changed_at, last_activity_at)
+                VALUES (1, 'accepted', 1, 0, 0, 0);
+            INSERT INTO messages (id, conversation_id, sender_id, kind, body, created_at, deleted_at)
+                VALUES (1, 1, 1, 'text', 'gone xylophonic', 0, 5);
+            INSERT INTO messages (id, conversation_id, sender_id, kind, body, reply_to, created_at)
+                VALUES (2, 1, 2, 'text', 'quoting it', 1, 1);
+            INSERT INTO messages (id, conversation_id, sender_id, kind, body, created_at, edited_at)
+                VALUES (3, 1, 1, 'text', 'final text', 2, 6);
+            INSERT INTO message_edits (message_id, body, replaced_at)
+                VALUES (1, 'older xylophonic', 4), (3, 'draft marmaladeous', 6);
+            INSERT INTO reactions (message_id, user_id, emoji, created_at) VALUES (1, 2, '👍', 3);
+            INSERT INTO files (id, uploader_id, sha256, name, size, content_type, created_at)
+                VALUES (1, 1, 'aa', 'gone.txt', 1, 'text/plain', 0), (2, 1, 'bb', 'kept.txt', 1, 'text/plain', 0),
+                       (3, 1, 'cc', 'unsent.txt', 1, 'text/plain', 0);
+            UPDATE messages SET file_id = 1 WHERE id = 1;
+            UPDATE messages SET file_id = 2 WHERE id = 3;
+            INSERT INTO events (user_id, kind, payload, created_at) VALUES
+                (2, 'message_new', '{"type":"message_new","data":{"message":{"id":1,"body":"gone xylophonic","reactions":[{"emoji":"👍"}]}}}', 0),
+                (2, 'message_new', '{"type":"message_new","data":{"message":{"id":2,"body":"quoting it","reply":{"id":1,"excerpt":"gone xylophonic","deleted":false}}}}', 1),
+                (2, 'message_new', '{"type":"message_new","data":{"message":{"id":3,"body":"draft marmaladeous"}}}', 2),
+                (2, 'notification_new', '{"type":"notification_new","data":{"notification":{"id":1}}}', 3);
+            "#,
+        )
+        .unwrap();
+        conn.execute_batch(super::PRIVACY_EVENTS_BY_MESSAGE).unwrap();
+        let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(
+            count("SELECT COUNT(*) FROM events WHERE payload LIKE '%xylophonic%'"),
+            0
+        );
+        assert_eq!(
+            count("SELECT COUNT(*) FROM events WHERE payload LIKE '%marmaladeous%'"),
+            0
+        );
+        assert_eq!(
+            count("SELECT COUNT(*) FROM events WHERE payload LIKE '%reactions%'"),
+            0
+        );
+        assert_eq!(
+            count("SELECT COUNT(*) FROM messages WHERE body LIKE '%xylophonic%'"),
+            0
+        );
+        assert_eq!(
+            count("SELECT COUNT(*) FROM message_edits WHERE message_id = 1"),
+            0
+        );
+        assert_eq!(
+            count("SELECT COUNT(*) FROM message_edits WHERE message_id = 3"),
+            1
+        );
+        assert_eq!(count("SELECT COUNT(*) FROM reactions"), 0);
+        let files: String = conn
+            .query_row(
+                "SELECT group_concat(name, ' ') FROM (SELECT name FROM files ORDER BY id)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            files, "kept.txt unsent.txt",
+            "a deleted message's file goes; others stay"
+        );
+        assert_eq!(
+            count("SELECT COUNT(*) FROM messages WHERE file_id IS NOT NULL"),
+            1
+        );
+        assert_eq!(
+            count("SELECT COUNT(*) FROM events WHERE message_id IS NOT NULL"),
+            3
+        );
+        assert_eq!(
+            count(
+                "SELECT json_extract(payload, '$.data.message.reply.deleted') FROM events WHERE message_id = 2"
+            ),
+            1
+        );
+        let body: String = conn
+            .query_row(
+                "SELECT json_extract(payload, '$.data.message.body') FROM events WHERE message_id = 3",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(body, "final text");
+    }
+
+    /// The backfill cuts quotes as `hydrate` does.
+    #[test]
+    fn backfill_quotes_are_as_long_as_live_ones() {
+        let cut = format!("substr(p.body, 1, {})", mchat_shared::limits::QUOTE_MAX_CHARS);
+        assert!(super::PRIVACY_EVENTS_BY_MESSAGE.contains(&cut));
     }
 }

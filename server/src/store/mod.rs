@@ -15,6 +15,7 @@ mod hydrate;
 mod message_actions;
 mod messages;
 mod migrations;
+mod name_keys;
 mod notifications;
 mod presence;
 mod readers;
@@ -57,6 +58,13 @@ pub enum StoreError {
     Json(#[from] serde_json::Error),
     #[error("the storage threads have stopped")]
     Closed,
+    /// The writer's or the readers' queue is full: the request was refused
+    /// before it ran (the caller may retry after a moment).
+    #[error("the server is busy")]
+    Busy,
+    /// A field rejected against stored state (answered like a validation error, with its field).
+    #[error("{0}")]
+    Invalid(#[from] mchat_shared::validate::ValidationError),
     #[error("{0}")]
     Internal(String),
 }
@@ -103,7 +111,8 @@ impl Store {
         }
         let mut conn = db::open_write(path, cfg)?;
         migrations::apply(&mut conn)?;
-        let writer = Writer::start(conn, cfg.max_batch, sink)?;
+        name_keys::backfill(&mut conn)?;
+        let writer = Writer::start(conn, cfg.max_batch, cfg.write_queue, sink)?;
         let readers = Readers::start(path, cfg)?;
         Ok(Store {
             inner: Arc::new(Inner {
@@ -135,7 +144,7 @@ impl Store {
     /// Finishes queued writes, checkpoints the WAL and stops the threads.
     pub async fn close(&self) {
         self.inner.writer.shutdown().await;
-        self.inner.readers.shutdown();
+        self.inner.readers.shutdown().await;
     }
 
     /// Writes a consistent copy of the live database to `dest` (SQLite online backup).

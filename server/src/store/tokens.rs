@@ -2,8 +2,8 @@
 
 use super::rows::{ts, ts_opt};
 use super::{Store, StoreError, StoreResult, now_ms};
-use mchat_shared::TokenId;
 use mchat_shared::api::{Role, TokenInfo};
+use mchat_shared::{ErrorCode, TokenId};
 use rusqlite::{OptionalExtension, params};
 
 /// Who a request is from, resolved from its token.
@@ -15,6 +15,9 @@ pub struct AuthContext {
     pub token_id: TokenId,
     /// When the token was last marked as used (to throttle that write).
     pub last_used_at: Option<i64>,
+    /// When the token expires (ms since the epoch): long-lived requests and
+    /// sockets end at this instant rather than at their next check.
+    pub expires_at: i64,
 }
 
 fn info(row: &rusqlite::Row<'_>, current: i64) -> rusqlite::Result<TokenInfo> {
@@ -30,6 +33,43 @@ fn info(row: &rusqlite::Row<'_>, current: i64) -> rusqlite::Result<TokenInfo> {
 }
 
 impl Store {
+    /// A named token made with `POST /v1/tokens`: its name is unique among
+    /// the user's live tokens (a script's token is found by name), and it
+    /// is not the token of the request that made it (`current: false`).
+    pub async fn create_named_token(
+        &self,
+        user_id: i64,
+        hash: Vec<u8>,
+        name: String,
+        expires_at: i64,
+    ) -> StoreResult<TokenInfo> {
+        self.write(move |ctx| {
+            let taken: bool = ctx.conn.query_row(
+                "SELECT EXISTS(SELECT 1 FROM tokens WHERE user_id = ?1 AND name = ?2 \
+                 AND revoked_at IS NULL AND expires_at > ?3)",
+                params![user_id, name, ctx.now],
+                |r| r.get(0),
+            )?;
+            if taken {
+                return Err(StoreError::api(
+                    ErrorCode::NameTaken,
+                    format!("you already have a token named {name:?}: revoke it first, or pick another name"),
+                ));
+            }
+            ctx.conn.execute(
+                "INSERT INTO tokens (user_id, hash, name, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![user_id, hash, name, ctx.now, expires_at],
+            )?;
+            let id = ctx.conn.last_insert_rowid();
+            Ok(ctx.conn.query_row(
+                "SELECT id, name, created_at, last_used_at, expires_at FROM tokens WHERE id = ?1",
+                [id],
+                |r| info(r, 0),
+            )?)
+        })
+        .await
+    }
+
     pub async fn create_token(
         &self,
         user_id: i64,
@@ -57,7 +97,7 @@ impl Store {
         self.read(move |conn| {
             Ok(conn
                 .prepare_cached(
-                    "SELECT t.user_id, u.username, u.role, t.id, t.last_used_at FROM tokens t \
+                    "SELECT t.user_id, u.username, u.role, t.id, t.last_used_at, t.expires_at FROM tokens t \
                      JOIN users u ON u.id = t.user_id \
                      WHERE t.hash = ?1 AND t.revoked_at IS NULL AND t.expires_at > ?2",
                 )?
@@ -68,6 +108,7 @@ impl Store {
                         role: Role::parse(&r.get::<_, String>(2)?).unwrap_or(Role::Mentee),
                         token_id: TokenId(r.get(3)?),
                         last_used_at: r.get(4)?,
+                        expires_at: r.get(5)?,
                     })
                 })
                 .optional()?)

@@ -1,5 +1,6 @@
 //! Users: accounts, profiles, the mentor directory, and admin operations on them.
 
+use super::name_keys;
 use super::notifications::notify;
 use super::rows::{USER_COLUMNS, user_from_row};
 use super::{Store, StoreError, StoreResult, WriteCtx};
@@ -68,6 +69,42 @@ fn find_user(conn: &Connection, username: &str) -> StoreResult<Option<UserRecord
         .map(|(id, user)| UserRecord { id, user }))
 }
 
+/// Who may see what of another user. Unapproved mentors exist only for
+/// admins and themselves (as a missing user for everyone else, like the
+/// directory); `last_seen` is for people who share a conversation with them
+/// (the audience of their presence), themselves and admins.
+struct Viewer {
+    id: i64,
+    admin: bool,
+    contacts: std::collections::HashSet<i64>,
+}
+
+impl Viewer {
+    fn load(conn: &Connection, id: i64) -> StoreResult<Viewer> {
+        let role: Option<String> = conn
+            .prepare_cached("SELECT role FROM users WHERE id = ?1")?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        Ok(Viewer {
+            id,
+            admin: role.as_deref().and_then(Role::parse) == Some(Role::Admin),
+            contacts: contacts(conn, id)?.into_iter().collect(),
+        })
+    }
+
+    fn sees_user(&self, id: i64, user: &User) -> bool {
+        user.role != Role::Mentor || user.mentor_approved == Some(true) || self.admin || id == self.id
+    }
+
+    /// `user` with what this viewer may not see removed.
+    fn redact(&self, id: i64, mut user: User) -> User {
+        if !(self.admin || id == self.id || self.contacts.contains(&id)) {
+            user.last_seen = None;
+        }
+        user
+    }
+}
+
 /// Everyone who shares a conversation with `user`.
 pub(super) fn contacts(conn: &Connection, user: i64) -> StoreResult<Vec<i64>> {
     let mut stmt = conn.prepare_cached(
@@ -133,10 +170,12 @@ impl Store {
                     format!("the username {} is taken", new.username),
                 ));
             }
+            let username_key = name_keys::check_new_username(ctx.conn, &new.username)?;
+            let display_key = name_keys::check_display_name(ctx.conn, &new.display_name, None)?;
             ctx.conn.execute(
                 "INSERT INTO users (username, display_name, role, password_hash, mentor_approved, headline, \
-                 experience, level, bio, expertise, interests, created_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 experience, level, bio, expertise, interests, created_at, username_key, display_key) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                 params![
                     new.username,
                     new.display_name,
@@ -150,6 +189,8 @@ impl Store {
                     serde_json::to_string(&new.profile.expertise)?,
                     serde_json::to_string(&new.profile.interests)?,
                     ctx.now,
+                    username_key,
+                    display_key,
                 ],
             )?;
             load_user(ctx.conn, ctx.conn.last_insert_rowid())
@@ -159,6 +200,21 @@ impl Store {
 
     pub async fn user_by_username(&self, username: String) -> StoreResult<Option<UserRecord>> {
         self.read(move |conn| find_user(conn, &username)).await
+    }
+
+    /// `username` as `viewer` may see them (see [`Viewer`]); `None` when
+    /// they do not exist for the viewer.
+    pub async fn user_for(&self, viewer: i64, username: String) -> StoreResult<Option<User>> {
+        self.read(move |conn| {
+            let Some(rec) = find_user(conn, &username)? else {
+                return Ok(None);
+            };
+            let viewer = Viewer::load(conn, viewer)?;
+            Ok(viewer
+                .sees_user(rec.id, &rec.user)
+                .then(|| viewer.redact(rec.id, rec.user)))
+        })
+        .await
     }
 
     pub async fn user_by_id(&self, id: i64) -> StoreResult<UserRecord> {
@@ -180,6 +236,11 @@ impl Store {
         self.write(move |ctx| {
             let mut u = load_user(ctx.conn, id)?.user;
             if let Some(name) = patch.display_name {
+                let key = name_keys::check_display_name(ctx.conn, &name, Some(id))?;
+                ctx.conn.execute(
+                    "UPDATE users SET display_key = ?2 WHERE id = ?1",
+                    params![id, key],
+                )?;
                 u.display_name = name;
             }
             if patch.availability.is_some() {
@@ -231,9 +292,11 @@ impl Store {
         .await
     }
 
-    /// The directory: everyone except unapproved mentors, filtered.
-    pub async fn directory(&self, f: DirectoryFilter) -> StoreResult<Vec<User>> {
+    /// The directory: everyone except unapproved mentors, filtered, with
+    /// `last_seen` only where `viewer` may see it (see [`Viewer`]).
+    pub async fn directory(&self, viewer: i64, f: DirectoryFilter) -> StoreResult<Vec<User>> {
         self.read(move |conn| {
+            let viewer = Viewer::load(conn, viewer)?;
             let mut sql = format!(
                 "SELECT {USER_COLUMNS} FROM users u WHERE (u.role != 'mentor' OR u.mentor_approved = 1)"
             );
@@ -269,9 +332,8 @@ impl Store {
             ));
             let mut stmt = conn.prepare(&sql)?;
             let users = stmt
-                .query_map(rusqlite::params_from_iter(args.iter()), |r| {
-                    user_from_row(r, 0).map(|(_, u)| u)
-                })?
+                .query_map(rusqlite::params_from_iter(args.iter()), |r| user_from_row(r, 0))?
+                .map(|row| row.map(|(id, u)| viewer.redact(id, u)))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(users)
         })

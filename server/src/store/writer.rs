@@ -14,11 +14,16 @@
 //! every batch, and every [`FOREIGN_POLL`] when idle, it publishes events
 //! with a higher seq that it did not write itself, so live connections get
 //! them in log order, as if this process had written them.
+//!
+//! The queue is bounded (`[storage] write_queue`): a burst beyond what the
+//! writer can commit is refused at once with [`StoreError::Busy`] (503 with
+//! Retry-After) instead of growing memory and latency without bound. A
+//! refused job never ran, so nothing is half-written.
 
 use super::events::{EventSink, UserEvent};
 use super::rows::ts;
 use super::{StoreError, StoreResult, now_ms};
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TrySendError};
 use mchat_shared::events::Event;
 use mchat_shared::{Seq, UserId};
 use rusqlite::Connection;
@@ -53,12 +58,18 @@ pub struct Writer {
 }
 
 impl Writer {
+    /// Starts the writer thread; at most `queue` requests wait for it (0: no bound).
     pub fn start(
         conn: Connection,
         max_batch: usize,
+        queue: usize,
         sink: Option<Arc<dyn EventSink>>,
     ) -> StoreResult<Writer> {
-        let (tx, rx) = crossbeam_channel::unbounded();
+        // 0: unbounded, only to show what bounding prevents (bench `burst`).
+        let (tx, rx) = match queue {
+            0 => crossbeam_channel::unbounded(),
+            n => crossbeam_channel::bounded(n),
+        };
         std::thread::Builder::new()
             .name("mchatd-writer".into())
             .spawn(move || run(conn, rx, max_batch.max(1), sink))
@@ -83,14 +94,25 @@ impl Writer {
             });
             (failed, done)
         });
-        self.tx.send(Msg::Job(job)).map_err(|_| StoreError::Closed)?;
+        match self.tx.try_send(Msg::Job(job)) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => {
+                metrics::counter!("mchatd_store_queue_rejected_total", "queue" => "write").increment(1);
+                return Err(StoreError::Busy);
+            }
+            Err(TrySendError::Disconnected(_)) => return Err(StoreError::Closed),
+        }
         orx.await.map_err(|_| StoreError::Closed)?
     }
 
     /// Processes everything queued before this call, checkpoints, and stops.
     pub async fn shutdown(&self) {
         let (otx, orx) = oneshot::channel();
-        if self.tx.send(Msg::Shutdown(otx)).is_ok() {
+        // Shutdown must not be refused like a request: wait for room, on a
+        // blocking thread so the runtime never blocks.
+        let tx = self.tx.clone();
+        let queued = tokio::task::spawn_blocking(move || tx.send(Msg::Shutdown(otx)).is_ok()).await;
+        if matches!(queued, Ok(true)) {
             let _ = orx.await;
         }
     }
@@ -231,8 +253,9 @@ fn commit_batch(conn: &Connection, batch: Vec<Job>, sink: Option<&dyn EventSink>
         completions.push(done);
     }
     let outcome = conn.execute_batch("COMMIT");
-    metrics::histogram!("mchatd_db_seconds", "op" => "write_batch").record(started.elapsed().as_secs_f64());
-    metrics::histogram!("mchatd_db_batch_size").record(size as f64);
+    metrics::histogram!("mchatd_db_duration_seconds", "op" => "write_batch")
+        .record(started.elapsed().as_secs_f64());
+    metrics::histogram!("mchatd_db_write_batch_jobs").record(size as f64);
     match outcome {
         Ok(()) => {
             if let Some(top) = pending.iter().map(|e| e.event.seq.0).max() {

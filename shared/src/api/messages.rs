@@ -127,6 +127,27 @@ pub struct Reaction {
     pub users: Vec<String>,
 }
 
+/// One earlier text of an edited message: what it said until `replaced_at`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageEdit {
+    pub body: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub replaced_at: Timestamp,
+}
+
+/// `GET /v1/messages/{id}/edits`: the earlier texts, newest first. Readable
+/// by the sender, and by an admin who takes part in the conversation; for
+/// anyone else the message does not exist (404). Replay and history only
+/// ever show the current text; a deletion drops the history.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageEdits {
+    pub message_id: MessageId,
+    pub edits: Vec<MessageEdit>,
+}
+
 /// `PATCH /v1/messages/{id}`: the sender replaces the body (same rules as a
 /// send). The previous text is kept server-side.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

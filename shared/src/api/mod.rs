@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod conversations;
 pub mod files;
+pub mod info;
 pub mod messages;
 pub mod notifications;
 pub mod scheduled;
@@ -16,6 +17,7 @@ pub mod users;
 pub use auth::*;
 pub use conversations::*;
 pub use files::*;
+pub use info::*;
 pub use messages::*;
 pub use notifications::*;
 pub use scheduled::*;

@@ -378,10 +378,7 @@ mod tests {
             text.contains("(1.5 KB, application/pdf) — mchat download 7"),
             "the message's id, which `download` takes, not the file's: {text}"
         );
-        assert!(
-            !text.contains("mchat download 4"),
-            "{text}"
-        );
+        assert!(!text.contains("mchat download 4"), "{text}");
         assert!(text.contains("👍 2 ana, bob"), "{text}");
         assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text:?}");
         assert!(!text.contains('\u{202e}'), "{text:?}");

@@ -132,7 +132,11 @@ impl<'a> From<&'a OutboxItem> for OutboxEntry<'a> {
 
 /// "1 try", "3 tries".
 fn tries(n: u32) -> String {
-    if n == 1 { "1 try".into() } else { format!("{n} tries") }
+    if n == 1 {
+        "1 try".into()
+    } else {
+        format!("{n} tries")
+    }
 }
 
 /// Before `send`: every message waiting for a retry goes first, whatever its
@@ -269,7 +273,10 @@ pub async fn run(ctx: &mut Ctx, cmd: Option<OutboxCommand>) -> anyhow::Result<()
                     truncate(&safe(&i.body), 50),
                     i.last_error
                         .as_ref()
-                        .map(|e| format!("  {}", paint(RED, format!("({}: {})", tries(i.attempts), safe(e)))))
+                        .map(|e| format!(
+                            "  {}",
+                            paint(RED, format!("({}: {})", tries(i.attempts), safe(e)))
+                        ))
                         .unwrap_or_default()
                 ));
             }

@@ -44,12 +44,17 @@ fn reply_quotes_follow_edits_and_deletions_live() {
     edited.edited_at = Some(t0());
     let effects = app.update(ev(70, EventKind::MessageUpdated { message: edited }));
     assert_eq!(
-        thread(&app).messages[1].reply.as_ref().map(|q| q.excerpt.as_str()),
+        thread(&app).messages[1]
+            .reply
+            .as_ref()
+            .map(|q| q.excerpt.as_str()),
         Some("my password is ******")
     );
     // The quoting message is cached again too, so a restart shows the same.
     assert!(
-        effects.iter().any(|e| matches!(e, Effect::CacheMessages { messages, .. }
+        effects
+            .iter()
+            .any(|e| matches!(e, Effect::CacheMessages { messages, .. }
             if messages.iter().any(|m| m.id == MessageId(12)))),
         "{effects:?}"
     );
@@ -58,9 +63,15 @@ fn reply_quotes_follow_edits_and_deletions_live() {
     deleted.deleted_at = Some(t0());
     app.update(ev(71, EventKind::MessageUpdated { message: deleted }));
     let quote = thread(&app).messages[1].reply.clone();
-    assert!(quote.as_ref().is_some_and(|q| q.deleted && q.excerpt.is_empty()), "{quote:?}");
+    assert!(
+        quote.as_ref().is_some_and(|q| q.deleted && q.excerpt.is_empty()),
+        "{quote:?}"
+    );
     let screen = render(&app, 100, 24);
-    assert!(!screen.contains("hunter2") && !screen.contains("******"), "{screen}");
+    assert!(
+        !screen.contains("hunter2") && !screen.contains("******"),
+        "{screen}"
+    );
 }
 
 #[test]
@@ -80,7 +91,9 @@ fn a_reconnect_clears_the_unreachable_line() {
     assert!(!screen.contains("cannot reach the server"), "{screen}");
 
     // Other errors are not the connection's to clear.
-    app.update(Action::Error("message is 4,001 characters; the limit is 4,000".into()));
+    app.update(Action::Error(
+        "message is 4,001 characters; the limit is 4,000".into(),
+    ));
     app.update(Action::Conn(ConnState::Connected));
     assert!(render(&app, 100, 24).contains("the limit is 4,000"));
 }
@@ -132,8 +145,15 @@ fn the_banner_goes_when_notifications_are_read_elsewhere() {
             },
         },
     ));
-    let last = render(&app, 100, 24).lines().last().unwrap_or_default().to_string();
-    assert!(last.contains("maintenance tonight") && last.contains("m marks read"), "{last}");
+    let last = render(&app, 100, 24)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        last.contains("maintenance tonight") && last.contains("m marks read"),
+        "{last}"
+    );
     app.update(ev(
         91,
         EventKind::NotificationsRead {
@@ -141,7 +161,11 @@ fn the_banner_goes_when_notifications_are_read_elsewhere() {
             unread: 0,
         },
     ));
-    let last = render(&app, 100, 24).lines().last().unwrap_or_default().to_string();
+    let last = render(&app, 100, 24)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
     assert!(!last.contains("announcement"), "{last}");
 }
 
@@ -174,7 +198,10 @@ fn below_sixty_columns_the_list_comes_back_and_is_never_blind() {
     crate::tui::input::open(&mut app, ConversationId(1));
     app.focus = crate::tui::app::Focus::Thread;
     let screen = render(&app, 50, 20);
-    assert!(!screen.contains("Conversations"), "the thread fills the pane:\n{screen}");
+    assert!(
+        !screen.contains("Conversations"),
+        "the thread fills the pane:\n{screen}"
+    );
     // Esc moves to the list: the list is what shows.
     app.update(code(KeyCode::Esc));
     assert_eq!(app.focus, crate::tui::app::Focus::List);
@@ -193,7 +220,10 @@ fn help_wraps_and_scrolls_instead_of_cutting() {
     app.update(key('?'));
     let first = render(&app, 50, 20);
     assert!(first.contains("↑↓ scroll"), "says it scrolls:\n{first}");
-    assert!(!first.contains('…'), "descriptions are wrapped, not cut:\n{first}");
+    assert!(
+        !first.contains('…'),
+        "descriptions are wrapped, not cut:\n{first}"
+    );
     let lines = crate::tui::views::help::line_count(&app);
     assert!(lines > 18, "more lines than fit: {lines}");
     // Scroll to the end: the last command's text is reachable.
@@ -248,7 +278,10 @@ fn a_failed_message_keeps_its_keys_visible_and_retry_answers() {
     }]));
     let screen = render(&app, 70, 24);
     assert!(screen.contains("✗ failed · R retry · D drop"), "{screen}");
-    assert!(screen.contains("more than one"), "the whole reason, wrapped:\n{screen}");
+    assert!(
+        screen.contains("more than one"),
+        "the whole reason, wrapped:\n{screen}"
+    );
     app.focus = crate::tui::app::Focus::Thread;
     let effects = app.update(key('R'));
     assert_eq!(effects, vec![Effect::RetryOutbox(4)]);
