@@ -20,7 +20,11 @@ fn exit_codes_follow_the_table() {
     assert!(err.contains("only mentors"), "{err}");
 
     // An empty body is a mistake in the command line (2).
-    for args in [&["send", "mona", ""][..], &["send", "mona", "   "], &["send", "mona", "-"]] {
+    for args in [
+        &["send", "mona", ""][..],
+        &["send", "mona", "   "],
+        &["send", "mona", "-"],
+    ] {
         let (code, _, err) = ana.run(args, "");
         assert_eq!(code, 2, "{args:?}: {err}");
         assert!(err.contains("the message is empty"), "{err}");
@@ -55,7 +59,10 @@ fn exit_codes_follow_the_table() {
     let (code, _, err) = ana.run(&["tui"], "");
     assert_eq!(code, 2, "{err}");
     assert_one_sentence(&err);
-    assert!(err.contains("needs a terminal") && err.contains("mchat inbox"), "{err}");
+    assert!(
+        err.contains("needs a terminal") && err.contains("mchat inbox"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -97,18 +104,27 @@ fn refused_outbox_items_are_shown_and_counted_as_refused() {
     let doc = ana.json(&["outbox"], "");
     let item = &doc["items"][0];
     assert_eq!(item["status"], "waiting", "{doc}");
-    assert!(item["created_at"].as_str().unwrap().ends_with('Z'), "RFC 3339: {doc}");
+    assert!(
+        item["created_at"].as_str().unwrap().ends_with('Z'),
+        "RFC 3339: {doc}"
+    );
     assert!(item["next_attempt_at"].is_string(), "{doc}");
 
     assert!(server.start_again_on_same_port(), "the old port was taken");
     let (code, out, err) = ana.run(&["outbox", "flush"], "");
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("sent 0, 1 refused, 0 still queued"), "counted once: {out}");
+    assert!(
+        out.contains("sent 0, 1 refused, 0 still queued"),
+        "counted once: {out}"
+    );
 
     let doc = ana.json(&["outbox"], "");
     let item = &doc["items"][0];
     assert_eq!(item["status"], "refused", "{doc}");
-    assert!(item["next_attempt_at"].is_null(), "no retry at the end of time: {doc}");
+    assert!(
+        item["next_attempt_at"].is_null(),
+        "no retry at the end of time: {doc}"
+    );
     // One failed attempt while the server was down, one refusal.
     assert_eq!(item["attempts"], 2);
     let listed = ana.ok(&["outbox"], "");
@@ -135,6 +151,15 @@ fn bare_tokens_and_template_list_and_hints_point_at_the_right_id() {
     let listed = ana.ok(&["tokens"], "");
     assert!(listed.contains("(this one)"), "{listed}");
     assert_eq!(ana.json(&["tokens"], ""), ana.json(&["tokens", "list"], ""));
+    // A new script token is not the one in use, and names are unique.
+    let created = ana.json(&["tokens", "create", "nightly"], "");
+    assert_eq!(created["info"]["current"], false, "{created}");
+    let (code, _, err) = ana.run(&["tokens", "create", "nightly"], "");
+    assert_eq!(code, 5, "{err}");
+    assert!(err.contains("already have a token named"), "{err}");
+    let id = created["info"]["id"].to_string();
+    ana.ok(&["tokens", "revoke", &id], "");
+    ana.ok(&["tokens", "create", "nightly"], "");
     ana.ok(&["template", "add", "hi", "Hello {first_name}"], "");
     assert!(ana.ok(&["template"], "").contains("hi"));
 
@@ -146,7 +171,10 @@ fn bare_tokens_and_template_list_and_hints_point_at_the_right_id() {
     for _ in 0..3 {
         ana.ok(&["send", "mona", "padding"], "");
     }
-    ana.ok(&["send", "mona", "--file", path.to_str().unwrap(), "the notes"], "");
+    ana.ok(
+        &["send", "mona", "--file", path.to_str().unwrap(), "the notes"],
+        "",
+    );
     let doc = mona.json(&["read", "ana", "--no-mark"], "");
     let message = doc["messages"].as_array().unwrap().last().unwrap().clone();
     let id = message["id"].as_i64().unwrap();
@@ -155,7 +183,15 @@ fn bare_tokens_and_template_list_and_hints_point_at_the_right_id() {
     let hint = format!("mchat download {id}");
     assert!(shown.contains(&hint), "{shown}");
     let out_dir = tempfile::tempdir().unwrap();
-    mona.ok(&["download", &id.to_string(), "-o", out_dir.path().to_str().unwrap()], "");
+    mona.ok(
+        &[
+            "download",
+            &id.to_string(),
+            "-o",
+            out_dir.path().to_str().unwrap(),
+        ],
+        "",
+    );
     assert_eq!(
         std::fs::read_to_string(out_dir.path().join("notes.txt")).unwrap(),
         "some notes\n"

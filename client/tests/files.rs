@@ -4,7 +4,8 @@
 //! and the hostile-input corpus (issue 7 item 5) as file names over HTTP:
 //! no 5xx, stored byte-exact when `validate::file_name` accepts the name,
 //! 400 exactly when it refuses it, and the name `mchat download` saves to
-//! disk always safe.
+//! disk always safe. Files the server's published limits refuse are
+//! refused before upload (issue 12), also when the cached limits are stale.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -187,6 +188,82 @@ fn too_large_files_and_unreachable_servers_are_reported() {
     assert_eq!(code, 1, "{err}");
     assert_one_sentence(&err);
     assert!(err.contains("cannot reach the server"), "{err}");
+}
+
+#[test]
+fn a_file_the_server_would_refuse_is_refused_before_a_byte_is_sent() {
+    let server = TestServer::start_with(
+        "[registration]\nrequire_mentor_approval = false\n[files]\nmax_bytes = 1048576\n",
+    );
+    let (_mona, ana) = accepted_pair(&server);
+    let proxy = mchat_testkit::DropResponseProxy::start(&server.url(), 0, |_| false);
+    let token = ana.token();
+    let proxy_url = proxy.url();
+    let via_proxy = |args: &[&str]| {
+        let mut all = vec!["--server", proxy_url.as_str()];
+        all.extend_from_slice(args);
+        ana.run_env(&all, "", &[("MCHAT_TOKEN", &token)])
+    };
+    let big = ana.home.path().join("big.bin");
+    std::fs::write(&big, pattern(8 * 1024 * 1024)).unwrap();
+    let clip = ana.home.path().join("clip.mp4");
+    std::fs::write(&clip, pattern(100)).unwrap();
+
+    let (code, _, err) = via_proxy(&["send", "mona", "--file", big.to_str().unwrap()]);
+    assert_eq!(code, 5, "{err}");
+    assert_one_sentence(&err);
+    assert!(
+        err.contains("the file is larger than this server accepts (1048576 bytes)"),
+        "{err}"
+    );
+    let (code, out, err) = via_proxy(&["--json", "send", "mona", "--file", clip.to_str().unwrap()]);
+    assert_eq!(code, 5, "{out} {err}");
+    assert_eq!(one_json(&out)["error"]["code"], "unsupported_media_type", "{out}");
+
+    let seen = proxy.seen();
+    assert!(
+        !seen.iter().any(|r| r.starts_with("POST /v1/files")),
+        "the refused files were uploaded anyway: {seen:?}"
+    );
+    // The limits were asked for once, then served from the cache.
+    let asked = seen.iter().filter(|r| r.starts_with("GET /v1/info")).count();
+    assert_eq!(asked, 1, "{seen:?}");
+
+    // A file within the limits still goes up, through the same cache.
+    let small = ana.home.path().join("ok.txt");
+    std::fs::write(&small, "fine").unwrap();
+    let (code, out, err) = via_proxy(&["send", "mona", "--file", small.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out} {err}");
+    assert!(proxy.seen().iter().any(|r| r.starts_with("POST /v1/files")));
+}
+
+#[test]
+fn stale_cached_limits_still_end_in_the_servers_refusal() {
+    let server = TestServer::start_with(
+        "[registration]\nrequire_mentor_approval = false\n[files]\nmax_bytes = 1048576\n",
+    );
+    let (_mona, ana) = accepted_pair(&server);
+    // Limits cached before the server's were lowered: the client believes
+    // 100 MiB is fine and sends 48 MiB to a server that stops at 1 MiB.
+    let cache = mchat::api::InfoCache::new(&ana.home.path().join("data/cache/server-info"));
+    let entry_path = cache.entry_path(&server.url());
+    std::fs::create_dir_all(entry_path.parent().unwrap()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let entry = serde_json::json!({"fetched_at": now, "info": {"version": "0", "limits": {
+        "message_max_chars": 4000, "file_max_bytes": 104857600, "file_allowed_types": ["*/*"],
+        "file_name_max_chars": 255, "body_max_bytes": 65536}}});
+    std::fs::write(&entry_path, entry.to_string()).unwrap();
+    let big = ana.home.path().join("big.bin");
+    std::fs::write(&big, pattern(48 * 1024 * 1024)).unwrap();
+    for _ in 0..3 {
+        let (code, _, err) = ana.run(&["send", "mona", "--file", big.to_str().unwrap()], "");
+        assert_eq!(code, 5, "{err}");
+        assert_one_sentence(&err);
+        assert!(err.contains("larger than"), "{err}");
+    }
 }
 
 #[test]

@@ -155,7 +155,8 @@ fn templates_from_the_command_line() {
     // Bad names and bodies.
     let err = fails(&mona, &["template", "add", "two words", "x"], 5);
     assert!(err.contains("template name"), "{err}");
-    fails(&mona, &["template", "add", "empty", "   "], 5);
+    // Nothing to save is a usage error, like an empty message.
+    fails(&mona, &["template", "add", "empty", "   "], 2);
     fails(&mona, &["template", "add", "broken", "Hi {name"], 5);
 
     // Templates are per user: Ana has none and cannot remove Mona's.

@@ -91,11 +91,14 @@ impl ClientError {
                 | ErrorCode::InvalidJson
                 | ErrorCode::InvalidQuery
                 | ErrorCode::UsernameTaken
+                | ErrorCode::NameTaken
                 | ErrorCode::IdempotencyConflict
                 | ErrorCode::ConversationNotOpen
                 | ErrorCode::InvalidTransition
                 | ErrorCode::RequestDeclined
                 | ErrorCode::PayloadTooLarge
+                | ErrorCode::UriTooLong
+                | ErrorCode::HeadersTooLarge
                 | ErrorCode::UnsupportedMediaType,
             ) => 5,
             _ => 1,

@@ -6,11 +6,13 @@
 
 mod error;
 mod files;
+mod info;
 mod message_actions;
 mod organise;
 mod search;
 
 pub use error::ClientError;
+pub use info::{INFO_TTL, InfoCache};
 
 use mchat_shared::api::*;
 use mchat_shared::{ConversationId, MessageId, NotificationId, TokenId};

@@ -2,13 +2,20 @@
 //!
 //! A file send is not queued offline (the outbox holds text, not files): when
 //! the server cannot be reached it says so and exits 1; run it again later.
+//!
+//! Before a byte is sent, the file's size and type are checked against the
+//! limits the server publishes (`GET /v1/info`, cached): a file it would
+//! refuse fails at once with its 413/415 sentence (exit 5). If an upload is
+//! cut off anyway (a server that closed while we were still sending), the
+//! limits are fetched afresh, and a refusal they explain is reported as such
+//! rather than as an unreachable server.
 
 use super::super::context::Ctx;
 use super::super::exit::{self, Exit};
 use super::super::output::{GREEN, paint, safe};
 use super::conversations::find;
 use super::messages::SendArgs;
-use crate::api::ClientError;
+use crate::api::{Client, ClientError, InfoCache};
 use crate::files::{content_type_for, safe_file_name};
 use clap::Args;
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
@@ -81,6 +88,42 @@ fn not_queued(ctx: &Ctx, e: ClientError) -> anyhow::Error {
     }
 }
 
+/// The server's limits for `ctx.server` (cached beside the other local files).
+fn info_cache(ctx: &Ctx) -> InfoCache {
+    InfoCache::new(&ctx.paths.data_dir.join("cache").join("server-info"))
+}
+
+/// Refuses a file the server's published limits would refuse, with the
+/// server's own sentence and code (exit 5).
+fn refuse_early(limits: &mchat_shared::api::ServerLimits, size: u64, content_type: &str) -> Result<(), Exit> {
+    limits
+        .check_file(size, content_type)
+        .map_err(|(code, message)| Exit {
+            code: exit::REJECTED,
+            message,
+            machine: code.as_str(),
+        })
+}
+
+/// An upload that failed in transit: if fresh limits say the server refuses
+/// this file, that is the answer it could not deliver; otherwise the failure.
+async fn explain_cut_off(
+    ctx: &Ctx,
+    client: &Client,
+    e: ClientError,
+    size: u64,
+    content_type: &str,
+) -> anyhow::Error {
+    if matches!(e, ClientError::Unreachable { .. }) {
+        if let Some(info) = info_cache(ctx).refresh(client).await {
+            if let Err(refused) = refuse_early(&info.limits, size, content_type) {
+                return refused.into();
+            }
+        }
+    }
+    not_queued(ctx, e)
+}
+
 /// `mchat send USER --file PATH [MESSAGE]`.
 pub async fn send_file(ctx: &mut Ctx, a: SendArgs) -> anyhow::Result<()> {
     let Some(path) = a.file.clone() else {
@@ -103,6 +146,10 @@ pub async fn send_file(ctx: &mut Ctx, a: SendArgs) -> anyhow::Result<()> {
         validate::message_body(&super::body_from(a.message, "caption")?)?
     };
     let client = ctx.client()?;
+    let content_type = content_type_for(&path);
+    if let Some(info) = info_cache(ctx).get(&client).await {
+        refuse_early(&info.limits, meta.len(), &content_type)?;
+    }
     let conversation = match find(&client, &a.target).await {
         Ok(c) => c,
         Err(e) => {
@@ -117,11 +164,12 @@ pub async fn send_file(ctx: &mut Ctx, a: SendArgs) -> anyhow::Result<()> {
         let bar = bar.clone();
         move |n: u64| bar.set_position(n)
     };
-    let uploaded = client
-        .upload_file(&path, &name, &content_type_for(&path), progress)
-        .await;
+    let uploaded = client.upload_file(&path, &name, &content_type, progress).await;
     bar.finish_and_clear();
-    let info = uploaded.map_err(|e| not_queued(ctx, e))?;
+    let info = match uploaded {
+        Ok(info) => info,
+        Err(e) => return Err(explain_cut_off(ctx, &client, e, meta.len(), &content_type).await),
+    };
     let req = SendMessageRequest {
         client_id: uuid::Uuid::now_v7().to_string(),
         body: caption,
