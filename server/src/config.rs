@@ -101,6 +101,10 @@ pub struct LimitsConfig {
     /// (names and values, 431 beyond).
     pub max_headers: usize,
     pub max_header_bytes: usize,
+    /// Short requests handled at once; beyond it, 503 with Retry-After at
+    /// once (WebSocket, long-poll, file transfers and operations routes are
+    /// not counted; 0: no limit). See `shed.rs`.
+    pub max_in_flight: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -258,6 +262,7 @@ impl Default for LimitsConfig {
             max_uri_bytes: 8 * 1024,
             max_headers: 100,
             max_header_bytes: 16 * 1024,
+            max_in_flight: 64,
         }
     }
 }

@@ -19,5 +19,6 @@ pub mod ratelimit;
 pub mod realtime;
 pub mod routes;
 pub mod server;
+pub mod shed;
 pub mod state;
 pub mod store;

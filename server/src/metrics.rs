@@ -112,6 +112,10 @@ fn describe() {
         "Write requests committed together in one transaction (group commit)."
     );
     describe_counter!(
+        "mchatd_http_shed_total",
+        "Short requests refused with 503 because [limits] max_in_flight were being handled."
+    );
+    describe_counter!(
         "mchatd_store_queue_rejected_total",
         "Requests refused with 503 because a storage queue (queue=write|read) was full."
     );

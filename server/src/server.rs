@@ -54,12 +54,14 @@ pub fn app(state: AppState) -> Router {
     // themselves, so this limit does not reach them.
     let body_limit = state.config.limits.max_body_bytes;
     let head_limits = crate::listen::HeadLimits::from(&state.config.limits);
-    // Innermost, so that metrics and traces count its 414/431 too.
+    let in_flight = crate::shed::InFlight::new(state.config.limits.max_in_flight);
+    // Innermost, so that metrics and traces count its 414/431 and 503s too.
     routes::router(state)
         .layer(middleware::from_fn_with_state(
             head_limits,
             crate::listen::head_limits,
         ))
+        .layer(middleware::from_fn_with_state(in_flight, crate::shed::shed))
         .layer(middleware::from_fn(track))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TraceLayer::new_for_http())

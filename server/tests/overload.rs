@@ -22,6 +22,10 @@ use tokio::task::JoinSet;
 /// Concurrent requests in each burst.
 const BURST: usize = 300;
 
+/// The storage-queue bursts run without the HTTP edge's in-flight limit,
+/// which would otherwise refuse them first (it has its own test below).
+const NO_EDGE_LIMIT: &str = "[limits]\nmax_in_flight = 0\n";
+
 /// Appends `extra` to the server's config file and restarts it.
 fn restart_with(server: &mut TestServer, extra: &str) {
     let path = server.config_path().to_path_buf();
@@ -54,8 +58,10 @@ async fn assert_healthy(api: &Api) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_burst_beyond_the_write_queue_gets_503_and_nothing_half_written() {
-    let mut server = TestServer::start();
+    let mut server = TestServer::start_with(NO_EDGE_LIMIT);
     let (_mentor, mentee, conv) = server.accepted_pair("mona", "ana").await;
+    // No edge limit here: these bursts are for the storage queues (shed.rs
+    // has its own test below).
     restart_with(&mut server, "\n[storage]\nwrite_queue = 1\nmax_batch = 1\n");
 
     let mut burst = JoinSet::new();
@@ -110,7 +116,7 @@ async fn a_burst_beyond_the_write_queue_gets_503_and_nothing_half_written() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_burst_beyond_the_read_queue_gets_503_and_correct_pages() {
-    let mut server = TestServer::start();
+    let mut server = TestServer::start_with(NO_EDGE_LIMIT);
     let (_mentor, mentee, conv) = server.accepted_pair("mona", "ana").await;
     for i in 0..5 {
         mentee.say(conv, &format!("seed-{i}"), "hello").await;
@@ -159,4 +165,58 @@ async fn a_burst_beyond_the_read_queue_gets_503_and_correct_pages() {
         .filter(|m| m.client_id.as_deref().is_some_and(|c| c.starts_with("seed-")))
         .count();
     assert_eq!(seeded, 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_beyond_max_in_flight_is_shed_at_once_and_long_lived_requests_are_not() {
+    let server = TestServer::start_with("[limits]\nmax_in_flight = 2\n");
+    let (_mentor, mentee, conv) = server.accepted_pair("mona", "ana").await;
+    // A long-poll holds no permit: with two of them waiting, sends still go.
+    let mut polls = JoinSet::new();
+    for _ in 0..2 {
+        let api = mentee.api.clone();
+        polls.spawn(async move { Api::send(api.builder(Method::GET, "/v1/sync?since=0&timeout=3")).await });
+    }
+    let mut burst = JoinSet::new();
+    for i in 0..BURST {
+        let api = mentee.api.clone();
+        burst.spawn(async move {
+            let client_id = format!("shed-{i}");
+            let rb = api
+                .builder(Method::POST, &format!("/v1/conversations/{conv}/messages"))
+                .json(&json!({"client_id": client_id, "body": format!("message {i}")}));
+            (client_id, Api::send(rb).await)
+        });
+    }
+    let mut acked = BTreeSet::new();
+    let mut shed = 0;
+    while let Some(done) = burst.join_next().await {
+        let (client_id, r) = done.unwrap();
+        match r.status.as_u16() {
+            201 => {
+                acked.insert(client_id);
+            }
+            503 => {
+                assert_busy(&r);
+                shed += 1;
+            }
+            other => panic!("{client_id}: unexpected {other}: {}", r.text),
+        }
+    }
+    assert!(shed > 0, "nothing was shed: the in-flight limit does not hold");
+    assert!(!acked.is_empty(), "everything was shed");
+    // Operators still see it, and exactly the accepted messages are stored.
+    let r = Api::send(mentee.api.builder(Method::GET, "/healthz")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let stored: BTreeSet<String> = mentee
+        .history(conv)
+        .await
+        .into_iter()
+        .filter_map(|m| m.client_id)
+        .filter(|c| c.starts_with("shed-"))
+        .collect();
+    assert_eq!(stored, acked);
+    while let Some(done) = polls.join_next().await {
+        assert_eq!(done.unwrap().status, StatusCode::OK, "long-polls are never shed");
+    }
 }

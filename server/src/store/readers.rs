@@ -54,7 +54,8 @@ impl Readers {
             let started = Instant::now();
             let result = catch_unwind(AssertUnwindSafe(|| f(conn)))
                 .unwrap_or_else(|_| Err(StoreError::Internal("a read request panicked".into())));
-            metrics::histogram!("mchatd_db_duration_seconds", "op" => "read").record(started.elapsed().as_secs_f64());
+            metrics::histogram!("mchatd_db_duration_seconds", "op" => "read")
+                .record(started.elapsed().as_secs_f64());
             let _ = otx.send(result);
         });
         match self.tx.try_send(Some(job)) {
