@@ -197,3 +197,54 @@ fn bare_tokens_and_template_list_and_hints_point_at_the_right_id() {
         "some notes\n"
     );
 }
+
+/// What the shell's completion script asks `mchat` at a TAB after `words`.
+fn complete(user: &User, words: &[&str]) -> Vec<String> {
+    let index = (words.len() + 1).to_string();
+    let mut args = vec!["--", "mchat"];
+    args.extend_from_slice(words);
+    args.push("");
+    let (code, out, err) = user.run_env(
+        &args,
+        "",
+        &[
+            ("COMPLETE", "bash"),
+            ("_CLAP_COMPLETE_INDEX", index.as_str()),
+            ("_CLAP_COMPLETE_COMP_TYPE", "9"),
+            ("_CLAP_COMPLETE_SPACE", "true"),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    out.split(['\n', '\u{b}'])
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn completions_offer_usernames_from_the_cache_and_values() {
+    let server = TestServer::start_open();
+    let (mona, ana) = accepted_pair(&server);
+    let script = mona.ok(&["completions", "zsh"], "");
+    assert!(
+        script.starts_with("#compdef mchat"),
+        "{}",
+        &script[..60.min(script.len())]
+    );
+    assert!(complete(&mona, &["status"]).contains(&"busy".to_string()));
+    // Nothing cached yet: no names, and no files created by a TAB.
+    assert!(!complete(&mona, &["send"]).contains(&"ana".to_string()));
+    mona.ok(&["inbox"], "");
+    for words in [&["send"][..], &["read"], &["accept"], &["mute"]] {
+        let got = complete(&mona, words);
+        assert!(got.contains(&"ana".to_string()), "{words:?}: {got:?}");
+    }
+    // Each profile completes its own peers.
+    assert!(!complete(&ana, &["send"]).contains(&"mona".to_string()));
+    ana.ok(&["inbox"], "");
+    let got = complete(&ana, &["send"]);
+    assert!(
+        got.contains(&"mona".to_string()) && !got.contains(&"ana".to_string()),
+        "{got:?}"
+    );
+}

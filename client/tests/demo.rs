@@ -79,6 +79,20 @@ fn demo_seeds_every_feature_streams_the_mentee_and_cleans_up() {
     assert!(templates.contains("welcome"), "{templates}");
     let (_, scheduled, _) = run_mchat(&mona, &server, &["scheduled"], b"", &[]);
     assert!(scheduled.contains("Check in with Ben"), "{scheduled}");
+    // The scripted mentee is connected: the mentor sees her online.
+    let (_, frames, err) = run_mchat(
+        &mona,
+        &server,
+        &["--json", "watch", "--signals", "--from-now", "--timeout", "3"],
+        b"",
+        &[],
+    );
+    assert!(
+        frames
+            .lines()
+            .any(|l| l.contains("presence") && l.contains("\"ana\"") && l.contains("online")),
+        "ana online:\n{frames}\n{err}"
+    );
 
     // Ctrl-C: the demo stops its server and removes its files.
     stop(&mut child);

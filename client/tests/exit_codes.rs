@@ -85,12 +85,23 @@ fn exit_codes_without_a_server() {
     // 0
     let (code, out, err) = nobody.run(&["completions", "bash"], "");
     assert_eq!(code, 0, "{err}");
+    // A bash script that asks mchat itself at each TAB (dynamic completion).
     assert!(
-        out.contains("_mchat()") && out.contains("complete -F _mchat"),
-        "a bash script"
+        out.contains("_clap_complete_mchat") && out.contains("complete ") && out.contains("COMPLETE"),
+        "a bash script:\n{out}"
     );
-    for sub in ["inbox", "outbox", "mentors", "--password-stdin", "--json"] {
-        assert!(out.contains(sub), "completes {sub}");
+    let (code, words, err) = nobody.run_env(
+        &["--", "mchat", ""],
+        "",
+        &[
+            ("COMPLETE", "bash"),
+            ("_CLAP_COMPLETE_INDEX", "1"),
+            ("_CLAP_COMPLETE_COMP_TYPE", "9"),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    for sub in ["inbox", "outbox", "mentors", "--json"] {
+        assert!(words.contains(sub), "completes {sub}: {words}");
     }
     let (code, out, _) = nobody.run(&["completions", "zsh"], "");
     assert_eq!(code, 0);

@@ -138,9 +138,10 @@ fn refusals_have_meaningful_exit_codes() {
         let doc = assert_json_error(&out, 4);
         assert_eq!(doc["error"]["code"], "forbidden", "{doc}");
     }
-    // Bad input is rejected before anything is sent: 5.
+    // No text at all is a usage error (2), as for send; bad text is
+    // rejected before anything is sent: 5.
     let (code, _, err) = ana.run(&["edit", &id, "-"], "   \n");
-    assert_eq!(code, 5, "{err}");
+    assert_eq!(code, 2, "{err}");
     assert_one_sentence(&err);
     let long = "x".repeat(4001);
     let (code, _, err) = ana.run(&["edit", &id, &long], "");

@@ -74,11 +74,13 @@ fn queued_while_the_server_is_down_then_flushed_exactly_once() {
     assert_eq!(code, 4, "dropping twice: {err}");
     assert_one_sentence(&err);
 
-    // Still down: doctor says so, flush keeps everything.
-    let doctor = ana.ok(&["doctor"], "");
+    // Still down: doctor says so (and fails), flush keeps everything.
+    let (code, doctor, _) = ana.run(&["doctor"], "");
+    assert_eq!(code, 1, "{doctor}");
     assert!(doctor.contains("reachable: no"), "{doctor}");
     assert!(doctor.contains("outbox       2 queued"), "{doctor}");
-    let doc = ana.json(&["doctor"], "");
+    let (_, out, _) = ana.run(&["--json", "doctor"], "");
+    let doc = common::one_json(&out);
     assert_eq!(
         (doc["reachable"].clone(), doc["outbox_depth"].clone()),
         (false.into(), 2.into()),
@@ -246,7 +248,7 @@ fn sending_after_the_server_returns_goes_out_at_once_and_refused_messages_hold_n
     assert!(out.starts_with("✓ sent"), "{out}");
     assert!(err.contains("sent 1 queued message(s) from the outbox"), "{err}");
     assert!(
-        err.contains("to nobodyhere was refused: you have no conversation with nobodyhere"),
+        err.contains("to nobodyhere was refused: there is no user named nobodyhere"),
         "{err}"
     );
     // The refused message is kept (nothing typed is lost) but blocks nothing.
@@ -259,7 +261,7 @@ fn sending_after_the_server_returns_goes_out_at_once_and_refused_messages_hold_n
         items[0]["last_error"]
             .as_str()
             .unwrap()
-            .contains("no conversation with nobodyhere")
+            .contains("there is no user named nobodyhere")
     );
     assert_eq!(
         bodies(&mona, "ana"),

@@ -36,7 +36,7 @@ fn bodies_from_stdin_round_trip_exactly() {
 
     // Nothing to send, or not text.
     let (code, _, err) = ana.run(&["send", "mona", "-"], " \n\t\n");
-    assert_eq!(code, 5, "{err}");
+    assert_eq!(code, 2, "a usage error, not rejected text: {err}");
     assert_eq!(err.trim(), "mchat: the message is empty");
     let (code, _, err) = run_bytes(&ana, &["send", "mona", "-"], b"caf\xe9\n");
     assert_eq!(code, 5, "{err}");

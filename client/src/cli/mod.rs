@@ -4,6 +4,7 @@
 //! one sentence on stderr (and, with `--json`, an error document on stdout).
 
 pub mod commands;
+mod complete;
 mod context;
 pub mod exit;
 pub mod output;
@@ -66,7 +67,10 @@ enum Command {
     /// Show or edit your profile.
     Profile(commands::account::ProfileArgs),
     /// Set your availability (mentors): available, away or busy.
-    Status { availability: String },
+    Status {
+        #[arg(add = complete::availabilities())]
+        availability: String,
+    },
     /// Login and script tokens: list (default), create, revoke.
     Tokens {
         #[command(subcommand)]
@@ -77,6 +81,7 @@ enum Command {
     /// Ask a mentor for a conversation, with an intro message.
     Request {
         /// The mentor's username.
+        #[arg(add = complete::peers())]
         user: String,
         /// The intro message ('-' or nothing with piped stdin: read stdin).
         message: Vec<String>,
@@ -84,17 +89,27 @@ enum Command {
     /// Incoming and outgoing pending requests.
     Requests,
     /// Accept a request.
-    Accept { user: String },
+    Accept {
+        #[arg(add = complete::peers())]
+        user: String,
+    },
     /// Decline a request.
     Decline {
+        #[arg(add = complete::peers())]
         user: String,
         #[arg(long)]
         reason: Option<String>,
     },
     /// Mark a conversation complete (read-only, history kept).
-    Complete { user: String },
+    Complete {
+        #[arg(add = complete::peers())]
+        user: String,
+    },
     /// Reopen a completed conversation.
-    Reopen { user: String },
+    Reopen {
+        #[arg(add = complete::peers())]
+        user: String,
+    },
     /// Send a message: mchat send alice "hi" / mchat send alice - < notes.md
     Send(commands::messages::SendArgs),
     /// Conversations with unread badges; the ones awaiting your reply first.
@@ -116,13 +131,25 @@ enum Command {
     /// Search your messages: mchat search "pull request" --with alice
     Search(commands::search::SearchArgs),
     /// Mute a conversation: no notifications, no bell.
-    Mute { user: String },
+    Mute {
+        #[arg(add = complete::peers())]
+        user: String,
+    },
     /// Unmute a conversation.
-    Unmute { user: String },
+    Unmute {
+        #[arg(add = complete::peers())]
+        user: String,
+    },
     /// Archive a conversation: hidden from the inbox until new activity.
-    Archive { user: String },
+    Archive {
+        #[arg(add = complete::peers())]
+        user: String,
+    },
     /// Bring an archived conversation back to the inbox.
-    Unarchive { user: String },
+    Unarchive {
+        #[arg(add = complete::peers())]
+        user: String,
+    },
     /// Saved replies with {variables}: list (default), add, show, rm.
     /// mchat send alice --template welcome --var topic=rust
     Template {
@@ -174,6 +201,9 @@ pub fn main() -> ExitCode {
             "mchat: internal error{place}; please report it (nothing you typed was sent twice or lost)"
         );
     }));
+    // `COMPLETE=bash mchat …` (what the completion script runs at TAB):
+    // answer with candidates and exit; otherwise this returns at once.
+    clap_complete::CompleteEnv::with_factory(Cli::command).complete();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e),
@@ -258,8 +288,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Completions { shell }) = &command {
         // Generated in memory: `mchat completions bash | head` must not panic
         // on the closed pipe.
-        let mut script = Vec::new();
-        clap_complete::generate(*shell, &mut Cli::command(), "mchat", &mut script);
+        let script = complete::registration(*shell)?;
         output::write_stdout_bytes(&script);
         return Ok(());
     }
@@ -379,6 +408,7 @@ async fn open_tui(ctx: &Ctx) -> anyhow::Result<()> {
         outbox_owner: ctx.outbox_owner(),
         config: config.tui,
         greeting: None,
+        start_with: None,
     })
     .await
 }

@@ -75,6 +75,26 @@ pub async fn run(out: Out, args: DemoArgs) -> anyhow::Result<()> {
     result
 }
 
+/// Ends a background task when the demo leaves the scope that started it.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// The scripted mentee stays connected while the demo runs, so she shows
+/// online (●) to the mentor; her frames are read and dropped.
+fn keep_online(url: &str, who: &seed::Seeded) -> tokio::task::JoinHandle<()> {
+    let mut live = crate::live::Live::spawn(crate::live::LiveConfig::new(
+        url.to_string(),
+        who.auth.token.clone(),
+        None,
+    ));
+    tokio::spawn(async move { while live.events.recv().await.is_some() {} })
+}
+
 async fn show(out: &Out, args: &DemoArgs, url: &str, dir: &Path) -> anyhow::Result<()> {
     use std::io::IsTerminal;
     if !args.no_tui && !out.json && std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
@@ -86,6 +106,7 @@ async fn show(out: &Out, args: &DemoArgs, url: &str, dir: &Path) -> anyhow::Resu
         format!("a throwaway mchatd on {url}, data in {}", dir.display()),
     ));
     let world = seed::seed(url).await?;
+    let _online = AbortOnDrop(keep_online(url, &world.ana));
     for s in [&world.mentor, &world.ana, &world.ben, &world.chris] {
         save_credentials(&dir.join(&s.auth.user.username), url, s)?;
     }
@@ -122,6 +143,7 @@ async fn show(out: &Out, args: &DemoArgs, url: &str, dir: &Path) -> anyhow::Resu
 async fn show_tui(out: &Out, args: &DemoArgs, url: &str, dir: &Path) -> anyhow::Result<()> {
     out.line(format!("mentorchat demo: starting a throwaway mchatd on {url}…"));
     let world = seed::seed(url).await?;
+    let _online = AbortOnDrop(keep_online(url, &world.ana));
     for s in [&world.mentor, &world.ana, &world.ben, &world.chris] {
         save_credentials(&dir.join(&s.auth.user.username), url, s)?;
     }
@@ -136,10 +158,14 @@ async fn show_tui(out: &Out, args: &DemoArgs, url: &str, dir: &Path) -> anyhow::
             account: world.mentor.auth.user.username.clone(),
         },
         config: toml::Table::new(),
+        // The first frame says what to press, then how a second terminal joins.
         greeting: Some(format!(
-            "demo: in another terminal, MCHAT_HOME={} mchat send mona hi — joins as ana",
+            "demo: Enter opens the chat · ? help · q quits — from another terminal, MCHAT_HOME={} \
+             mchat send mona hi joins as ana",
             dir.join("ana").display()
         )),
+        // A live conversation, not a request.
+        start_with: Some(world.ana.auth.user.username.clone()),
     };
     let mentee = async {
         let every = Duration::from_secs(args.every.max(1));

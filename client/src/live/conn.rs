@@ -41,6 +41,8 @@ pub(super) struct Link {
     /// Decoded frames not yet accepted by the consumer's channel.
     pub pending: VecDeque<LiveEvent>,
     pub tracker: Tracker,
+    /// Cuts a backoff wait short ([`super::LiveHandle::reconnect_now`]).
+    pub retry_now: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// How a session ended.

@@ -174,7 +174,9 @@ impl Live {
         let (command_tx, commands) = mpsc::channel(16);
         let (stop_tx, stop) = watch::channel(false);
         let (state_tx, state) = watch::channel(ConnState::Connecting);
+        let retry_now = std::sync::Arc::new(tokio::sync::Notify::new());
         let link = conn::Link {
+            retry_now: retry_now.clone(),
             tx,
             commands,
             commands_open: true,
@@ -186,6 +188,7 @@ impl Live {
         LiveHandle {
             events,
             state,
+            retry_now,
             commands: command_tx,
             stop: stop_tx,
             task: Some(task),
@@ -203,6 +206,7 @@ pub struct LiveHandle {
     commands: mpsc::Sender<ClientFrame>,
     stop: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    retry_now: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl LiveHandle {
@@ -213,6 +217,12 @@ impl LiveHandle {
         self.commands
             .try_send(ClientFrame::Typing { conversation_id })
             .is_ok()
+    }
+
+    /// While waiting to reconnect, try now instead of at the end of the
+    /// backoff (a person pressed a key; the wait starts again if it fails).
+    pub fn reconnect_now(&self) {
+        self.retry_now.notify_one();
     }
 
     /// Closes the connection politely (close code 1000) and waits for the

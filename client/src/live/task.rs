@@ -112,7 +112,8 @@ async fn finish(state: &watch::Sender<ConnState>, link: &mut Link, reason: Offli
 }
 
 /// Waits until `until` has passed and everything queued was handed over.
-async fn wait(link: &mut Link, until: Instant) -> Result<(), Interrupted> {
+async fn wait(link: &mut Link, mut until: Instant) -> Result<(), Interrupted> {
+    let retry_now = link.retry_now.clone();
     loop {
         let waited = Instant::now() >= until;
         if waited && link.pending.is_empty() {
@@ -130,6 +131,7 @@ async fn wait(link: &mut Link, until: Instant) -> Result<(), Interrupted> {
                 Err(_) => return Err(Interrupted::ConsumerGone),
             },
             _ = sleep_until(until), if !waited => {}
+            () = retry_now.notified(), if !waited => until = Instant::now(),
         }
     }
 }

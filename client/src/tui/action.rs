@@ -125,6 +125,11 @@ pub enum Effect {
     /// Tell the peer I am typing.
     Typing(ConversationId),
     Accept(ConversationId),
+    /// Complete (read-only, history kept) or reopen a conversation.
+    Complete(ConversationId),
+    Reopen(ConversationId),
+    /// Reconnect the live connection now (skip the backoff wait).
+    Reconnect,
     Decline {
         conversation: ConversationId,
         reason: Option<String>,

@@ -22,6 +22,9 @@ use tui_textarea::TextArea;
 
 /// How long a typing line stays without renewal.
 pub const TYPING_TTL: Duration = Duration::from_secs(6);
+/// The list keeps its order this long after a move in it, so rows do not
+/// jump under the cursor while messages arrive; then it settles.
+pub const LIST_SETTLE: Duration = Duration::from_secs(3);
 /// How often I tell the peer I am still typing.
 pub const TYPING_RENEW: Duration = Duration::from_secs(3);
 
@@ -113,7 +116,13 @@ pub struct Search {
     pub back: Option<View>,
     /// The hit last jumped to (so `n` can go to the next one).
     pub jumped: Option<usize>,
+    /// The server has more hits than are shown (refine the words).
+    pub more: bool,
 }
+
+/// How many hits the search list shows (one more is asked for, to know
+/// whether there are more).
+pub const SEARCH_SHOWN: usize = 50;
 
 /// One thread as loaded so far.
 #[derive(Debug, Clone, Default)]
@@ -234,6 +243,12 @@ pub struct App {
     pub flushing: bool,
     /// The conversation list changed since it was last cached.
     pub cache_dirty: bool,
+    /// When the list was last moved in (see [`LIST_SETTLE`]).
+    pub list_touched: Option<Instant>,
+    /// A re-sort waits for the list to settle.
+    pub resort_pending: bool,
+    /// Select this peer's conversation when the list first has it.
+    pub start_with: Option<String>,
     pub quit: bool,
 }
 
@@ -281,6 +296,9 @@ impl App {
             last_typing_sent: None,
             flushing: false,
             cache_dirty: false,
+            list_touched: None,
+            resort_pending: false,
+            start_with: None,
             quit: false,
         }
     }
@@ -288,7 +306,14 @@ impl App {
     /// The one entry point for changes.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         match action {
-            Action::Key(key) => super::input::key(self, key),
+            Action::Key(key) => {
+                let effects = super::input::key(self, key);
+                // Leaving the list (or opening from it) lets a waiting re-sort happen.
+                if self.resort_pending && !self.list_frozen() {
+                    self.resort();
+                }
+                effects
+            }
             Action::Tick => self.tick(),
             other => super::network::apply(self, other),
         }
@@ -306,6 +331,9 @@ impl App {
         if due && !self.flushing && self.conn != Conn::Offline {
             self.flushing = true;
             effects.push(Effect::FlushOutbox { all: false });
+        }
+        if self.resort_pending && !self.list_frozen() {
+            self.resort();
         }
         if self.cache_dirty {
             self.cache_dirty = false;
@@ -418,6 +446,11 @@ impl App {
     /// Re-sorts the list like `mchat inbox`, keeping the highlighted conversation.
     pub fn resort(&mut self) {
         self.cache_dirty = true;
+        if self.list_frozen() {
+            self.resort_pending = true;
+            return;
+        }
+        self.resort_pending = false;
         let keep = self.selected_conversation().map(|c| c.id);
         inbox_order(&mut self.conversations);
         self.selected = 0;
@@ -427,6 +460,13 @@ impl App {
             }
         }
         self.selected = self.selected.min(self.conversations.len().saturating_sub(1));
+    }
+
+    /// Someone is moving in the list right now: keep its order.
+    pub fn list_frozen(&self) -> bool {
+        self.view == View::Chats
+            && self.focus == Focus::List
+            && self.list_touched.is_some_and(|t| t.elapsed() < LIST_SETTLE)
     }
 
     /// The thread pane is showing `id` right now (so new messages are read).

@@ -30,6 +30,7 @@ pub fn composer_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             Command::Template,
             Command::NextPane,
             Command::PrevPane,
+            Command::Reconnect,
             Command::Quit,
         ];
         match app.keys.find(&key, &cmds) {
@@ -53,6 +54,10 @@ pub fn composer_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             Some(Command::Quit) => {
                 app.quit = true;
                 return vec![Effect::Quit];
+            }
+            Some(Command::Reconnect) if app.conn != super::app::Conn::Connected => {
+                app.status = Some("reconnecting now…".into());
+                return vec![Effect::Reconnect];
             }
             _ => {}
         }

@@ -60,6 +60,11 @@ impl Runner {
                 let _ = out.write_all(b"\x07");
                 let _ = out.flush();
             }
+            Effect::Reconnect => {
+                if let Some(l) = live {
+                    l.reconnect_now();
+                }
+            }
             Effect::Typing(id) => {
                 if let Some(l) = live {
                     l.send_typing(id);
@@ -164,11 +169,17 @@ impl Runner {
             }
             Effect::Accept(id) => {
                 let conv = c.accept(id).await?;
+                let who = crate::sanitize::line(&conv.peer.username).into_owned();
                 self.send(Action::Conversation(Box::new(conv)));
+                self.send(Action::Note(format!(
+                    "accepted @{who}'s request: the chat is open"
+                )));
             }
             Effect::Decline { conversation, reason } => {
                 let conv = c.decline(conversation, reason).await?;
+                let who = crate::sanitize::line(&conv.peer.username).into_owned();
                 self.send(Action::Conversation(Box::new(conv)));
+                self.send(Action::Note(format!("declined @{who}'s request")));
             }
             Effect::Request { username, intro } => {
                 let req = CreateConversationRequest {
@@ -252,6 +263,7 @@ impl Runner {
             Effect::Search(q) => {
                 let query = SearchQuery {
                     q: q.clone(),
+                    limit: u32::try_from(super::app::SEARCH_SHOWN + 1).ok(),
                     ..Default::default()
                 };
                 let hits = c.search(&query).await?.hits;
@@ -331,7 +343,21 @@ impl Runner {
                 self.send(Action::ScheduledItem(item));
                 self.send(Action::Note("cancelled".into()));
             }
-            Effect::Bell | Effect::Typing(_) | Effect::Quit => {}
+            Effect::Complete(id) => {
+                let conv = c.complete(id).await?;
+                let who = crate::sanitize::line(&conv.peer.username).into_owned();
+                self.send(Action::Conversation(Box::new(conv)));
+                self.send(Action::Note(format!(
+                    "completed the conversation with @{who} (O reopens)"
+                )));
+            }
+            Effect::Reopen(id) => {
+                let conv = c.reopen(id).await?;
+                let who = crate::sanitize::line(&conv.peer.username).into_owned();
+                self.send(Action::Conversation(Box::new(conv)));
+                self.send(Action::Note(format!("reopened the conversation with @{who}")));
+            }
+            Effect::Bell | Effect::Typing(_) | Effect::Reconnect | Effect::Quit => {}
         }
         Ok(())
     }

@@ -56,6 +56,7 @@ pub fn key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Command::ViewScheduled,
         Command::Availability,
         Command::Search,
+        Command::Reconnect,
     ];
     if let Some(cmd) = app.keys.find(&key, &global) {
         return global_command(app, cmd);
@@ -81,9 +82,22 @@ fn global_command(app: &mut App, cmd: Command) -> Vec<Effect> {
             app.help_scroll = 0;
             Vec::new()
         }
+        Command::Reconnect => {
+            if app.conn == super::app::Conn::Connected {
+                app.status = Some("connected already".into());
+                Vec::new()
+            } else {
+                app.status = Some("reconnecting now…".into());
+                vec![Effect::Reconnect]
+            }
+        }
         Command::ViewChats => {
             app.view = View::Chats;
-            Vec::new()
+            // Back in front of the open thread: what it shows is read now.
+            match app.open {
+                Some(id) => mark_read(app, id),
+                None => Vec::new(),
+            }
         }
         Command::ViewRequests => {
             app.view = View::Requests;
@@ -237,6 +251,8 @@ fn chats_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Command::PrevUnread,
         Command::Accept,
         Command::Decline,
+        Command::CompleteChat,
+        Command::ReopenChat,
         Command::Retry,
         Command::DropQueued,
         Command::Compose,
@@ -257,6 +273,17 @@ fn chats_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
         Command::Back,
     ];
     let Some(cmd) = app.keys.find(&key, &cmds) else {
+        // Text typed at a conversation that cannot take it: say why rather
+        // than swallow it.
+        let text = matches!(key.code, KeyCode::Char(_))
+            && !key
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        if text && app.focus == Focus::Thread {
+            if let Some(why) = app.open_conversation().and_then(closed_reason) {
+                app.status = Some(why);
+            }
+        }
         return Vec::new();
     };
     let in_list = app.focus == Focus::List;
@@ -292,6 +319,17 @@ fn chats_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             target
                 .map(|id| answer_request(app, id, cmd == Command::Accept))
                 .unwrap_or_default()
+        }
+        Command::CompleteChat | Command::ReopenChat => {
+            let target = if in_list {
+                app.selected_conversation().map(|c| (c.id, c.status))
+            } else {
+                app.open_conversation().map(|c| (c.id, c.status))
+            };
+            let Some((id, status)) = target else {
+                return Vec::new();
+            };
+            complete_or_reopen(app, id, status, cmd == Command::CompleteChat)
         }
         Command::Retry | Command::DropQueued => {
             let Some(id) = app.open else { return Vec::new() };
@@ -342,7 +380,10 @@ fn chats_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             }
         }
         Command::Compose if app.open.is_some() => {
-            app.focus = Focus::Composer;
+            match app.open_conversation().and_then(closed_reason) {
+                Some(why) => app.status = Some(why),
+                None => app.focus = Focus::Composer,
+            }
             Vec::new()
         }
         Command::Up
@@ -359,6 +400,7 @@ fn chats_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
                 _ => 1,
             };
             let down = matches!(cmd, Command::Down | Command::PageDown | Command::Bottom);
+            app.list_touched = Some(std::time::Instant::now());
             for _ in 0..n {
                 move_selection(app, down);
             }
@@ -382,6 +424,56 @@ fn chats_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             Vec::new()
         }
         _ => Vec::new(),
+    }
+}
+
+/// Why nothing can be written in `c` now (`None`: it is open).
+fn closed_reason(c: &mchat_shared::api::Conversation) -> Option<String> {
+    let why = match c.status {
+        ConversationStatus::Accepted => return None,
+        ConversationStatus::Pending => "the request is not accepted yet: nothing can be written until it is",
+        ConversationStatus::Completed => {
+            "this conversation is completed (read-only): typing is ignored; the mentor reopens it with O"
+        }
+        ConversationStatus::Declined => "the request was declined: this conversation takes no messages",
+        ConversationStatus::Expired => "the request expired: ask again from the Mentors view (3)",
+    };
+    Some(why.into())
+}
+
+/// `C` / `O`: complete an open chat or reopen a completed one (mentors);
+/// anything else says why not, on the status line.
+fn complete_or_reopen(
+    app: &mut App,
+    id: ConversationId,
+    status: ConversationStatus,
+    complete: bool,
+) -> Vec<Effect> {
+    if app.me.role != mchat_shared::api::Role::Mentor && app.me.role != mchat_shared::api::Role::Admin {
+        app.status = Some("only the mentor completes or reopens a conversation".into());
+        return Vec::new();
+    }
+    match (complete, status) {
+        (true, ConversationStatus::Accepted) => {
+            app.status = Some("completing…".into());
+            vec![Effect::Complete(id)]
+        }
+        (false, ConversationStatus::Completed) => {
+            app.status = Some("reopening…".into());
+            vec![Effect::Reopen(id)]
+        }
+        (true, ConversationStatus::Completed) => {
+            app.status = Some("already completed (O reopens it)".into());
+            Vec::new()
+        }
+        (false, ConversationStatus::Accepted) => {
+            app.status = Some("the conversation is open already".into());
+            Vec::new()
+        }
+        (_, other) => {
+            app.status = Some(format!("a {other} conversation cannot be completed or reopened"));
+            Vec::new()
+        }
     }
 }
 

@@ -52,6 +52,9 @@ pub struct TuiOptions {
     pub config: toml::Table,
     /// A first line for the status bar (the demo says how to join it).
     pub greeting: Option<String>,
+    /// The conversation (by the peer's username) to select at start, once
+    /// the list is known (the demo starts on a live chat, not a request).
+    pub start_with: Option<String>,
 }
 
 /// `[tui]` settings.
@@ -148,6 +151,7 @@ pub async fn run(opts: TuiOptions) -> anyhow::Result<()> {
     let mut app = App::new(me, settings.keys, theme, settings.bell);
     app.download_dir = settings.download_dir.clone();
     app.status = opts.greeting.clone();
+    app.start_with = opts.start_with.clone();
     app.update(Action::Conversations {
         list: cached,
         cached: true,
@@ -180,6 +184,9 @@ pub async fn run(opts: TuiOptions) -> anyhow::Result<()> {
 
     let mut config = LiveConfig::new(opts.server.clone(), opts.token.clone(), cursor);
     config.offline_after = Duration::from_secs(10);
+    // Someone is looking at the screen: never make them wait long for the
+    // server to come back (ctrl-r tries at once).
+    config.backoff.cap = Duration::from_secs(5);
     let live = Live::spawn(config);
 
     let mut term = terminal::setup()?;

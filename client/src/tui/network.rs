@@ -172,11 +172,13 @@ pub fn apply(app: &mut App, action: Action) -> Vec<Effect> {
             app.resort();
             Vec::new()
         }
-        Action::SearchResults { query, hits } => {
+        Action::SearchResults { query, mut hits } => {
             if let Some(s) = app.search.as_mut().filter(|s| s.query == query) {
                 s.loading = false;
                 s.selected = 0;
                 s.jumped = None;
+                s.more = hits.len() > super::app::SEARCH_SHOWN;
+                hits.truncate(super::app::SEARCH_SHOWN);
                 if hits.is_empty() {
                     app.status = Some(format!("nothing found for \"{}\"", crate::sanitize::line(&query)));
                 }
@@ -255,6 +257,12 @@ fn conversations(app: &mut App, list: Vec<Conversation>, cached: bool) -> Vec<Ef
     app.selected = keep
         .and_then(|id| app.conversations.iter().position(|c| c.id == id))
         .unwrap_or(0);
+    if let Some(peer) = app.start_with.clone() {
+        if let Some(i) = app.conversations.iter().position(|c| c.peer.username == peer) {
+            app.selected = i;
+            app.start_with = None;
+        }
+    }
     let mut effects = Vec::new();
     if !cached {
         effects.push(Effect::CacheConversations(app.conversations.clone()));

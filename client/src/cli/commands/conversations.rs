@@ -289,6 +289,13 @@ pub async fn inbox(ctx: &mut Ctx, archived: bool) -> anyhow::Result<()> {
         client.conversations().await?.conversations
     };
     inbox_order(&mut list);
+    if !archived {
+        // The TUI paints from this cache, and shell completion takes the
+        // names it offers from it: keep it fresh (best effort).
+        if let Ok(local) = ctx.local() {
+            let _ = local.cache_conversations(&list);
+        }
+    }
     if ctx.out.json {
         return ctx
             .out

@@ -13,6 +13,7 @@ use serde::Serialize;
 #[derive(Args)]
 pub struct SendArgs {
     /// Username of the peer, or a conversation id.
+    #[arg(add = super::super::complete::peers())]
     pub target: String,
     /// The message; '-' (or nothing, with piped stdin) reads stdin.
     pub message: Vec<String>,
@@ -39,6 +40,7 @@ pub struct SendArgs {
 #[derive(Args)]
 pub struct ReadArgs {
     /// Username of the peer, or a conversation id.
+    #[arg(add = super::super::complete::peers())]
     pub target: String,
     /// How many messages.
     #[arg(long, default_value_t = 20)]

@@ -287,3 +287,262 @@ fn a_failed_message_keeps_its_keys_visible_and_retry_answers() {
     assert_eq!(effects, vec![Effect::RetryOutbox(4)]);
     assert_eq!(app.status.as_deref(), Some("retrying…"));
 }
+
+#[test]
+fn the_composer_has_its_own_hints_and_closed_chats_say_why_typing_is_ignored() {
+    let mut app = app();
+    open_ana(&mut app);
+    assert_eq!(app.focus, crate::tui::app::Focus::Composer);
+    let last = render(&app, 100, 24)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string();
+    assert!(last.contains("enter send") && !last.contains("q quit"), "{last}");
+    app.update(key('q'));
+    assert!(!app.quit, "q is text in the composer");
+
+    // Chris's conversation is completed: typing there says why nothing happens.
+    crate::tui::input::open(&mut app, ConversationId(3));
+    assert_eq!(app.focus, crate::tui::app::Focus::Thread);
+    app.update(key('w'));
+    let status = app.status.clone().unwrap_or_default();
+    assert!(
+        status.contains("completed") && status.contains("ignored"),
+        "{status}"
+    );
+    app.status = None;
+    app.update(key('i'));
+    assert_eq!(
+        app.focus,
+        crate::tui::app::Focus::Thread,
+        "no composer for a closed chat"
+    );
+    assert!(app.status.as_deref().is_some_and(|s| s.contains("completed")));
+}
+
+#[test]
+fn mentors_complete_and_reopen_from_the_tui() {
+    let mut app = app();
+    open_ana(&mut app);
+    app.focus = crate::tui::app::Focus::Thread;
+    assert_eq!(app.update(key('C')), vec![Effect::Complete(ConversationId(1))]);
+    assert_eq!(app.status.as_deref(), Some("completing…"));
+    // The completed one reopens; an open one says it is open.
+    crate::tui::input::open(&mut app, ConversationId(3));
+    assert_eq!(app.update(key('O')), vec![Effect::Reopen(ConversationId(3))]);
+    assert!(app.update(key('C')).is_empty());
+    assert!(
+        app.status
+            .as_deref()
+            .is_some_and(|s| s.contains("already completed"))
+    );
+    // A mentee cannot.
+    app.me.role = Role::Mentee;
+    assert!(app.update(key('O')).is_empty());
+    assert!(
+        app.status
+            .as_deref()
+            .is_some_and(|s| s.contains("only the mentor"))
+    );
+}
+
+#[test]
+fn the_header_counts_notifications_and_a_mentees_list_shows_availability() {
+    let mut app = app();
+    app.update(Action::Notifications(vec![Notification {
+        id: NotificationId(1),
+        kind: NotificationKind::RequestAccepted,
+        body: "mona accepted your request".into(),
+        conversation_id: Some(ConversationId(1)),
+        actor: Some("mona".into()),
+        created_at: t0(),
+        read_at: None,
+    }]));
+    let top = render(&app, 120, 24)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert!(top.contains("1 notification"), "{top}");
+
+    // A mentee's list: each mentor's availability beside the role.
+    let mut mentor = conv(7, "mira", "Mira", ConversationStatus::Accepted, 0, None);
+    mentor.peer.role = Role::Mentor;
+    mentor.peer.availability = Some(Availability::Away);
+    app.me = user("tom", Role::Mentee);
+    app.update(Action::Conversations {
+        list: vec![mentor],
+        cached: false,
+    });
+    let screen = render(&app, 100, 24);
+    assert!(screen.contains("mentor, away"), "{screen}");
+}
+
+#[test]
+fn the_list_keeps_its_order_under_the_cursor_then_settles() {
+    let mut app = app();
+    app.focus = crate::tui::app::Focus::List;
+    app.update(key('j'));
+    let before: Vec<_> = app.conversations.iter().map(|c| c.id).collect();
+    let selected = app.selected_conversation().map(|c| c.id);
+    // Chris writes: his chat would jump to the top.
+    let mut late = msg(30, 3, "chris", "one more question");
+    late.created_at = t0() + time::Duration::hours(1);
+    app.update(ev(95, EventKind::MessageNew { message: late }));
+    let during: Vec<_> = app.conversations.iter().map(|c| c.id).collect();
+    assert_eq!(during, before, "no reordering while the cursor is moving");
+    assert_eq!(app.selected_conversation().map(|c| c.id), selected);
+    // Once it settles (here: the list loses the keyboard), the order follows.
+    app.list_touched = None;
+    app.update(Action::Tick);
+    assert_eq!(
+        app.conversations[0].id,
+        ConversationId(3),
+        "{:?}",
+        app.conversations
+    );
+    assert_eq!(
+        app.selected_conversation().map(|c| c.id),
+        selected,
+        "same conversation selected"
+    );
+}
+
+#[test]
+fn returning_to_chats_marks_the_open_thread_read_and_ctrl_r_reconnects() {
+    let mut app = app();
+    open_ana(&mut app);
+    app.update(code(KeyCode::Esc));
+    app.update(key('2'));
+    if let Some(c) = app.conversation_mut(ConversationId(1)) {
+        c.unread = 1;
+        c.last_message = Some(msg(13, 1, "ana", "are you there?"));
+    }
+    let effects = app.update(key('1'));
+    assert!(
+        effects.iter().any(
+            |e| matches!(e, Effect::MarkRead { conversation, .. } if *conversation == ConversationId(1))
+        ),
+        "{effects:?}"
+    );
+    app.conn = crate::tui::app::Conn::Reconnecting;
+    app.update(code(KeyCode::Esc));
+    let ctrl_r = Action::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL));
+    assert_eq!(app.update(ctrl_r), vec![Effect::Reconnect]);
+}
+
+#[test]
+fn one_header_per_run_of_messages_and_a_line_per_day() {
+    let mut app = app();
+    crate::tui::input::open(&mut app, ConversationId(1));
+    let at = |m: &mut Message, minutes: i64| m.created_at = t0() + time::Duration::minutes(minutes);
+    let mut a = msg(20, 1, "ana", "first thought");
+    let mut b = msg(21, 1, "ana", "second thought");
+    let mut c = msg(22, 1, "mona", "my answer");
+    let mut d = msg(23, 1, "ana", "next morning");
+    at(&mut a, 0);
+    at(&mut b, 2);
+    at(&mut c, 3);
+    at(&mut d, 24 * 60);
+    app.update(Action::Messages {
+        conversation: ConversationId(1),
+        page: MessagePage {
+            messages: vec![a, b, c, d],
+            has_more: false,
+            markers: Vec::new(),
+        },
+        older: false,
+    });
+    app.focus = crate::tui::app::Focus::List;
+    let screen = render(&app, 100, 24);
+    let headers = screen.lines().filter(|l| l.contains("│ana  ")).count();
+    assert_eq!(headers, 2, "two runs of ana's, one header each:\n{screen}");
+    assert!(screen.contains("second thought"), "{screen}");
+    assert_eq!(
+        screen
+            .lines()
+            .filter(|l| l.contains("──") && l.contains("Jan"))
+            .count(),
+        1,
+        "one day line (the second day):\n{screen}"
+    );
+}
+
+#[test]
+fn a_search_jump_highlights_the_words_and_the_results_say_there_are_more() {
+    let mut app = app();
+    app.update(key('/'));
+    for c in "lifetime".chars() {
+        app.update(key(c));
+    }
+    app.update(code(KeyCode::Enter));
+    let hits: Vec<SearchHit> = (0..=crate::tui::app::SEARCH_SHOWN as i64)
+        .map(|i| SearchHit {
+            message: msg(100 + i, 1, "ana", "about Lifetimes again"),
+            peer: "ana".into(),
+            snippet: "about Lifetimes again".into(),
+            highlights: vec![[6, 14]],
+            rank: -1.0,
+        })
+        .collect();
+    app.update(Action::SearchResults {
+        query: "lifetime".into(),
+        hits,
+    });
+    let s = app.search.clone().unwrap_or_default();
+    assert!(s.more && s.hits.len() == crate::tui::app::SEARCH_SHOWN);
+    let screen = render(&app, 100, 60);
+    assert!(screen.contains("the newest 50 hits"), "{screen}");
+    assert!(screen.contains("more messages match"), "{screen}");
+
+    // Jump to the first hit (its page already loaded): the words stand out.
+    app.update(Action::Messages {
+        conversation: ConversationId(1),
+        page: MessagePage {
+            messages: vec![msg(100, 1, "ana", "about Lifetimes again")],
+            has_more: false,
+            markers: Vec::new(),
+        },
+        older: false,
+    });
+    app.update(code(KeyCode::Enter));
+    let mut term = Terminal::new(TestBackend::new(100, 24)).unwrap_or_else(|e| panic!("{e}"));
+    term.draw(|f| views::draw(f, &app))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let buf = term.backend().buffer();
+    let styled: String = buf
+        .content
+        .iter()
+        .filter(|c| c.modifier.contains(ratatui::style::Modifier::UNDERLINED))
+        .map(|c| c.symbol().to_string())
+        .collect();
+    assert!(styled.contains("Lifetime"), "highlighted: {styled:?}");
+}
+
+#[test]
+fn the_demo_starts_on_a_live_chat_not_a_request() {
+    let mut app = App::new(
+        user("mona", Role::Mentor),
+        KeyMap::default(),
+        Theme { color: false },
+        true,
+    );
+    app.start_with = Some("chris".into());
+    app.update(Action::Conversations {
+        list: vec![
+            conv(
+                2,
+                "ben",
+                "Ben",
+                ConversationStatus::Pending,
+                1,
+                Some(msg(12, 2, "ben", "hi")),
+            ),
+            conv(3, "chris", "Chris", ConversationStatus::Accepted, 0, None),
+        ],
+        cached: true,
+    });
+    assert_eq!(app.selected_conversation().map(|c| c.id), Some(ConversationId(3)));
+    assert_eq!(app.start_with, None, "only once");
+}

@@ -121,7 +121,8 @@ fn thread_shows_quotes_reactions_edits_tombstones_and_attachments() {
     let mut app = app();
     rich_thread(&mut app);
     let s = render(&app, 80, 24);
-    assert!(s.contains("↳ mona: shall we pair on lifetimes?"), "{s}");
+    // My own message is "you" in the quote, as everywhere.
+    assert!(s.contains("↳ you: shall we pair on lifetimes?"), "{s}");
     assert!(s.contains("👍 2 · 🎉 1"), "{s}");
     assert!(s.contains("(edited)"), "{s}");
     assert!(s.contains("(message deleted)"), "{s}");
@@ -149,7 +150,7 @@ fn thread_shows_quotes_reactions_edits_tombstones_and_attachments() {
         app.update(key('k'));
     }
     let s = render(&app, 80, 24);
-    assert!(s.contains("↳ mona: (message deleted)"), "{s}");
+    assert!(s.contains("↳ you: (message deleted)"), "{s}");
     for (w, h) in [(40, 12), (20, 6)] {
         assert_eq!(render(&app, w, h).lines().count(), h as usize);
     }

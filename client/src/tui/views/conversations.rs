@@ -116,7 +116,12 @@ fn item<'a>(app: &App, c: &Conversation, w: usize) -> ListItem<'a> {
             format!("{who}{body}")
         })
         .unwrap_or_default();
-    let role = c.peer.role.as_str();
+    // A mentor's availability stands beside the role (a mentee sees whom to write now).
+    let role = match (c.peer.role, c.peer.availability) {
+        (mchat_shared::api::Role::Mentor, Some(a)) => format!("mentor, {}", a.as_str()),
+        (r, _) => r.as_str().to_string(),
+    };
+    let role = role.as_str();
     let mut marks = String::new();
     if c.muted {
         marks.push_str("muted · ");

@@ -31,6 +31,14 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App) {
     } else {
         Span::styled("0 unread", t.dim())
     });
+    let notes = app.notifications.iter().filter(|n| n.read_at.is_none()).count();
+    if notes > 0 {
+        spans.push(Span::raw(" · "));
+        spans.push(Span::styled(
+            format!("{notes} notification{}", if notes == 1 { "" } else { "s" }),
+            t.warn(),
+        ));
+    }
     let queued = app.outbox.len();
     let (dot, label, style) = match app.conn {
         Conn::Connected => ("●", "connected".to_string(), t.ok()),

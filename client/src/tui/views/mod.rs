@@ -98,6 +98,12 @@ fn footer(f: &mut Frame<'_>, area: Rect, app: &App) {
             ),
             Span::styled(tail, t.dim()),
         ])
+    } else if app.view == View::Chats && app.focus == Focus::Composer {
+        // In the composer `q` is text: the hints are the composer's keys.
+        Line::from(Span::styled(
+            "enter send · alt-enter new line · ctrl-t template · tab next pane · esc leave",
+            t.dim(),
+        ))
     } else {
         Line::from(Span::styled(
             "1 chats 2 requests 3 mentors 4 notifications 5 scheduled / search ? help q quit",

@@ -94,19 +94,30 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App) {
         )));
     }
     let title = format!(
-        " Search \"{}\" — {} hit{} · enter jump (then n: next hit) · / again · esc back ",
+        " Search \"{}\" — {}{} hit{} · enter jump (then n: next hit) · / again · esc back ",
         truncate(&line(&s.query), 30),
+        if s.more { "the newest " } else { "" },
         s.hits.len(),
         if s.hits.len() == 1 { "" } else { "s" }
     );
     let selected = (!s.hits.is_empty()).then(|| s.selected.min(s.hits.len() - 1));
-    let list = List::new(items)
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(truncate(&title, w + 2)),
-        )
-        .highlight_style(t.bold());
+    let mut block = Block::default()
+        .borders(Borders::ALL)
+        .title(truncate(&title, w + 2));
+    if s.more {
+        // Always in sight, however far the list is scrolled.
+        block = block.title_bottom(Line::styled(
+            truncate(
+                &format!(
+                    " more messages match than the {} newest shown: add words to narrow it ",
+                    s.hits.len()
+                ),
+                w + 2,
+            ),
+            t.dim(),
+        ));
+    }
+    let list = List::new(items).block(block).highlight_style(t.bold());
     let mut state = ListState::default().with_selected(selected);
     f.render_stateful_widget(list, area, &mut state);
 }

@@ -3,6 +3,8 @@
 //! full, so a thread of 100,000 messages costs a screenful per frame. Each
 //! message shows its reply quote, "(edited)" or the deleted tombstone, its
 //! attachment and reactions; the bottom one is the selected message.
+//! Consecutive messages of one sender (a few minutes apart, same day) sit
+//! under one header, and a line marks each new day (local time).
 
 use super::text::{person, truncate, width, wrap};
 use crate::cli::output::clock;
@@ -82,7 +84,8 @@ pub fn visible_lines<'a>(app: &App, c: &Conversation, width: usize, height: usiz
                 None
             };
             let selected = cursor && i + 1 == end;
-            push_rev(&mut rev, message_lines(app, c, m, quoted, selected, width));
+            let prev = i.checked_sub(1).map(|j| &th.messages[j]);
+            push_rev(&mut rev, message_lines(app, c, m, prev, quoted, selected, width));
         }
         if th.messages.is_empty() {
             rev.push(Line::styled("no messages loaded yet", app.theme.dim()));
@@ -101,13 +104,14 @@ pub fn visible_lines<'a>(app: &App, c: &Conversation, width: usize, height: usiz
         let marker = rev.pop();
         let end = th.messages.len().saturating_sub(th.scroll);
         let mut shown_all = true;
-        for m in &th.messages[end..] {
+        for (k, m) in th.messages[end..].iter().enumerate() {
+            let prev = (end + k).checked_sub(1).map(|j| &th.messages[j]);
             let quoted = m
                 .reply_to
                 .filter(|_| m.reply.is_none())
                 .and_then(|r| th.messages.binary_search_by(|x| x.id.cmp(&r)).ok())
                 .map(|j| &th.messages[j]);
-            let lines = message_lines(app, c, m, quoted, false, width);
+            let lines = message_lines(app, c, m, prev, quoted, false, width);
             if rev.len() + lines.len() + 1 > height {
                 shown_all = false;
                 break;
@@ -140,15 +144,20 @@ fn ticks(app: &App, c: &Conversation, m: &Message) -> Span<'static> {
 /// loaded parent).
 fn quote_line<'a>(app: &App, m: &Message, quoted: Option<&Message>, width: usize) -> Option<Line<'a>> {
     let dim = app.theme.dim();
+    let me = app.my_name();
+    let name = |s: Option<&str>| match s {
+        Some(s) if s == me => "you".to_string(),
+        s => line(s.unwrap_or("?")).into_owned(),
+    };
     let text = if let Some(q) = &m.reply {
-        let who = line(q.sender.as_deref().unwrap_or("?")).into_owned();
+        let who = name(q.sender.as_deref());
         if q.deleted {
             format!("↳ {who}: (message deleted)")
         } else {
             format!("↳ {who}: {}", line(&q.excerpt))
         }
     } else if let Some(q) = quoted {
-        let who = line(q.sender.as_deref().unwrap_or("?")).into_owned();
+        let who = name(q.sender.as_deref());
         if q.deleted_at.is_some() {
             format!("↳ {who}: (message deleted)")
         } else {
@@ -160,6 +169,61 @@ fn quote_line<'a>(app: &App, m: &Message, quoted: Option<&Message>, width: usize
         return None;
     };
     Some(Line::styled(truncate(&text, width), dim))
+}
+
+/// The message the last search jump went to, and the words searched for.
+fn search_terms(app: &App) -> Option<(mchat_shared::MessageId, Vec<Vec<char>>)> {
+    let s = app.search.as_ref()?;
+    let hit = s.hits.get(s.jumped?)?;
+    let terms: Vec<Vec<char>> = s
+        .query
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| c == '"' || c == '*'))
+        .filter(|w| !w.is_empty())
+        .map(|w| w.chars().flat_map(char::to_lowercase).collect())
+        .collect();
+    Some((hit.message.id, terms))
+}
+
+/// `s` in runs, the (case-blind) occurrences of `terms` in `hl`.
+fn highlighted<'a>(
+    s: &str,
+    terms: &[Vec<char>],
+    plain: ratatui::style::Style,
+    hl: ratatui::style::Style,
+) -> Vec<Span<'a>> {
+    let chars: Vec<char> = s.chars().collect();
+    let lower: Vec<char> = chars
+        .iter()
+        .map(|c| c.to_lowercase().next().unwrap_or(*c))
+        .collect();
+    let mut mark = vec![false; chars.len()];
+    for term in terms.iter().filter(|t| !t.is_empty()) {
+        for start in 0..lower.len() {
+            if lower[start..].starts_with(term) {
+                for m in &mut mark[start..start + term.len()] {
+                    *m = true;
+                }
+            }
+        }
+    }
+    let mut spans = Vec::new();
+    let mut run = String::new();
+    let mut run_hl = false;
+    for (c, h) in chars.into_iter().zip(mark) {
+        if h != run_hl && !run.is_empty() {
+            spans.push(Span::styled(
+                std::mem::take(&mut run),
+                if run_hl { hl } else { plain },
+            ));
+        }
+        run_hl = h;
+        run.push(c);
+    }
+    if !run.is_empty() {
+        spans.push(Span::styled(run, if run_hl { hl } else { plain }));
+    }
+    spans
 }
 
 /// "📎 report.pdf · 1.2 KB · application/pdf".
@@ -223,16 +287,65 @@ fn reaction_lines<'a>(app: &App, m: &Message, selected: bool, width: usize) -> V
     out
 }
 
+/// How far apart two messages of one sender may be and still share a header.
+const GROUP_GAP_SECS: i64 = 5 * 60;
+
+/// The local calendar day of a time ("Tue 1 Dec", with the year when it is
+/// not this year's), and a comparable key for it.
+fn local_day(t: time::OffsetDateTime, now: time::OffsetDateTime) -> (String, i32, i16) {
+    match (crate::when::to_local(t), crate::when::to_local(now)) {
+        (Ok(z), Ok(n)) => {
+            let fmt = if z.year() == n.year() {
+                "%a %-d %b"
+            } else {
+                "%a %-d %b %Y"
+            };
+            (z.strftime(fmt).to_string(), i32::from(z.year()), z.day_of_year())
+        }
+        _ => (
+            format!("{}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()),
+            t.year(),
+            i16::try_from(t.ordinal()).unwrap_or(0),
+        ),
+    }
+}
+
+/// `m` continues `prev`'s group: same sender, same day, close in time, and
+/// nothing in between that needs a header of its own.
+fn continues(prev: &Message, m: &Message, same_day: bool) -> bool {
+    same_day
+        && prev.kind != MessageKind::System
+        && m.kind != MessageKind::System
+        && prev.sender.is_some()
+        && prev.sender == m.sender
+        && (m.created_at - prev.created_at).whole_seconds() <= GROUP_GAP_SECS
+}
+
 fn message_lines<'a>(
     app: &App,
     c: &Conversation,
     m: &Message,
+    prev: Option<&Message>,
     quoted: Option<&Message>,
     selected: bool,
     width: usize,
 ) -> Vec<Line<'a>> {
     let t = &app.theme;
     let mut out = Vec::new();
+    let (day, year, ordinal) = local_day(m.created_at, app.now);
+    let same_day = prev.is_some_and(|p| {
+        let (_, y, o) = local_day(p.created_at, app.now);
+        (y, o) == (year, ordinal)
+    });
+    if prev.is_some() && !same_day {
+        let label = format!(" {day} ");
+        let side = width.saturating_sub(super::text::width(&label)) / 2;
+        out.push(Line::styled(
+            format!("{}{label}{}", "─".repeat(side), "─".repeat(side)),
+            t.dim(),
+        ));
+    }
+    let grouped = !selected && prev.is_some_and(|p| continues(p, m, same_day));
     if m.kind == MessageKind::System {
         let style = if selected {
             t.system().patch(t.selected())
@@ -269,7 +382,37 @@ fn message_lines<'a>(
     if mine {
         head.push(ticks(app, c, m));
     }
+    if grouped {
+        // Under the previous message's header: what the header would say of
+        // it alone ("(edited)", my ticks) goes at the end of its first line.
+        let mut rest = message_body_lines(app, m, quoted, selected, width);
+        if let Some(first) = rest.first_mut() {
+            if m.edited_at.is_some() && m.deleted_at.is_none() {
+                first.spans.push(Span::styled(" (edited)", t.dim()));
+            }
+            if mine {
+                first.spans.push(ticks(app, c, m));
+            }
+        }
+        out.extend(rest);
+        return out;
+    }
     out.push(Line::from(head));
+    out.extend(message_body_lines(app, m, quoted, selected, width));
+    out
+}
+
+/// A message's lines below its header: quote, tombstone or attachment and
+/// text, reactions.
+fn message_body_lines<'a>(
+    app: &App,
+    m: &Message,
+    quoted: Option<&Message>,
+    selected: bool,
+    width: usize,
+) -> Vec<Line<'a>> {
+    let t = &app.theme;
+    let mut out = Vec::new();
     if let Some(q) = quote_line(app, m, quoted, width) {
         out.push(q);
     }
@@ -286,8 +429,17 @@ fn message_lines<'a>(
         m.body.clone()
     };
     if !body.is_empty() || m.attachment.is_none() {
+        // The message a search jumped to shows the words that matched.
+        let terms = search_terms(app).filter(|(id, _)| *id == m.id).map(|(_, t)| t);
         for l in wrap(&text(&body), width.saturating_sub(2)) {
-            out.push(Line::raw(format!("  {l}")));
+            match &terms {
+                Some(terms) => {
+                    let mut spans = vec![Span::raw("  ")];
+                    spans.extend(highlighted(&l, terms, t.plain(), t.highlight()));
+                    out.push(Line::from(spans));
+                }
+                None => out.push(Line::raw(format!("  {l}"))),
+            }
         }
     }
     if !m.reactions.is_empty() {
