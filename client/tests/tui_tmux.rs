@@ -165,6 +165,20 @@ fn mentor_accepts_and_replies_in_the_tui() {
     // Open the conversation and reply.
     tui.keys(&["Enter"]);
     tui.wait_for(" message ");
+    // A long line wraps in the composer (nothing scrolls out of sight).
+    let long = "wrapstart Pin keeps a value from moving in memory, so self-references stay valid wrapend";
+    tui.keys(&["-l", long]);
+    let shown = tui.wait_for("wrapend");
+    assert!(
+        shown.contains("wrapstart"),
+        "the start is still visible:\n{shown}"
+    );
+    tui.keys(&["C-u"]);
+    let cleared = tui.capture();
+    if cleared.contains("wrapend") {
+        // tui-textarea's ctrl-u deletes to the line start: clear what is left.
+        tui.keys(&["C-a", "C-k"]);
+    }
     tui.keys(&["-l", "Pin keeps a value from moving"]);
     tui.keys(&["Enter"]);
     tui.wait_for("✓");

@@ -546,3 +546,37 @@ fn the_demo_starts_on_a_live_chat_not_a_request() {
     assert_eq!(app.selected_conversation().map(|c| c.id), Some(ConversationId(3)));
     assert_eq!(app.start_with, None, "only once");
 }
+
+#[test]
+fn the_composer_wraps_long_text_over_several_rows() {
+    let mut app = app();
+    open_ana(&mut app);
+    let text = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen";
+    for c in text.chars() {
+        app.update(key(c));
+    }
+    let screen = render(&app, 100, 24);
+    // The thread pane is ~60 columns: the text takes two rows, all of it shown.
+    let joined: String = screen.lines().collect::<Vec<_>>().join(" ");
+    for word in ["one", "seven", "twelve", "fourteen"] {
+        assert!(joined.contains(word), "{word} not shown:\n{screen}");
+    }
+    let rows = screen
+        .lines()
+        .filter(|l| l.contains("one two") || l.contains("fourteen"))
+        .count();
+    assert!(rows >= 1);
+    assert!(
+        !screen
+            .lines()
+            .any(|l| l.contains("one two") && l.contains("fourteen")),
+        "it wraps rather than fitting one row:\n{screen}"
+    );
+    // Short text still goes through the textarea as before.
+    let mut short = self::app();
+    open_ana(&mut short);
+    for c in "hello".chars() {
+        short.update(key(c));
+    }
+    assert!(render(&short, 100, 24).contains("hello"));
+}

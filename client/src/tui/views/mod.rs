@@ -63,7 +63,7 @@ fn chats(f: &mut Frame<'_>, area: Rect, app: &App) {
         conversations::draw(f, left, app);
         right
     };
-    let composer_height = (app.composer.lines().len() as u16).clamp(1, 5) + 2;
+    let composer_height = composer::rows(app, right.width) as u16 + 2;
     let [thread_area, typing_area, composer_area] = Layout::vertical([
         Constraint::Min(1),
         Constraint::Length(1),
