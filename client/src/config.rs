@@ -9,7 +9,9 @@
 //! <data>/profiles/<name>/local.sqlite3      (outbox, cursor, cache)
 //! ```
 //!
-//! `MCHAT_HOME=DIR` puts both under `DIR` (handy for tests and portable installs).
+//! On macOS the dirs are `~/.config/mchat` and `~/.local/share/mchat` (see
+//! `macos_dirs`). `MCHAT_HOME=DIR` puts both under `DIR` (handy for tests and
+//! portable installs).
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
@@ -36,6 +38,9 @@ pub struct ClientConfig {
 pub struct ProfileConfig {
     /// Server URL for this profile.
     pub server: Option<String>,
+    /// A private CA (PEM) trusted besides the platform's roots, for a server
+    /// whose certificate no public CA signed. Relative: to the config file.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// What `login`/`register` store: where, who, and the secret.
@@ -70,7 +75,15 @@ impl Paths {
         } else {
             let dirs = directories::ProjectDirs::from("dev", "mentorchat", "mchat")
                 .context("cannot find a home directory for mchat's files; set MCHAT_HOME")?;
-            (dirs.config_dir().to_path_buf(), dirs.data_dir().to_path_buf())
+            let platform = (dirs.config_dir().to_path_buf(), dirs.data_dir().to_path_buf());
+            match directories::BaseDirs::new() {
+                Some(base) if cfg!(target_os = "macos") => {
+                    macos_dirs(base.home_dir(), &|name| std::env::var_os(name), platform, &|p| {
+                        p.exists()
+                    })
+                }
+                _ => platform,
+            }
         };
         Ok(Paths {
             config_file: config_override
@@ -99,6 +112,39 @@ impl Paths {
     pub fn local_store(&self, profile: &str) -> PathBuf {
         self.profile_dir(profile).join("local.sqlite3")
     }
+}
+
+/// The macOS choice: `~/.config/mchat` and `~/.local/share/mchat` (or
+/// under `XDG_CONFIG_HOME` / `XDG_DATA_HOME`), where command-line users look
+/// and keep dotfiles (atuin and iamb do the same), unless the platform dir
+/// (`~/Library/Application Support/dev.mentorchat.mchat`, what earlier
+/// versions used) already exists and the XDG one does not: an existing
+/// login and outbox are never left behind. `env` and `exists` are
+/// parameters so the choice is tested on any OS.
+fn macos_dirs(
+    home: &Path,
+    env: &dyn Fn(&str) -> Option<std::ffi::OsString>,
+    platform: (PathBuf, PathBuf),
+    exists: &dyn Fn(&Path) -> bool,
+) -> (PathBuf, PathBuf) {
+    // The XDG spec ignores relative values.
+    let root = |var: &str, default: PathBuf| {
+        env(var)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .unwrap_or(default)
+            .join("mchat")
+    };
+    let xdg_config = root("XDG_CONFIG_HOME", home.join(".config"));
+    let xdg_data = root("XDG_DATA_HOME", home.join(".local").join("share"));
+    let pick = |xdg: PathBuf, platform: PathBuf| {
+        if exists(&platform) && !exists(&xdg) {
+            platform
+        } else {
+            xdg
+        }
+    };
+    (pick(xdg_config, platform.0), pick(xdg_data, platform.1))
 }
 
 /// Profile names become directory names: keep them tame.
@@ -205,4 +251,56 @@ fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 #[cfg(not(unix))]
 fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod paths_tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    const HOME: &str = "/Users/ana";
+    const PLATFORM: &str = "/Users/ana/Library/Application Support/dev.mentorchat.mchat";
+
+    fn choose(existing: &[&str], env: &[(&str, &str)]) -> (PathBuf, PathBuf) {
+        let existing: HashSet<PathBuf> = existing.iter().map(PathBuf::from).collect();
+        let env: Vec<(String, String)> = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        macos_dirs(
+            Path::new(HOME),
+            &|name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.into()),
+            (PathBuf::from(PLATFORM), PathBuf::from(PLATFORM)),
+            &|p| existing.contains(p),
+        )
+    }
+
+    #[test]
+    fn macos_prefers_xdg_dirs_on_a_fresh_machine() {
+        let (config, data) = choose(&[], &[]);
+        assert_eq!(config, Path::new("/Users/ana/.config/mchat"));
+        assert_eq!(data, Path::new("/Users/ana/.local/share/mchat"));
+    }
+
+    #[test]
+    fn macos_keeps_an_existing_platform_dir() {
+        let (config, data) = choose(&[PLATFORM], &[]);
+        assert_eq!(config, Path::new(PLATFORM));
+        assert_eq!(data, Path::new(PLATFORM));
+        // Once the XDG dirs exist (the user moved), they win.
+        let (config, data) = choose(
+            &[
+                PLATFORM,
+                "/Users/ana/.config/mchat",
+                "/Users/ana/.local/share/mchat",
+            ],
+            &[],
+        );
+        assert_eq!(config, Path::new("/Users/ana/.config/mchat"));
+        assert_eq!(data, Path::new("/Users/ana/.local/share/mchat"));
+    }
+
+    #[test]
+    fn macos_honours_absolute_xdg_variables_only() {
+        let (config, data) = choose(&[], &[("XDG_CONFIG_HOME", "/cfg"), ("XDG_DATA_HOME", "rel")]);
+        assert_eq!(config, Path::new("/cfg/mchat"));
+        assert_eq!(data, Path::new("/Users/ana/.local/share/mchat"));
+    }
 }

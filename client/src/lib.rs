@@ -10,5 +10,6 @@ pub mod live;
 pub mod local;
 pub mod sanitize;
 pub mod templates;
+pub mod tls;
 pub mod tui;
 pub mod when;

@@ -16,7 +16,6 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use rusqlite_migration::{M, Migrations};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// How many messages per conversation the cache keeps (the newest ones).
@@ -185,35 +184,15 @@ pub fn now_ms() -> i64 {
 /// about 1 s, 2 s, 4 s, … doubling up to [`BACKOFF_CAP_MS`] (5 minutes).
 /// Each delay is reduced by a random 0–25 % ("jitter") so that many queued
 /// messages, or several clients, do not retry in lockstep. The result is
-/// always between `0.75 × base` and `base`, and never above the cap.
+/// always between `0.75 × base` and `base`, and never above the cap. The
+/// arithmetic is the reconnect backoff's ([`crate::live::retry_delay`]).
 pub fn backoff_ms(attempts: u32) -> i64 {
-    let exponent = attempts.saturating_sub(1).min(20);
-    let base = BACKOFF_BASE_MS
-        .saturating_mul(1_i64 << exponent)
-        .min(BACKOFF_CAP_MS);
-    let spread = base / 4;
-    let jitter = i64::try_from(jitter_u64() % (spread as u64 + 1)).unwrap_or(0);
-    base - jitter
-}
-
-/// A cheap, non-cryptographic random number: the clock's nanoseconds and a
-/// per-process counter, mixed with SplitMix64.
-fn jitter_u64() -> u64 {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0);
-    let mut z = nanos
-        .wrapping_add(
-            COUNTER
-                .fetch_add(1, Ordering::Relaxed)
-                .wrapping_mul(0x9E37_79B9_7F4A_7C15),
-        )
-        .wrapping_add(u64::from(std::process::id()));
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    let config = crate::live::BackoffConfig {
+        base: std::time::Duration::from_millis(BACKOFF_BASE_MS.unsigned_abs()),
+        cap: std::time::Duration::from_millis(BACKOFF_CAP_MS.unsigned_abs()),
+    };
+    let delay = crate::live::retry_delay(config, attempts);
+    i64::try_from(delay.as_millis()).unwrap_or(BACKOFF_CAP_MS)
 }
 
 /// Whose outbox rows a store reads and writes: the server they are for (as

@@ -6,7 +6,9 @@
 //! Time zones come from `jiff`, which reads the IANA database and `TZ`
 //! without the soundness problem `time`'s local offset has in a
 //! multi-threaded process. `MCHAT_TZ` (an IANA name or a POSIX TZ string)
-//! overrides the system zone, so tests and scripts can pin it.
+//! overrides the system zone, so tests and scripts can pin it. Every time a
+//! person reads (`mchat read`, `watch`, the TUI) is shown in that zone
+//! through [`clock`] and [`relative`]; `--json` keeps the wire's UTC.
 
 use jiff::Span;
 use jiff::civil::{Date, DateTime, Time};
@@ -32,6 +34,10 @@ pub enum WhenError {
 /// The time zone times are read and shown in: `MCHAT_TZ`, else the system's
 /// (which honours `TZ`).
 pub fn local_zone() -> Result<TimeZone, WhenError> {
+    #[cfg(test)]
+    if let Some(tz) = TEST_ZONE.with(|z| z.borrow().clone()) {
+        return Ok(tz);
+    }
     match std::env::var("MCHAT_TZ") {
         Ok(name) if !name.trim().is_empty() => {
             let name = name.trim();
@@ -42,6 +48,57 @@ pub fn local_zone() -> Result<TimeZone, WhenError> {
                 })
         }
         _ => Ok(TimeZone::try_system().unwrap_or(TimeZone::UTC)),
+    }
+}
+
+/// The zone for showing times: [`local_zone`], read once per process (the
+/// TUI formats many times per frame), UTC when it cannot be read (the
+/// commands that read `--at` report that error themselves).
+pub fn display_zone() -> TimeZone {
+    #[cfg(test)]
+    if let Some(tz) = TEST_ZONE.with(|z| z.borrow().clone()) {
+        return tz;
+    }
+    static ZONE: std::sync::OnceLock<TimeZone> = std::sync::OnceLock::new();
+    ZONE.get_or_init(|| local_zone().unwrap_or(TimeZone::UTC)).clone()
+}
+
+#[cfg(test)]
+thread_local! {
+    /// A zone pinned by [`with_zone`] for this test thread only (tests run
+    /// in parallel, and `set_var` would leak into the others).
+    static TEST_ZONE: std::cell::RefCell<Option<TimeZone>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `f` with times read and shown in `tz` (tests only).
+#[cfg(test)]
+pub fn with_zone<R>(tz: TimeZone, f: impl FnOnce() -> R) -> R {
+    let before = TEST_ZONE.with(|z| z.replace(Some(tz)));
+    let result = f();
+    TEST_ZONE.with(|z| *z.borrow_mut() = before);
+    result
+}
+
+/// A wire timestamp in `tz`. Wire times are within both crates' ranges;
+/// one outside would be clamped rather than fail a whole listing.
+pub fn in_zone(t: time::OffsetDateTime, tz: &TimeZone) -> Zoned {
+    let ts =
+        jiff::Timestamp::from_nanosecond(t.unix_timestamp_nanos()).unwrap_or(if t.unix_timestamp() < 0 {
+            jiff::Timestamp::MIN
+        } else {
+            jiff::Timestamp::MAX
+        });
+    ts.to_zoned(tz.clone())
+}
+
+/// The clock time of a message for a person: `HH:MM` when it is on `now`'s
+/// local day, else `YYYY-MM-DD HH:MM` (in `now`'s zone).
+pub fn clock(t: &Zoned, now: &Zoned) -> String {
+    let t = t.with_time_zone(now.time_zone().clone());
+    if t.date() == now.date() {
+        t.strftime("%H:%M").to_string()
+    } else {
+        t.strftime("%Y-%m-%d %H:%M").to_string()
     }
 }
 
@@ -160,42 +217,54 @@ pub fn to_offset(z: &Zoned) -> time::OffsetDateTime {
 pub fn to_local(t: time::OffsetDateTime) -> Result<Zoned, WhenError> {
     let ts = jiff::Timestamp::from_nanosecond(t.unix_timestamp_nanos())
         .map_err(|e| WhenError::Zone(format!("time out of range: {e}")))?;
-    Ok(ts.to_zoned(local_zone()?))
+    Ok(ts.to_zoned(display_zone()))
 }
 
-/// "in 8 days", "in 2 h 5 min", "in 40 s", "3 min ago".
-pub fn relative_to(t: &Zoned, now: &Zoned) -> String {
+/// The one relative-time form, for lists and due times alike. Past: "just
+/// now", "5m ago", "3h ago", "yesterday", "4d ago", then the local date
+/// (a week-old "12d ago" is harder to place than a date). Future: "in 40s",
+/// "in 30m", "in 2h 5m" (a due time is planned to the minute, so hours keep
+/// their minutes), "in 8d". Compact units, because a list column is narrow.
+pub fn relative(t: &Zoned, now: &Zoned) -> String {
     let secs = t.timestamp().as_second() - now.timestamp().as_second();
     let a = secs.unsigned_abs();
-    let text = if a < 60 {
-        format!("{a} s")
+    if secs < 0 {
+        return match a {
+            a if a < 45 => "just now".into(),
+            a if a < 3600 => format!("{}m ago", (a + 30) / 60),
+            a if a < 86_400 => format!("{}h ago", a / 3600),
+            a if a < 2 * 86_400 => "yesterday".into(),
+            a if a < 7 * 86_400 => format!("{}d ago", a / 86_400),
+            _ => t
+                .with_time_zone(now.time_zone().clone())
+                .strftime("%Y-%m-%d")
+                .to_string(),
+        };
+    }
+    if a < 60 {
+        format!("in {a}s")
     } else if a < 3600 {
-        format!("{} min", a / 60)
+        format!("in {}m", a / 60)
     } else if a < 48 * 3600 {
         let (h, m) = (a / 3600, (a % 3600) / 60);
         if m == 0 {
-            format!("{h} h")
+            format!("in {h}h")
         } else {
-            format!("{h} h {m} min")
+            format!("in {h}h {m}m")
         }
     } else {
-        format!("{} days", (a + 12 * 3600) / 86_400)
-    };
-    if secs >= 0 {
-        format!("in {text}")
-    } else {
-        format!("{text} ago")
+        format!("in {}d", (a + 12 * 3600) / 86_400)
     }
 }
 
-/// "Tue 1 Dec 09:00 (in 8 days)", with the year when it is not `now`'s.
+/// "Tue 1 Dec 09:00 (in 8d)", with the year when it is not `now`'s.
 pub fn describe(t: &Zoned, now: &Zoned) -> String {
     let fmt = if t.year() == now.year() {
         "%a %-d %b %H:%M"
     } else {
         "%a %-d %b %Y %H:%M"
     };
-    format!("{} ({})", t.strftime(fmt), relative_to(t, now))
+    format!("{} ({})", t.strftime(fmt), relative(t, now))
 }
 
 /// [`describe`] for a wire timestamp, relative to the current time.
@@ -336,11 +405,48 @@ mod tests {
     fn human_form() {
         let now = at("2026-11-23T10:00", "UTC");
         let due = at("2026-12-01T09:00", "UTC");
-        assert_eq!(describe(&due, &now), "Tue 1 Dec 09:00 (in 8 days)");
+        assert_eq!(describe(&due, &now), "Tue 1 Dec 09:00 (in 8d)");
         let soon = at("2026-11-23T12:05", "UTC");
-        assert_eq!(describe(&soon, &now), "Mon 23 Nov 12:05 (in 2 h 5 min)");
+        assert_eq!(describe(&soon, &now), "Mon 23 Nov 12:05 (in 2h 5m)");
         let next_year = at("2027-01-05T08:00", "UTC");
         assert!(describe(&next_year, &now).starts_with("Tue 5 Jan 2027 08:00"));
-        assert_eq!(relative_to(&now, &soon), "2 h 5 min ago");
+        assert_eq!(relative(&now, &soon), "2h ago");
+    }
+
+    #[test]
+    fn relative_times_past_and_future() {
+        let now = at("2026-11-23T10:00", "Asia/Tokyo");
+        let ago = |secs: i64| relative(&now.checked_sub(Span::new().seconds(secs)).unwrap(), &now);
+        let ahead = |secs: i64| relative(&now.checked_add(Span::new().seconds(secs)).unwrap(), &now);
+        assert_eq!(ago(10), "just now");
+        assert_eq!(ago(5 * 60), "5m ago");
+        assert_eq!(ago(3 * 3600 + 1700), "3h ago");
+        assert_eq!(ago(30 * 3600), "yesterday");
+        assert_eq!(ago(4 * 86_400), "4d ago");
+        // Older than a week: the local date (08:00 and 23:00 Tokyo time;
+        // in UTC both are on the 12th).
+        assert_eq!(ago(10 * 86_400 + 2 * 3600), "2026-11-13");
+        assert_eq!(ago(10 * 86_400 + 11 * 3600), "2026-11-12");
+        assert_eq!(ahead(40), "in 40s");
+        assert_eq!(ahead(30 * 60), "in 30m");
+        assert_eq!(ahead(3 * 3600), "in 3h");
+        assert_eq!(ahead(8 * 86_400), "in 8d");
+    }
+
+    #[test]
+    fn clocks_are_local_with_the_date_when_not_today() {
+        let tokyo = TimeZone::get("Asia/Tokyo").unwrap();
+        let now = at("2026-12-02T20:52", "Asia/Tokyo");
+        // 11:52 UTC is 20:52 in Tokyo: the issue's example.
+        let wire = time::macros::datetime!(2026-12-02 11:52 UTC);
+        assert_eq!(clock(&in_zone(wire, &tokyo), &now), "20:52");
+        // 23:30 UTC on the 1st is 08:30 on the 2nd in Tokyo: still today.
+        let early = time::macros::datetime!(2026-12-01 23:30 UTC);
+        assert_eq!(clock(&in_zone(early, &tokyo), &now), "08:30");
+        let yesterday = time::macros::datetime!(2026-12-01 12:00 UTC);
+        assert_eq!(clock(&in_zone(yesterday, &tokyo), &now), "2026-12-01 21:00");
+        // The test zone override reaches display_zone.
+        let shown = with_zone(tokyo.clone(), display_zone);
+        assert_eq!(shown.iana_name(), Some("Asia/Tokyo"));
     }
 }

@@ -19,6 +19,28 @@ pub struct Config {
     pub realtime: RealtimeConfig,
     pub files: FilesConfig,
     pub metrics: MetricsConfig,
+    pub log: LogConfig,
+}
+
+/// `[log]`: how the server writes its log on stderr.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` (the default) for people, `json` for log collectors.
+    /// `MCHATD_LOG_FORMAT=json` works too.
+    pub format: LogFormat,
+}
+
+/// The shape of log lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    /// Human lines, coloured only on a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line, with one access line per request (request
+    /// id, method, route, status, latency) on by default.
+    Json,
 }
 
 /// `/metrics`: where it is served.
@@ -43,6 +65,11 @@ pub struct ServerConfig {
     /// the client. Empty: trust nobody, the TCP peer is the client.
     #[serde(deserialize_with = "cidrs")]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// TLS in mchatd itself (for deployments without a reverse proxy): the
+    /// certificate chain and the private key, PEM files. Both or neither;
+    /// unset: plain HTTP.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -218,6 +245,8 @@ impl Default for ServerConfig {
             data_dir: None,
             shutdown_grace_secs: 10,
             trusted_proxies: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -320,18 +349,29 @@ impl Config {
         if let Some(path) = path {
             fig = fig.merge(Toml::file_exact(path));
         }
+        // The name the issue and the docs give; not SECTION__KEY, so the
+        // env layer below skips it. MCHATD_LOG__FORMAT, merged later, wins.
+        if let Ok(format) = std::env::var("MCHATD_LOG_FORMAT") {
+            fig = fig.merge(Serialized::default(
+                "log.format",
+                format.trim().to_ascii_lowercase(),
+            ));
+        }
         fig = fig.merge(Env::prefixed("MCHATD_").filter(is_section_key).split("__"));
         fig.extract().map_err(Box::new)
     }
 
-    /// The data directory: configured, or the platform's data dir for mchatd.
+    /// The data directory: configured, else `$STATE_DIRECTORY` (what systemd's
+    /// `StateDirectory=` gives the service), else the platform's data dir.
     pub fn data_dir(&self) -> PathBuf {
         if let Some(dir) = &self.server.data_dir {
             return dir.clone();
         }
-        directories::ProjectDirs::from("dev", "mentorchat", "mchatd")
-            .map(|d| d.data_dir().to_path_buf())
-            .unwrap_or_else(|| PathBuf::from("mchatd-data"))
+        state_directory(std::env::var_os("STATE_DIRECTORY")).unwrap_or_else(|| {
+            directories::ProjectDirs::from("dev", "mentorchat", "mchatd")
+                .map(|d| d.data_dir().to_path_buf())
+                .unwrap_or_else(|| PathBuf::from("mchatd-data"))
+        })
     }
 
     pub fn database_path(&self) -> PathBuf {
@@ -342,6 +382,17 @@ impl Config {
     pub fn files_dir(&self) -> PathBuf {
         self.data_dir().join("files")
     }
+}
+
+/// The first directory of a `$STATE_DIRECTORY` value: systemd joins several
+/// `StateDirectory=` entries with ':', and the first is the service's own.
+fn state_directory(value: Option<std::ffi::OsString>) -> Option<PathBuf> {
+    let value = value?;
+    let first = value.to_str().map_or_else(
+        || PathBuf::from(&value),
+        |s| PathBuf::from(s.split(':').next().unwrap_or(s)),
+    );
+    (!first.as_os_str().is_empty()).then_some(first)
 }
 
 #[cfg(test)]
@@ -383,5 +434,45 @@ mod tests {
         ] {
             assert!(!is_section_key(key(stray)), "{stray}");
         }
+    }
+
+    #[test]
+    fn state_directory_is_the_first_entry_and_never_empty() {
+        let sd = |v: &str| state_directory(Some(v.into()));
+        assert_eq!(sd("/var/lib/mchatd"), Some(PathBuf::from("/var/lib/mchatd")));
+        assert_eq!(
+            sd("/var/lib/mchatd:/var/lib/other"),
+            Some(PathBuf::from("/var/lib/mchatd"))
+        );
+        assert_eq!(sd(""), None);
+        assert_eq!(state_directory(None), None);
+    }
+
+    #[test]
+    fn log_format_is_text_unless_json_is_asked_for() {
+        assert_eq!(from_toml("").map(|c| c.log.format).ok(), Some(LogFormat::Text));
+        let cfg = from_toml("[log]\nformat = \"json\"\n");
+        assert_eq!(cfg.map(|c| c.log.format).ok(), Some(LogFormat::Json));
+        assert!(from_toml("[log]\nformat = \"xml\"\n").is_err());
+    }
+
+    #[test]
+    fn a_configured_data_dir_wins_over_state_directory() {
+        let cfg = from_toml("[server]\ndata_dir = \"/srv/mchatd\"\n");
+        assert_eq!(cfg.map(|c| c.data_dir()).ok(), Some(PathBuf::from("/srv/mchatd")));
+    }
+
+    #[test]
+    fn tls_paths_are_server_keys() {
+        let cfg =
+            from_toml("[server]\ntls_cert = \"/etc/mchatd/cert.pem\"\ntls_key = \"/etc/mchatd/key.pem\"\n");
+        let paths = cfg.map(|c| (c.server.tls_cert, c.server.tls_key)).ok();
+        assert_eq!(
+            paths,
+            Some((
+                Some(PathBuf::from("/etc/mchatd/cert.pem")),
+                Some(PathBuf::from("/etc/mchatd/key.pem"))
+            ))
+        );
     }
 }

@@ -3,8 +3,9 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use mchat_shared::api::Role;
+use mchatd::config::{Config, LogConfig, LogFormat};
 use mchatd::metrics::Metrics;
-use mchatd::{admin, config::Config, server};
+use mchatd::{admin, server};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -16,8 +17,19 @@ use std::path::PathBuf;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `mchatd --version`: the package version, the git commit and the build
+/// date (recorded by `build.rs`).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("MCHAT_GIT_COMMIT"),
+    " ",
+    env!("MCHAT_BUILD_DATE"),
+    ")"
+);
+
 #[derive(Parser)]
-#[command(name = "mchatd", version, about = "The mentorchat server")]
+#[command(name = "mchatd", version = VERSION, about = "The mentorchat server")]
 struct Cli {
     /// Config file (TOML); see config.example.toml.
     #[arg(long, global = true, env = "MCHATD_CONFIG")]
@@ -43,6 +55,9 @@ enum Command {
     },
     /// Write a consistent copy of the database to PATH (safe while serving).
     Backup { path: PathBuf },
+    /// Write the man pages (mchatd.1, mchatd-SUBCOMMAND.1) into DIR.
+    #[command(hide = true)]
+    Man { dir: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -75,18 +90,46 @@ enum AdminCommand {
     },
 }
 
-fn init_tracing() {
+/// Logs on stderr: coloured only on a terminal (and without `NO_COLOR`),
+/// so a journal or a file gets plain lines; `[log] format = "json"` writes
+/// one object per line for collectors, access lines included (in text
+/// they stay off unless `RUST_LOG` asks for `mchatd::access`).
+fn init_tracing(log: &LogConfig) {
+    use std::io::IsTerminal;
+    let default = match log.format {
+        LogFormat::Text => "mchatd=info,mchatd::access=off,tower_http=warn",
+        LogFormat::Json => "mchatd=info,tower_http=warn",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("mchatd=info,tower_http=warn"));
-    tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .init();
+        .with_ansi(std::io::stderr().is_terminal() && !no_color);
+    match log.format {
+        LogFormat::Text => builder.init(),
+        // Event fields at the top level; the request span (request id,
+        // method, route) beside them for events inside a request.
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
+}
+
+/// Writes `mchatd.1` and one page per (visible) subcommand into `dir`.
+fn write_man_pages(dir: &std::path::Path) -> anyhow::Result<()> {
+    use clap::CommandFactory;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    clap_mangen::generate_to(Cli::command(), dir)
+        .with_context(|| format!("cannot write the man pages into {}", dir.display()))
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    init_tracing();
     match run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -98,7 +141,11 @@ async fn main() -> std::process::ExitCode {
 
 async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(Command::Man { dir }) = &cli.command {
+        return write_man_pages(dir);
+    }
     let mut config = Config::load(cli.config.as_deref()).context("invalid configuration")?;
+    init_tracing(&config.log);
     if let Some(bind) = cli.bind {
         config.server.bind = bind;
     }
@@ -108,6 +155,7 @@ async fn run() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Backup { path } => admin::backup(&config, path).await,
+        Command::Man { .. } => Ok(()),
         Command::Admin { command } => match command {
             AdminCommand::CreateUser {
                 username,
@@ -135,6 +183,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let bind = config.server.bind;
     let metrics_bind = config.metrics.bind;
     let data_dir = config.data_dir();
+    // Read once, before anything listens: a missing or bad certificate is
+    // one sentence at start, not a failure on every handshake.
+    let tls = mchatd::listen::tls_acceptor(&config.server)?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let state = server::build_state(config, Some(metrics)).await?;
     let listener = listen(bind).with_context(|| format!("cannot listen on {bind}"))?;
     let addr = listener.local_addr()?;
@@ -151,11 +203,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
         None => None,
     };
-    tracing::info!(%addr, data_dir = %data_dir.display(), "mchatd listening");
+    tracing::info!(%addr, data_dir = %data_dir.display(), scheme, "mchatd listening");
     // One machine-readable line on stdout: tests and scripts read the port from it.
-    println!("mchatd listening on http://{addr}");
+    println!("mchatd listening on {scheme}://{addr}");
     let _ = std::io::stdout().flush();
-    server::serve_with(state, listener, metrics_listener, server::shutdown_signal()).await
+    server::serve_with(state, listener, metrics_listener, tls, server::shutdown_signal()).await
 }
 
 /// Binds with a deep accept backlog: after a restart every client reconnects

@@ -22,8 +22,14 @@ use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
-/// Records request counts and latencies per route for `/metrics`.
+/// Records request counts and latencies per route for `/metrics`, and runs
+/// each request in a `request` span (request id, method, route) that every
+/// log line of the request carries, ending with one `mchatd::access` line
+/// (status, latency). The id is a UUIDv7 (time-ordered, unique across
+/// restarts) and is also answered as `x-request-id`, so a user's report can
+/// be matched with the log.
 async fn track(req: Request, next: Next) -> Response {
+    use tracing::Instrument;
     let started = Instant::now();
     let route = req
         .extensions()
@@ -31,16 +37,30 @@ async fn track(req: Request, next: Next) -> Response {
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
     let method = req.method().as_str().to_owned();
+    let request_id = uuid::Uuid::now_v7();
+    let span = tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
     metrics::gauge!("mchatd_http_requests_in_flight").increment(1.0);
-    let mut resp = next.run(req).await;
+    let mut resp = next.run(req).instrument(span).await;
     metrics::gauge!("mchatd_http_requests_in_flight").decrement(1.0);
     let elapsed = started.elapsed();
     // Server-side handling time, so clients and benchmarks can tell it from network time.
     if let Ok(v) = HeaderValue::from_str(&format!("app;dur={:.3}", elapsed.as_secs_f64() * 1000.0)) {
         resp.headers_mut().insert("server-timing", v);
     }
-    let status = resp.status().as_u16().to_string();
-    metrics::counter!("mchatd_http_requests_total", "method" => method, "route" => route.clone(), "status" => status)
+    if let Ok(v) = HeaderValue::from_str(&request_id.to_string()) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    let status = resp.status().as_u16();
+    tracing::info!(
+        target: "mchatd::access",
+        request_id = %request_id,
+        method = %method,
+        route = %route,
+        status,
+        latency_ms = (elapsed.as_secs_f64() * 1e6).round() / 1e3,
+        "request"
+    );
+    metrics::counter!("mchatd_http_requests_total", "method" => method, "route" => route.clone(), "status" => status.to_string())
         .increment(1);
     metrics::histogram!("mchatd_http_request_duration_seconds", "route" => route)
         .record(elapsed.as_secs_f64());
@@ -172,15 +192,17 @@ pub async fn serve<F>(state: AppState, listener: TcpListener, shutdown: F) -> an
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    serve_with(state, listener, None, shutdown).await
+    serve_with(state, listener, None, None, shutdown).await
 }
 
 /// Like [`serve`], and `/metrics` alone on `metrics_listener` when given
-/// (`[metrics] bind`, a private address), stopped with the server.
+/// (`[metrics] bind`, a private address), stopped with the server; over
+/// TLS when `tls` is given ([`crate::listen::tls_acceptor`]).
 pub async fn serve_with<F>(
     state: AppState,
     listener: TcpListener,
     metrics_listener: Option<TcpListener>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: F,
 ) -> anyhow::Result<()>
 where
@@ -210,7 +232,7 @@ where
     };
     // hyper directly (not axum::serve) for the parser limits: see listen.rs.
     let parser = crate::listen::parser(&state.config.limits);
-    let server = crate::listen::serve(listener, app(state), parser, signal);
+    let server = crate::listen::serve(listener, app(state), parser, tls, signal);
     let deadline = async move {
         if stopping_rx.await.is_ok() {
             tokio::time::sleep(grace).await;

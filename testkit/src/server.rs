@@ -289,7 +289,11 @@ impl TestServer {
                 if let Some(addr) = line.strip_prefix("mchatd metrics on http://") {
                     metrics = Some(addr.trim().to_string());
                 }
-                if let Some(addr) = line.strip_prefix("mchatd listening on http://") {
+                let listening = line.strip_prefix("mchatd listening on ");
+                // `https://` when the test configures `[server] tls_cert`.
+                if let Some(addr) =
+                    listening.and_then(|l| l.strip_prefix("http://").or_else(|| l.strip_prefix("https://")))
+                {
                     if let Some(tx) = tx.take() {
                         let _ = tx.send((addr.trim().to_string(), metrics.take()));
                     }

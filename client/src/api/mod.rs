@@ -41,9 +41,21 @@ pub struct Created<T> {
 }
 
 impl Client {
-    /// `base` is the server's root URL, e.g. `http://127.0.0.1:7878`.
+    /// `base` is the server's root URL, e.g. `http://127.0.0.1:7878`. An
+    /// `https://` one is verified against [`crate::tls`]'s roots (the
+    /// platform's, plus `--ca-file`).
     pub fn new(base: &str, token: Option<String>) -> Result<Client, ClientError> {
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        // Redirects stay within the origin, so an http:// client never needs
+        // TLS, and never pays for reading the system's certificate store.
+        if reqwest::Url::parse(base).is_ok_and(|u| u.scheme() == "https") {
+            let trust = crate::tls::trust().map_err(|e| ClientError::Unreachable {
+                url: base.to_string(),
+                reason: e.to_string(),
+            })?;
+            builder = builder.use_preconfigured_tls((*trust.config()).clone());
+        }
+        let http = builder
             .user_agent(concat!("mchat/", env!("CARGO_PKG_VERSION")))
             // The token is for this server only: follow a redirect only
             // within the same origin (scheme, host, port).
@@ -374,7 +386,11 @@ fn path_segment(s: &str) -> String {
 
 /// A short reason for a transport failure, without reqwest's nested chain noise.
 fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
+    // Before is_connect(): a refused certificate is a connect error too, and
+    // "unreachable" would send the user looking in the wrong place.
+    if let Some(tls) = crate::tls::describe_failure(e) {
+        tls
+    } else if e.is_timeout() {
         "timed out".into()
     } else if e.is_connect() {
         "connection refused or unreachable".into()

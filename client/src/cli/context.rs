@@ -36,6 +36,8 @@ pub struct Globals {
     pub server: Option<String>,
     pub profile: Option<String>,
     pub config: Option<std::path::PathBuf>,
+    /// `--ca-file`: wins over the profile's `ca_file`.
+    pub ca_file: Option<std::path::PathBuf>,
     pub out: Out,
 }
 
@@ -56,6 +58,17 @@ impl Ctx {
             .or_else(|| config.profiles.get(&profile).and_then(|p| p.server.clone()))
             .unwrap_or_else(|| config::DEFAULT_SERVER.to_string());
         let server = normalize_server(&server)?;
+        // A relative `ca_file` in the config is relative to the config file,
+        // so the file means the same from any working directory.
+        let ca_file = g.ca_file.or_else(|| {
+            let path = config.profiles.get(&profile).and_then(|p| p.ca_file.clone())?;
+            let base = paths.config_file.parent().unwrap_or(std::path::Path::new(""));
+            Some(base.join(path))
+        });
+        if let Some(path) = &ca_file {
+            // Checked now: a bad path is a usage error before anything connects.
+            crate::tls::configure(Some(path)).map_err(|e| Exit::new(super::exit::USAGE, e.to_string()))?;
+        }
         Ok(Ctx {
             out: g.out,
             paths,

@@ -15,10 +15,21 @@ use output::Out;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// `mchat --version`: the package version, the git commit and the build
+/// date (recorded by `build.rs`), so a bug report names the exact build.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("MCHAT_GIT_COMMIT"),
+    " ",
+    env!("MCHAT_BUILD_DATE"),
+    ")"
+);
+
 #[derive(Parser)]
 #[command(
     name = "mchat",
-    version,
+    version = VERSION,
     about = "mentorchat: chat with your mentor or mentees from the terminal"
 )]
 #[command(
@@ -46,6 +57,9 @@ struct GlobalArgs {
     /// Config file (default: the platform config dir's mchat/config.toml).
     #[arg(long, global = true)]
     config: Option<PathBuf>,
+    /// A private CA (PEM) to trust for https:// besides the platform's roots.
+    #[arg(long, global = true, env = "MCHAT_CA_FILE", value_name = "PATH")]
+    ca_file: Option<PathBuf>,
     /// More detail on stderr.
     #[arg(short, long, global = true, conflicts_with = "quiet")]
     verbose: bool,
@@ -187,6 +201,18 @@ enum Command {
     Demo(crate::demo::DemoArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
+    /// Write the man pages (mchat.1, mchat-SUBCOMMAND.1) into DIR.
+    #[command(hide = true)]
+    Man { dir: PathBuf },
+}
+
+/// Writes `mchat.1` and one page per (visible) subcommand into `dir`,
+/// creating it: for packagers and `mchat man ~/.local/share/man/man1`.
+fn write_man_pages(dir: &std::path::Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    clap_mangen::generate_to(Cli::command(), dir)
+        .with_context(|| format!("cannot write the man pages into {}", dir.display()))
 }
 
 /// Runs the CLI and returns the process exit code.
@@ -292,6 +318,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         output::write_stdout_bytes(&script);
         return Ok(());
     }
+    if let Some(Command::Man { dir }) = &command {
+        return write_man_pages(dir);
+    }
     if let Some(Command::Demo(args)) = command {
         let out = Out {
             json: global.json,
@@ -304,6 +333,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         server: global.server,
         profile: global.profile,
         config: global.config,
+        ca_file: global.ca_file,
         out: Out {
             json: global.json,
             quiet: global.quiet,
@@ -377,7 +407,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Outbox { command } => outbox::run(&mut ctx, command).await,
         Command::Doctor => doctor::run(&mut ctx).await,
         Command::Tui => open_tui(&ctx).await,
-        Command::Completions { .. } | Command::Demo(_) => Ok(()),
+        Command::Completions { .. } | Command::Demo(_) | Command::Man { .. } => Ok(()),
     }
 }
 

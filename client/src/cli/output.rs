@@ -4,10 +4,12 @@
 //! from the server goes through [`crate::sanitize`] before it is printed in
 //! human mode; JSON keeps the exact text (JSON escaping makes it safe).
 
+use crate::when;
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 use std::borrow::Cow;
 use time::OffsetDateTime;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 pub const BOLD: Style = Style::new().bold();
 pub const DIM: Style = Style::new().dimmed();
@@ -97,66 +99,55 @@ pub fn paint(style: Style, text: impl std::fmt::Display) -> String {
     format!("{style}{text}{style:#}")
 }
 
-/// "just now", "5m ago", "3h ago", "yesterday", "4d ago", or a date.
+/// [`crate::when::relative`] for a wire time, from now.
 pub fn relative(t: OffsetDateTime) -> String {
     relative_from(t, OffsetDateTime::now_utc())
 }
 
+/// [`crate::when::relative`] for wire times (the TUI passes its frame's `now`).
 pub fn relative_from(t: OffsetDateTime, now: OffsetDateTime) -> String {
-    let secs = (now - t).whole_seconds();
-    match secs {
-        s if s < 45 => "just now".into(),
-        s if s < 3600 => format!("{}m ago", (s + 30) / 60),
-        s if s < 86_400 => format!("{}h ago", s / 3600),
-        s if s < 2 * 86_400 => "yesterday".into(),
-        s if s < 7 * 86_400 => format!("{}d ago", s / 86_400),
-        _ => format!("{}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()),
-    }
+    let tz = when::display_zone();
+    when::relative(&when::in_zone(t, &tz), &when::in_zone(now, &tz))
 }
 
-/// Local-ish clock time for message lines: `HH:MM` today, otherwise the date too.
+/// The local clock time of a message: `HH:MM` today, otherwise the date
+/// too (see [`crate::when::display_zone`] for the zone).
 pub fn clock(t: OffsetDateTime) -> String {
-    let now = OffsetDateTime::now_utc();
-    if t.date() == now.date() {
-        format!("{:02}:{:02}", t.hour(), t.minute())
-    } else {
-        format!(
-            "{}-{:02}-{:02} {:02}:{:02}",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute()
-        )
+    clock_at(t, OffsetDateTime::now_utc())
+}
+
+/// [`clock`] with "today" taken from `now` (the TUI's frame time).
+pub fn clock_at(t: OffsetDateTime, now: OffsetDateTime) -> String {
+    let tz = when::display_zone();
+    when::clock(&when::in_zone(t, &tz), &when::in_zone(now, &tz))
+}
+
+/// The one byte size for people: 512 B, 1.5 KiB, 2.0 MiB. Binary units,
+/// because the server's limits are powers of two (`files.max_bytes` is
+/// 100 MiB, printed as such rather than "104.9 MB") and the upload progress
+/// bar (indicatif) counts in KiB/MiB as well.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
     }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
 }
 
 /// Display width of already-sanitised text (no escape sequences inside):
-/// wide CJK and emoji count as two columns.
+/// wide CJK and emoji count as two columns, combining marks as none.
 pub fn width(s: &str) -> usize {
-    s.chars()
-        .map(|c| {
-            let cp = c as u32;
-            if (0x1100..=0x115F).contains(&cp)
-                || (0x2E80..=0xA4CF).contains(&cp)
-                || (0xAC00..=0xD7A3).contains(&cp)
-                || (0xF900..=0xFAFF).contains(&cp)
-                || (0xFE30..=0xFE4F).contains(&cp)
-                || (0xFF00..=0xFF60).contains(&cp)
-                || (0x1F300..=0x1FAFF).contains(&cp)
-                || (0x20000..=0x3FFFD).contains(&cp)
-            {
-                2
-            } else if (0x0300..=0x036F).contains(&cp) || cp == 0x200D || cp == 0xFE0F {
-                0
-            } else {
-                1
-            }
-        })
-        .sum()
+    UnicodeWidthStr::width(s)
 }
 
-/// Cuts `s` to at most `max` columns, with an ellipsis when cut.
+/// Cuts `s` to at most `max` columns, with an ellipsis when cut (and
+/// nothing at all for 0 columns: never wider than `max`).
 pub fn truncate(s: &str, max: usize) -> String {
     if width(s) <= max {
         return s.to_string();
@@ -164,14 +155,16 @@ pub fn truncate(s: &str, max: usize) -> String {
     let mut out = String::new();
     let mut w = 0;
     for c in s.chars() {
-        let cw = width(c.encode_utf8(&mut [0; 4]));
+        let cw = UnicodeWidthChar::width(c).unwrap_or(0);
         if w + cw + 1 > max {
             break;
         }
         out.push(c);
         w += cw;
     }
-    out.push('…');
+    if max > 0 {
+        out.push('…');
+    }
     out
 }
 
@@ -233,6 +226,31 @@ mod tests {
         assert_eq!(relative_from(now - Duration::hours(3), now), "3h ago");
         assert_eq!(relative_from(now - Duration::hours(30), now), "yesterday");
         assert_eq!(relative_from(now - Duration::days(4), now), "4d ago");
+        assert_eq!(relative_from(now + Duration::minutes(30), now), "in 30m");
+    }
+
+    #[test]
+    fn clock_is_local() {
+        let tokyo = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap();
+        let now = time::macros::datetime!(2026-12-02 11:52 UTC);
+        let earlier = time::macros::datetime!(2026-12-02 02:05 UTC);
+        when::with_zone(tokyo, || {
+            assert_eq!(clock_at(now, now), "20:52");
+            assert_eq!(clock_at(earlier, now), "11:05");
+            assert_eq!(clock_at(now - Duration::days(1), now), "2026-12-01 20:52");
+        });
+        let utc = jiff::tz::TimeZone::UTC;
+        when::with_zone(utc, || assert_eq!(clock_at(now, now), "11:52"));
+    }
+
+    #[test]
+    fn sizes_are_binary() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(1023), "1023 B");
+        assert_eq!(human_size(1536), "1.5 KiB");
+        assert_eq!(human_size(3 * 1024 * 1024), "3.0 MiB");
+        assert_eq!(human_size(100 * 1024 * 1024), "100.0 MiB");
+        assert_eq!(human_size(5 * 1024 * 1024 * 1024 * 1024 * 1024), "5120.0 TiB");
     }
 
     #[test]
@@ -241,6 +259,9 @@ mod tests {
         assert_eq!(width("語語"), 4);
         assert_eq!(truncate("hello world", 6), "hello…");
         assert_eq!(truncate("語語語語", 5), "語語…");
+        assert_eq!(truncate("abc", 0), "");
         assert_eq!(pad("語", 4), "語  ");
+        assert_eq!(width("e\u{301}"), 1, "a combining mark takes no column");
+        assert_eq!(width("🎉"), 2);
     }
 }

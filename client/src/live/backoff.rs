@@ -6,6 +6,11 @@
 //! clients that lost the same server at the same moment (a restart, close
 //! code 1001) from coming back in lockstep. After a connection that stayed
 //! up for a while the count starts again from the first step.
+//!
+//! The outbox's retries ([`crate::local::backoff_ms`]) use the same ceilings
+//! through [`retry_delay`], shaved by at most a quarter instead: each queued
+//! message has its own count, so the delays need only a little spread, and a
+//! "retrying in 4 s" the TUI shows stays close to true. Randomness is `rand`'s.
 
 use std::time::Duration;
 
@@ -62,13 +67,29 @@ impl Backoff {
     /// The largest delay the `attempt`-th failure can get:
     /// `min(cap, base × 2^(attempt-1))`.
     pub fn ceiling(&self, attempt: u32) -> Duration {
-        let exponent = attempt.saturating_sub(1).min(31);
-        self.config
-            .base
-            .checked_mul(1_u32 << exponent)
-            .unwrap_or(self.config.cap)
-            .min(self.config.cap)
+        ceiling(self.config, attempt)
     }
+}
+
+/// `min(cap, base × 2^(attempt-1))`, attempt 0 counting as the first.
+fn ceiling(config: BackoffConfig, attempt: u32) -> Duration {
+    let exponent = attempt.saturating_sub(1).min(31);
+    config
+        .base
+        .checked_mul(1_u32 << exponent)
+        .unwrap_or(config.cap)
+        .min(config.cap)
+}
+
+/// The delay after `attempt` failures of one item: between 75 % and 100 %
+/// of its ceiling.
+pub fn retry_delay(config: BackoffConfig, attempt: u32) -> Duration {
+    shaved(ceiling(config, attempt), rand::random())
+}
+
+/// `ceiling` less `unit` (in `[0, 1)`) of its quarter.
+fn shaved(ceiling: Duration, unit: f64) -> Duration {
+    ceiling.saturating_sub(jittered(ceiling / 4, unit))
 }
 
 /// `unit` (in `[0, 1)`) of `ceiling`; out-of-range units are clamped and a
@@ -127,6 +148,26 @@ mod tests {
         assert_eq!(jittered(c, -1.0), Duration::ZERO);
         assert_eq!(jittered(c, f64::NAN), Duration::ZERO);
         assert_eq!(jittered(c, f64::INFINITY), Duration::ZERO);
+    }
+
+    #[test]
+    fn retry_delays_lose_at_most_a_quarter() {
+        let c = Duration::from_secs(8);
+        assert_eq!(shaved(c, 0.0), c);
+        assert_eq!(shaved(c, 0.5), Duration::from_secs(7));
+        assert_eq!(shaved(c, 1.0), Duration::from_secs(6));
+        assert_eq!(shaved(c, f64::NAN), c);
+        let config = BackoffConfig {
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(300),
+        };
+        for _ in 0..200 {
+            let d = retry_delay(config, 3);
+            assert!(
+                (Duration::from_secs(3)..=Duration::from_secs(4)).contains(&d),
+                "{d:?}"
+            );
+        }
     }
 
     #[test]

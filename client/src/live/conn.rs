@@ -17,7 +17,7 @@ use tokio_tungstenite::tungstenite::http::header::{AUTHORIZATION, USER_AGENT};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 /// The socket type.
 pub(super) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -72,9 +72,16 @@ pub(super) async fn connect(cfg: &LiveConfig, since: Option<i64>) -> Result<Ws, 
     let config = WebSocketConfig::default()
         .max_message_size(Some(MAX_MESSAGE_BYTES))
         .max_frame_size(Some(MAX_MESSAGE_BYTES));
+    // The same roots as the HTTP client (crate::tls), not tungstenite's own.
+    let connector = if url.starts_with("wss://") {
+        let trust = crate::tls::trust().map_err(|e| LiveError::Unreachable(e.to_string()))?;
+        Some(Connector::Rustls(trust.config()))
+    } else {
+        Some(Connector::Plain)
+    };
     match timeout(
         cfg.connect_timeout,
-        tokio_tungstenite::connect_async_with_config(request, Some(config), true),
+        tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, connector),
     )
     .await
     {
@@ -82,7 +89,10 @@ pub(super) async fn connect(cfg: &LiveConfig, since: Option<i64>) -> Result<Ws, 
             "no answer within {} s",
             cfg.connect_timeout.as_secs()
         ))),
-        Ok(Err(e)) => Err(from_handshake(e)),
+        Ok(Err(e)) => Err(match crate::tls::describe_failure(&e) {
+            Some(tls) => LiveError::Unreachable(tls),
+            None => from_handshake(e),
+        }),
         Ok(Ok((ws, _response))) => Ok(ws),
     }
 }

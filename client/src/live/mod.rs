@@ -59,7 +59,7 @@ mod state;
 mod task;
 mod url;
 
-pub use backoff::{Backoff, BackoffConfig};
+pub use backoff::{Backoff, BackoffConfig, retry_delay};
 pub use error::LiveError;
 pub use state::{ConnState, OfflineReason};
 pub use url::ws_url;

@@ -481,17 +481,5 @@ pub fn unused_path(dir: &Path, name: &str) -> std::io::Result<PathBuf> {
     )))
 }
 
-/// `1.2 MB`, `340 B`.
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
-    if bytes < 1000 {
-        return format!("{bytes} B");
-    }
-    let mut v = bytes as f64 / 1000.0;
-    let mut unit = 0;
-    while v >= 1000.0 && unit < UNITS.len() - 1 {
-        v /= 1000.0;
-        unit += 1;
-    }
-    format!("{v:.1} {}", UNITS[unit])
-}
+/// Sizes read the same in the TUI as in the CLI (one helper).
+pub use crate::cli::output::human_size;

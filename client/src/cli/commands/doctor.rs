@@ -5,6 +5,8 @@
 //! 3 when the account is the problem (not logged in, token refused or for
 //! another server), 1 for anything else (server unreachable, local store).
 //! Messages waiting in the outbox are reported but are not a failure.
+//! For an `https://` server it names the roots it trusted (the platform's,
+//! `--ca-file`), which is the first question when a certificate is refused.
 
 use super::super::context::Ctx;
 use super::super::output::{DIM, GREEN, RED, YELLOW, paint, safe};
@@ -20,6 +22,8 @@ struct Report {
     reachable: bool,
     latency_ms: Option<f64>,
     server_version: Option<String>,
+    /// For an https:// server: the certificates trusted, in words.
+    tls_roots: Option<String>,
     logged_in: bool,
     username: Option<String>,
     token_valid: Option<bool>,
@@ -42,6 +46,10 @@ pub async fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
         reachable: false,
         latency_ms: None,
         server_version: None,
+        tls_roots: ctx
+            .server
+            .starts_with("https://")
+            .then(crate::tls::roots_in_words),
         logged_in: ctx.has_token(),
         username: ctx.username().map(str::to_string),
         token_valid: None,
@@ -127,6 +135,9 @@ pub async fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
         ok(r.reachable),
         r.latency_ms.map(|l| format!(" ({l} ms)")).unwrap_or_default()
     ));
+    if let Some(roots) = &r.tls_roots {
+        out.line(format!("tls          trusting {roots}"));
+    }
     if let Some(v) = &r.server_version {
         out.line(format!(
             "version      mchatd {}  (mchat {})",

@@ -2,7 +2,7 @@
 
 use super::super::context::Ctx;
 use super::super::exit::Exit;
-use super::super::output::{BOLD, CYAN, DIM, GREEN, clock, paint, safe, safe_text, truncate};
+use super::super::output::{BOLD, CYAN, DIM, GREEN, clock, human_size, paint, safe, safe_text, truncate};
 use super::conversations::find;
 use super::outbox::{self, deliver, transient};
 use clap::Args;
@@ -305,21 +305,6 @@ pub fn message_detail(m: &Message) -> Vec<String> {
     lines
 }
 
-/// 512 B, 1.5 KB, 2.0 MB, 1.1 GB.
-pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,7 +362,7 @@ mod tests {
         assert!(text.contains("(edited)"), "{text}");
         assert!(text.contains("📎 notes"), "{text}");
         assert!(
-            text.contains("(1.5 KB, application/pdf) — mchat download 7"),
+            text.contains("(1.5 KiB, application/pdf) — mchat download 7"),
             "the message's id, which `download` takes, not the file's: {text}"
         );
         assert!(!text.contains("mchat download 4"), "{text}");
@@ -400,6 +385,6 @@ mod tests {
         let text = plain(&message_detail(&m));
         assert_eq!(text, "    ↳ #2 (message deleted)\n    (message deleted)");
         assert_eq!(human_size(512), "512 B");
-        assert_eq!(human_size(3 * 1024 * 1024), "3.0 MB");
+        assert_eq!(human_size(3 * 1024 * 1024), "3.0 MiB");
     }
 }

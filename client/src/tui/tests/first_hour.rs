@@ -188,7 +188,7 @@ fn scheduled_times_read_like_the_command_line() {
     }]));
     app.update(key('5'));
     let screen = render(&app, 100, 24);
-    assert!(screen.contains("(in 36 s)"), "{screen}");
+    assert!(screen.contains("(in 36s)"), "{screen}");
     assert!(!screen.contains("in 1m") && !screen.contains("UTC"), "{screen}");
 }
 

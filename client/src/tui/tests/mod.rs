@@ -3,6 +3,7 @@
 
 mod bench;
 mod first_hour;
+mod local_time;
 mod render;
 mod rich;
 mod update;

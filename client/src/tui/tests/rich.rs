@@ -126,7 +126,7 @@ fn thread_shows_quotes_reactions_edits_tombstones_and_attachments() {
     assert!(s.contains("👍 2 · 🎉 1"), "{s}");
     assert!(s.contains("(edited)"), "{s}");
     assert!(s.contains("(message deleted)"), "{s}");
-    assert!(s.contains("📎 report.pdf · 1.2 MB · application/pdf"), "{s}");
+    assert!(s.contains("📎 report.pdf · 1.2 MiB · application/pdf"), "{s}");
     // The attachment is selected (the newest): the hint says how to save it.
     assert!(s.contains("application/pdf · s save"), "{s}");
     // Select the reacted message: who reacted shows under it.
@@ -610,11 +610,11 @@ fn scheduled_view_lists_cancels_and_follows_live_updates() {
     let s = render(&app, 80, 24);
     assert!(s.contains("Scheduled"), "{s}");
     assert!(
-        s.contains("✉ to ana · ") && s.contains("(in 30 min)") && s.contains("good morning!"),
+        s.contains("✉ to ana · ") && s.contains("(in 30m)") && s.contains("good morning!"),
         "{s}"
     );
     assert!(
-        s.contains("⏰ reminder · ") && s.contains("(in 3 h)") && s.contains("call the bank"),
+        s.contains("⏰ reminder · ") && s.contains("(in 3h)") && s.contains("call the bank"),
         "{s}"
     );
     // Soonest first; x cancels the selected one.
@@ -790,7 +790,7 @@ fn download_dir_setting_and_file_names() {
         dir.path().join("README (2)")
     );
     assert_eq!(human_size(340), "340 B");
-    assert_eq!(human_size(1_234_567), "1.2 MB");
+    assert_eq!(human_size(1_234_567), "1.2 MiB");
 }
 
 #[test]

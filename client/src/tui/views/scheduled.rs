@@ -11,7 +11,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState};
 use time::OffsetDateTime;
 
-/// When it is due, as `mchat scheduled` says it: local time and "in 36 s"
+/// When it is due, as `mchat scheduled` says it: local time and "in 36s"
 /// (one formatter for both, `when::describe`); UTC only if the local zone
 /// cannot be read.
 pub fn due_in(due: OffsetDateTime, now: OffsetDateTime) -> String {

@@ -3,33 +3,9 @@
 
 use crate::sanitize::line;
 use unicode_width::UnicodeWidthChar;
-use unicode_width::UnicodeWidthStr;
 
-/// Display width.
-pub fn width(s: &str) -> usize {
-    s.width()
-}
-
-/// Cuts `s` to at most `max` columns, ending with `…` when cut.
-pub fn truncate(s: &str, max: usize) -> String {
-    if s.width() <= max {
-        return s.to_string();
-    }
-    let mut out = String::new();
-    let mut used = 0;
-    for c in s.chars() {
-        let w = c.width().unwrap_or(0);
-        if used + w + 1 > max {
-            break;
-        }
-        used += w;
-        out.push(c);
-    }
-    if max > 0 {
-        out.push('…');
-    }
-    out
-}
+/// The CLI's width and truncation: one implementation of each job.
+pub use crate::cli::output::{truncate, width};
 
 /// A person as every view names them: display name, then ` @username`
 /// (both sanitised here), to style apart. Display names are free text and
@@ -54,13 +30,13 @@ pub fn wrap(s: &str, max: usize) -> Vec<String> {
         let mut line = String::new();
         let mut used = 0;
         for word in para.split_inclusive(' ') {
-            let ww = word.width();
+            let ww = width(word);
             if used + ww.saturating_sub(usize::from(word.ends_with(' '))) > max && !line.is_empty() {
                 out.push(line.trim_end().to_string());
                 line.clear();
                 used = 0;
             }
-            if word.trim_end_matches(' ').width() > max {
+            if width(word.trim_end_matches(' ')) > max {
                 for c in word.chars() {
                     let cw = c.width().unwrap_or(0);
                     if used + cw > max {

@@ -7,7 +7,7 @@
 //! under one header, and a line marks each new day (local time).
 
 use super::text::{person, truncate, width, wrap};
-use crate::cli::output::clock;
+use crate::cli::output::clock_at;
 use crate::local::OutboxItem;
 use crate::sanitize::{line, text};
 use crate::tui::app::{App, Focus, REFUSED};
@@ -226,7 +226,7 @@ fn highlighted<'a>(
     spans
 }
 
-/// "📎 report.pdf · 1.2 KB · application/pdf".
+/// "📎 report.pdf · 1.2 MiB · application/pdf".
 fn attachment_line<'a>(app: &App, a: &Attachment, selected: bool, width: usize) -> Line<'a> {
     let t = &app.theme;
     let mut s = format!(
@@ -352,7 +352,10 @@ fn message_lines<'a>(
         } else {
             t.system()
         };
-        for l in wrap(&format!("· {} · {}", line(&m.body), clock(m.created_at)), width) {
+        for l in wrap(
+            &format!("· {} · {}", line(&m.body), clock_at(m.created_at, app.now)),
+            width,
+        ) {
             out.push(Line::styled(l, style));
         }
         return out;
@@ -374,7 +377,7 @@ fn message_lines<'a>(
                 t.peer()
             },
         ),
-        Span::styled(format!("  {}", clock(m.created_at)), t.dim()),
+        Span::styled(format!("  {}", clock_at(m.created_at, app.now)), t.dim()),
     ];
     if m.edited_at.is_some() && m.deleted_at.is_none() {
         head.push(Span::styled(" (edited)", t.dim()));

@@ -1,0 +1,186 @@
+//! The real `mchat` against a real `mchatd` serving TLS itself, with a
+//! certificate from a throwaway CA (rcgen): with `--ca-file` (or the
+//! profile's `ca_file`) it works over https:// and wss://; without, it
+//! fails with a sentence that names the roots it trusted.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{one_json, run_mchat};
+use mchat_testkit::{PASSWORD, TestServer};
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+use std::path::{Path, PathBuf};
+
+/// A server with a certificate for `localhost` signed by a fresh CA, and
+/// that CA's PEM file (in the server's scratch directory).
+fn tls_server() -> (TestServer, PathBuf, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "mentorchat test CA");
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca, &ca_key)
+        .unwrap();
+    let cert = dir.path().join("cert.pem");
+    let key = dir.path().join("key.pem");
+    std::fs::write(&cert, leaf.pem()).unwrap();
+    std::fs::write(&key, leaf_key.serialize_pem()).unwrap();
+    let server = TestServer::start_with(&format!(
+        "[server]\ntls_cert = {:?}\ntls_key = {:?}\n",
+        cert.display().to_string(),
+        key.display().to_string()
+    ));
+    // The server reads both files at start; the CA goes where it outlives `dir`.
+    let ca_file = server.dir().join("ca.pem");
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    let url = format!("https://localhost:{}", server.addr().port());
+    (server, ca_file, url)
+}
+
+fn home() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("mchat-home-").tempdir().unwrap()
+}
+
+fn ca_arg(ca: &Path) -> String {
+    ca.display().to_string()
+}
+
+#[test]
+fn with_ca_file_https_and_wss_work() {
+    let (_server, ca, url) = tls_server();
+    let home = home();
+    let ca = ca_arg(&ca);
+    let (code, _out, err) = run_mchat(
+        home.path(),
+        &url,
+        &[
+            "--ca-file",
+            &ca,
+            "register",
+            "tess",
+            "--role",
+            "mentee",
+            "--password-stdin",
+        ],
+        format!("{PASSWORD}\n").as_bytes(),
+        &[],
+    );
+    assert_eq!(code, 0, "register over https: {err}");
+
+    let (code, out, err) = run_mchat(
+        home.path(),
+        &url,
+        &["--ca-file", &ca, "--json", "doctor"],
+        b"",
+        &[],
+    );
+    assert_eq!(code, 0, "doctor: {out}{err}");
+    let report = one_json(&out);
+    assert_eq!(report["reachable"], true, "{report}");
+    assert_eq!(report["token_valid"], true, "{report}");
+    let roots = report["tls_roots"].as_str().unwrap_or_default();
+    assert!(
+        roots.contains("the CA file") && roots.contains("ca.pem"),
+        "{roots}"
+    );
+
+    // wss:// with the same roots: the replay, then exit.
+    let (code, _out, err) = run_mchat(
+        home.path(),
+        &url,
+        &["--ca-file", &ca, "--json", "watch", "--once", "--since", "0"],
+        b"",
+        &[],
+    );
+    assert_eq!(code, 0, "watch over wss: {err}");
+}
+
+#[test]
+fn without_the_ca_the_failure_names_the_roots() {
+    let (_server, ca, url) = tls_server();
+    let home = home();
+    let (code, _out, err) = run_mchat(
+        home.path(),
+        &url,
+        &["register", "tess", "--role", "mentee", "--password-stdin"],
+        format!("{PASSWORD}\n").as_bytes(),
+        &[],
+    );
+    assert_ne!(code, 0, "an unknown CA must not be trusted");
+    assert!(
+        err.contains("certificate was refused")
+            && err.contains("trusted roots: the platform's root certificates")
+            && err.contains("--ca-file"),
+        "{err}"
+    );
+
+    let (code, out, _err) = run_mchat(home.path(), &url, &["doctor"], b"", &[]);
+    assert_ne!(code, 0);
+    assert!(
+        out.contains("tls          trusting the platform's root certificates"),
+        "{out}"
+    );
+    assert!(!out.contains("the CA file"), "{out}");
+
+    // Logged in with the CA, the live connection without it is refused the same way.
+    let ca = ca_arg(&ca);
+    let (code, _out, err) = run_mchat(
+        home.path(),
+        &url,
+        &[
+            "--ca-file",
+            &ca,
+            "register",
+            "tess",
+            "--role",
+            "mentee",
+            "--password-stdin",
+        ],
+        format!("{PASSWORD}\n").as_bytes(),
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, _out, err) = run_mchat(home.path(), &url, &["--json", "watch", "--once"], b"", &[]);
+    assert_ne!(code, 0);
+    assert!(err.contains("trusted roots: the platform's"), "{err}");
+}
+
+#[test]
+fn the_profile_ca_file_is_relative_to_the_config_and_a_bad_one_is_a_usage_error() {
+    let (_server, ca, url) = tls_server();
+    let home = home();
+    let config_dir = home.path().join("config");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    std::fs::copy(&ca, config_dir.join("private-ca.pem")).unwrap();
+    std::fs::write(
+        config_dir.join("config.toml"),
+        "[profiles.default]\nca_file = \"private-ca.pem\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = run_mchat(home.path(), &url, &["--json", "doctor"], b"", &[]);
+    let report = one_json(&out);
+    assert_eq!(report["reachable"], true, "{report} {err}");
+    // Reachable but not logged in: the account check fails, not TLS.
+    assert_eq!(code, 3, "{report}");
+
+    let missing = home.path().join("missing.pem");
+    let (code, _out, err) = run_mchat(
+        home.path(),
+        &url,
+        &["--ca-file", &missing.display().to_string(), "doctor"],
+        b"",
+        &[],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("cannot read the CA file") && err.contains("missing.pem"),
+        "{err}"
+    );
+}
