@@ -176,7 +176,7 @@ fn mentor_accepts_and_replies_in_the_tui() {
     tui.keys(&["C-u"]);
     let cleared = tui.capture();
     if cleared.contains("wrapend") {
-        // tui-textarea's ctrl-u deletes to the line start: clear what is left.
+        // ratatui-textarea's ctrl-u deletes to the line start: clear what is left.
         tui.keys(&["C-a", "C-k"]);
     }
     tui.keys(&["-l", "Pin keeps a value from moving"]);

@@ -103,7 +103,7 @@ pub async fn reset_password(config: &Config, username: &str, password_stdin: boo
 }
 
 pub async fn invite(config: &Config, uses: u32) -> anyhow::Result<()> {
-    let (code, hash) = new_secret("inv_");
+    let (code, hash) = new_secret("inv_")?;
     let store = open(config)?;
     let r = store.create_invite(hash, uses.max(1)).await;
     store.close().await;

@@ -4,15 +4,14 @@
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::store::{AuthContext, now_ms};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
+use rand::TryRngCore;
 use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
@@ -35,9 +34,9 @@ fn argon2() -> Argon2<'static> {
 }
 
 fn hash_now(password: &str) -> Result<String, ApiError> {
-    let salt = SaltString::generate(&mut OsRng);
+    // A fresh 16-byte salt from the OS random source.
     argon2()
-        .hash_password(password.as_bytes(), &salt)
+        .hash_password(password.as_bytes())
         .map(|h| h.to_string())
         .map_err(|e| {
             tracing::error!(error = %e, "password hashing failed");
@@ -67,9 +66,10 @@ impl Passwords {
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| self.dummy_hash.clone());
         let ok = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&hash)
-                .map(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
-                .unwrap_or(false)
+            // A hash that does not parse verifies nothing.
+            argon2()
+                .verify_password(password.as_bytes(), hash.as_str())
+                .is_ok()
         })
         .await
         .map_err(|_| ApiError::internal())?;
@@ -82,13 +82,17 @@ pub fn hash_password_blocking(password: &str) -> Result<String, ApiError> {
     hash_now(password)
 }
 
-/// A new random secret (256 bits) and the hash to store for it.
-pub fn new_secret(prefix: &str) -> (String, Vec<u8>) {
+/// A new random secret (256 bits) and the hash to store for it. A failing OS
+/// random source is an internal error, never a weaker secret or a panic.
+pub fn new_secret(prefix: &str) -> Result<(String, Vec<u8>), ApiError> {
     let mut bytes = [0u8; 32];
-    OsRng.fill_bytes(&mut bytes);
+    OsRng.try_fill_bytes(&mut bytes).map_err(|e| {
+        tracing::error!(error = %e, "the OS random source failed");
+        ApiError::internal()
+    })?;
     let secret = format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes));
     let hash = secret_hash(&secret);
-    (secret, hash)
+    Ok((secret, hash))
 }
 
 pub fn secret_hash(secret: &str) -> Vec<u8> {
@@ -142,5 +146,53 @@ impl FromRequestParts<AppState> for Auth {
             .await?
             .map(Auth)
             .ok_or_else(|| ApiError::unauthorized("log in first: this request needs a token"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A PHC string from another argon2id implementation (argon2-cffi) with our
+    /// parameters: hashes stored by earlier mchatd builds (argon2 0.5) look the same.
+    const STORED: &str =
+        "$argon2id$v=19$m=19456,t=2,p=1$F+GWO6IllJXNJPvRPf5vfA$EyXNmlOpl+nTW/6bZESj0bEp0gxkDsjxrSHT734zpn0";
+
+    #[tokio::test]
+    async fn stored_hashes_still_verify_and_new_ones_use_our_parameters() {
+        let p = Passwords::new(1).unwrap();
+        let right = "correct horse battery staple".to_string();
+        assert!(p.verify(right.clone(), Some(STORED.into())).await.unwrap());
+        assert!(!p.verify("wrong".into(), Some(STORED.into())).await.unwrap());
+        assert!(!p.verify(right.clone(), Some("not a hash".into())).await.unwrap());
+        assert!(
+            !p.verify(right.clone(), None).await.unwrap(),
+            "an unknown user never verifies"
+        );
+
+        let fresh = p.hash(right.clone()).await.unwrap();
+        assert!(fresh.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{fresh}");
+        assert_ne!(
+            fresh,
+            p.hash(right.clone()).await.unwrap(),
+            "every hash has its own salt"
+        );
+        assert!(p.verify(right, Some(fresh)).await.unwrap());
+    }
+
+    #[test]
+    fn secrets_are_fresh_and_hashed_as_stored() {
+        let (a, hash) = new_secret(TOKEN_PREFIX).unwrap();
+        let (b, _) = new_secret(TOKEN_PREFIX).unwrap();
+        assert!(
+            a.starts_with(TOKEN_PREFIX) && a.len() == TOKEN_PREFIX.len() + 43,
+            "{a}"
+        );
+        assert_ne!(a, b);
+        assert_eq!(hash, secret_hash(&a));
+        // SHA-256 of "abc" (FIPS 180-2): the digest stored for tokens did not change.
+        let abc = secret_hash("abc");
+        assert_eq!(abc[..4], [0xba, 0x78, 0x16, 0xbf]);
+        assert_eq!(abc.len(), 32);
     }
 }

@@ -10,10 +10,11 @@
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::sync::OnceLock;
-use utoipa::openapi::Required;
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{RefOr, Required};
 use utoipa::{Modify, OpenApi};
 
 /// The whole document.
@@ -83,7 +84,7 @@ use utoipa::{Modify, OpenApi};
         mchat_shared::realtime::ServerFrame,
         mchat_shared::ErrorCode,
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &Links),
     tags(
         (name = "auth", description = "Registration, login, logout"),
         (name = "account", description = "My profile and my tokens"),
@@ -126,7 +127,7 @@ impl Modify for BearerAuth {
             .get_mut("/v1/conversations/{id}/decline")
             .and_then(|item| item.post.as_mut())
             .and_then(|op| op.request_body.as_mut());
-        if let Some(body) = decline {
+        if let Some(RefOr::T(body)) = decline {
             body.required = Some(Required::False);
         }
     }
@@ -192,50 +193,42 @@ const LINKS: &[(&str, &str, &str, &str, &[&str])] = &[
     ),
 ];
 
-/// Adds [`LINKS`] to the JSON form of the document. (utoipa 5's `Link`
-/// serialises its fields in snake_case, `operation_id`, which no OpenAPI
-/// tool reads, so they are written here as JSON.)
-fn add_links(doc: &mut Value) {
-    for (path, param, expression, what, targets) in LINKS {
-        let Some(item) = doc.pointer_mut(&format!("/paths/{}", path.replace('~', "~0").replace('/', "~1")))
-        else {
-            continue;
-        };
-        // The creating operation: POST, or PUT for templates.
-        let op = if item.get("post").is_some() { "post" } else { "put" };
-        let Some(responses) = item.get_mut(op).and_then(|o| o.get_mut("responses")) else {
-            continue;
-        };
-        let Some(responses) = responses.as_object_mut() else {
-            continue;
-        };
-        for (status, response) in responses.iter_mut() {
-            if !status.starts_with('2') {
+/// Adds [`LINKS`] to the 2xx responses of the creating operations (POST, or
+/// PUT for templates).
+struct Links;
+
+impl Modify for Links {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, param, expression, what, targets) in LINKS {
+            let Some(item) = openapi.paths.paths.get_mut(*path) else {
                 continue;
-            }
-            let links: serde_json::Map<String, Value> = targets
-                .iter()
-                .map(|target| {
-                    let link = json!({
-                        "operationId": target,
-                        "parameters": { *param: expression },
-                        "description": format!("the {what} just returned"),
-                    });
-                    ((*target).to_string(), link)
-                })
-                .collect();
-            if let Some(response) = response.as_object_mut() {
-                response.insert("links".to_string(), Value::Object(links));
+            };
+            let Some(op) = item.post.as_mut().or(item.put.as_mut()) else {
+                continue;
+            };
+            for (status, response) in op.responses.responses.iter_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                if !status.starts_with('2') {
+                    continue;
+                }
+                for target in *targets {
+                    let link = LinkBuilder::new()
+                        .operation_id(*target)
+                        .parameter(*param, *expression)
+                        .description(format!("the {what} just returned"))
+                        .build();
+                    response.links.insert((*target).to_string(), RefOr::T(link));
+                }
             }
         }
     }
 }
 
-/// The whole document as JSON: what utoipa builds, plus the links.
+/// The whole document as JSON.
 pub fn document() -> Value {
-    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
-    add_links(&mut doc);
-    doc
+    serde_json::to_value(ApiDoc::openapi()).unwrap_or_default()
 }
 
 /// The document as JSON text, built once.

@@ -14,11 +14,11 @@ use mchat_shared::api::{
 };
 use mchat_shared::realtime::PresenceState;
 use mchat_shared::{ConversationId, MessageId};
+use ratatui_textarea::TextArea;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
-use tui_textarea::TextArea;
 
 /// How long a typing line stays without renewal.
 pub const TYPING_TTL: Duration = Duration::from_secs(6);

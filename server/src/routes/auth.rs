@@ -50,7 +50,7 @@ pub(super) async fn issue_token(
         Some(n) => validate::token_name(&n)?,
         None => "login".to_string(),
     };
-    let (token, hash) = new_secret(TOKEN_PREFIX);
+    let (token, hash) = new_secret(TOKEN_PREFIX)?;
     let auth = &state.config.auth;
     let ttl_ms = auth
         .token_ttl_secs

@@ -23,7 +23,7 @@ pub async fn create(
     let name = validate::token_name(&req.name)?;
     let max = state.config.auth.max_token_ttl_days;
     let days = req.expires_in_days.unwrap_or(max).clamp(1, max.max(1));
-    let (token, hash) = new_secret(TOKEN_PREFIX);
+    let (token, hash) = new_secret(TOKEN_PREFIX)?;
     let info = state
         .store
         .create_named_token(me.user_id, hash, name, now_ms() + i64::from(days) * 86_400_000)

@@ -1,8 +1,8 @@
-//! The multi-line composer (tui-textarea): Enter sends, Alt-Enter inserts a
-//! newline; the title says when it replies to or edits a message. A line
-//! longer than the pane wraps onto the next rows (tui-textarea itself only
-//! scrolls sideways), the pane grows up to [`MAX_ROWS`] rows, and beyond
-//! that it follows the cursor.
+//! The multi-line composer (ratatui-textarea): Enter sends, Alt-Enter inserts
+//! a newline; the title says when it replies to or edits a message. A line
+//! longer than the pane wraps onto the next rows (the textarea is left in its
+//! default no-wrap mode, which scrolls sideways), the pane grows up to
+//! [`MAX_ROWS`] rows, and beyond that it follows the cursor.
 
 use crate::tui::app::{App, Focus};
 use ratatui::Frame;
@@ -48,10 +48,16 @@ fn wrapped(lines: &[String], width: usize, cursor: (usize, usize)) -> (Vec<Strin
     (rows, at)
 }
 
+/// The composer's cursor as (line, character).
+fn cursor(app: &App) -> (usize, usize) {
+    let c = app.composer.cursor();
+    (c.0, c.1)
+}
+
 /// How many text rows the composer needs at `width` columns (1..=MAX_ROWS).
 pub fn rows(app: &App, width: u16) -> usize {
     let lines = app.composer.lines();
-    let (rows, _) = wrapped(lines, width as usize, app.composer.cursor());
+    let (rows, _) = wrapped(lines, width as usize, cursor(app));
     rows.len().clamp(1, MAX_ROWS)
 }
 
@@ -98,7 +104,7 @@ pub fn draw(f: &mut Frame<'_>, area: Rect, app: &App) {
     // Wrapped: the rows around the cursor, the cursor drawn as the
     // textarea draws it (a reversed cell).
     let inner_height = area.height.saturating_sub(2) as usize;
-    let (rows, (crow, ccol)) = wrapped(app.composer.lines(), area.width as usize, app.composer.cursor());
+    let (rows, (crow, ccol)) = wrapped(app.composer.lines(), area.width as usize, cursor(app));
     let first = (crow + 1).saturating_sub(inner_height.max(1));
     let mut lines: Vec<Line> = Vec::new();
     for (i, r) in rows.iter().enumerate().skip(first).take(inner_height) {
