@@ -115,10 +115,10 @@ struct Sender {
 /// answer (recorded), `Err` when the server is gone.
 async fn send_one(http: &Http, s: &Sender, cid: &str, body: &str) -> Result<Option<(u16, i64)>> {
     let r = http.send(&s.token, s.conv, cid, body).await?;
-    if matches!(r.status, 200 | 201) {
-        if let Some(id) = r.id() {
-            return Ok(Some((r.status, id)));
-        }
+    if matches!(r.status, 200 | 201)
+        && let Some(id) = r.id()
+    {
+        return Ok(Some((r.status, id)));
     }
     if let Ok(mut b) = s.book.lock() {
         b.unexpected.push(format!("{cid}: {} {}", r.status, r.body));

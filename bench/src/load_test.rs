@@ -64,7 +64,7 @@ pub struct LoadArgs {
 
 impl LoadArgs {
     fn validate(&self) -> Result<()> {
-        if self.users < 2 || self.users % 2 != 0 || self.users > 100_000 {
+        if self.users < 2 || !self.users.is_multiple_of(2) || self.users > 100_000 {
             bail!("--users must be an even number from 2 to 100,000");
         }
         if self.messages < 2 || self.messages > 100_000 {

@@ -258,14 +258,13 @@ impl Http {
                 if ev.seq.0 <= cursor {
                     bail!("sync went backwards: {} after {cursor}", ev.seq.0);
                 }
-                if let EventKind::MessageNew { message } = ev.kind {
-                    if message
+                if let EventKind::MessageNew { message } = ev.kind
+                    && message
                         .client_id
                         .as_deref()
                         .is_some_and(|c| c.starts_with(prefix))
-                    {
-                        got.push(message);
-                    }
+                {
+                    got.push(message);
                 }
             }
             cursor = cursor.max(page.next.0);

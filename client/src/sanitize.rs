@@ -165,18 +165,17 @@ fn sanitize(s: &str, mode: Mode) -> Cow<'_, str> {
     let mut i = 0;
     while let Some(c) = s[i..].chars().next() {
         let next_i = i + c.len_utf8();
-        if c == BLACK_FLAG {
-            if let Some(tags) = SUBDIVISION_FLAG_TAGS
+        if c == BLACK_FLAG
+            && let Some(tags) = SUBDIVISION_FLAG_TAGS
                 .iter()
                 .find(|t| s[next_i..].starts_with(**t))
-            {
-                let end = next_i + tags.len();
-                if let Some(o) = out.as_mut() {
-                    o.push_str(&s[i..end]);
-                }
-                i = end;
-                continue;
+        {
+            let end = next_i + tags.len();
+            if let Some(o) = out.as_mut() {
+                o.push_str(&s[i..end]);
             }
+            i = end;
+            continue;
         }
         let mut fix = classify(c, mode);
         if (c == ZWJ || c == ZWNJ) && joins(s[..i].chars().next_back(), c, s[next_i..].chars().next()) {

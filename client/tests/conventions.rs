@@ -96,11 +96,11 @@ fn watch_shows_local_times() {
     let mut seen = None;
     for _ in 0..20 {
         mona.ok(&["send", "ana", "ping from mona"], "");
-        if let Ok(line) = lines.recv_timeout(Duration::from_secs(2)) {
-            if line.contains("ping from mona") {
-                seen = Some(line);
-                break;
-            }
+        if let Ok(line) = lines.recv_timeout(Duration::from_secs(2))
+            && line.contains("ping from mona")
+        {
+            seen = Some(line);
+            break;
         }
     }
     let _ = child.kill();

@@ -70,10 +70,10 @@ async fn catch_up(user: &Session, since: i64) -> Vec<Message> {
         let page: SyncResponse = common::decode(v);
         for ev in &page.events {
             assert!(ev.seq.0 > cursor, "sync seq goes forward");
-            if let EventKind::MessageNew { message } = &ev.kind {
-                if ours(message) {
-                    got.push(message.clone());
-                }
+            if let EventKind::MessageNew { message } = &ev.kind
+                && ours(message)
+            {
+                got.push(message.clone());
             }
         }
         assert!(page.next.0 >= cursor);

@@ -82,7 +82,7 @@ async fn a_reader_that_never_reads_is_dropped_and_others_keep_their_latency() {
         let m = mira.say(conv, &format!("slow-{}", sent.len()), &body).await;
         sent.push((m.id, t));
         if dropped_at.is_none()
-            && sent.len() % 10 == 0
+            && sent.len().is_multiple_of(10)
             && metric(&mira, "mchatd_ws_dropped_slow_total").await > dropped_before
         {
             dropped_at = Some(sent.len());

@@ -293,10 +293,9 @@ impl TestServer {
                 // `https://` when the test configures `[server] tls_cert`.
                 if let Some(addr) =
                     listening.and_then(|l| l.strip_prefix("http://").or_else(|| l.strip_prefix("https://")))
+                    && let Some(tx) = tx.take()
                 {
-                    if let Some(tx) = tx.take() {
-                        let _ = tx.send((addr.trim().to_string(), metrics.take()));
-                    }
+                    let _ = tx.send((addr.trim().to_string(), metrics.take()));
                 }
             }
         });

@@ -79,10 +79,10 @@ impl InfoCache {
     /// The limits of `client`'s server: from the cache when fresh, else
     /// fetched (and cached). `None`: no preflight is possible.
     pub async fn get(&self, client: &Client) -> Option<ServerInfo> {
-        if let Some(entry) = self.read(client.base()).await {
-            if unix_now().saturating_sub(entry.fetched_at) < INFO_TTL.as_secs() {
-                return entry.info;
-            }
+        if let Some(entry) = self.read(client.base()).await
+            && unix_now().saturating_sub(entry.fetched_at) < INFO_TTL.as_secs()
+        {
+            return entry.info;
         }
         self.refresh(client).await
     }

@@ -454,10 +454,10 @@ impl App {
         let keep = self.selected_conversation().map(|c| c.id);
         inbox_order(&mut self.conversations);
         self.selected = 0;
-        if let Some(id) = keep {
-            if let Some(i) = self.conversations.iter().position(|c| c.id == id) {
-                self.selected = i;
-            }
+        if let Some(id) = keep
+            && let Some(i) = self.conversations.iter().position(|c| c.id == id)
+        {
+            self.selected = i;
         }
         self.selected = self.selected.min(self.conversations.len().saturating_sub(1));
     }

@@ -279,10 +279,11 @@ fn chats_key(app: &mut App, key: KeyEvent) -> Vec<Effect> {
             && !key
                 .modifiers
                 .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
-        if text && app.focus == Focus::Thread {
-            if let Some(why) = app.open_conversation().and_then(closed_reason) {
-                app.status = Some(why);
-            }
+        if text
+            && app.focus == Focus::Thread
+            && let Some(why) = app.open_conversation().and_then(closed_reason)
+        {
+            app.status = Some(why);
         }
         return Vec::new();
     };
@@ -501,14 +502,16 @@ fn scroll_thread(app: &mut App, cmd: Command) -> Vec<Effect> {
             before,
         }];
     }
-    if t.scroll == 0 && t.has_newer && !t.loading_newer {
-        if let Some(after) = t.last_id() {
-            t.loading_newer = true;
-            return vec![Effect::LoadNewer {
-                conversation: id,
-                after,
-            }];
-        }
+    if t.scroll == 0
+        && t.has_newer
+        && !t.loading_newer
+        && let Some(after) = t.last_id()
+    {
+        t.loading_newer = true;
+        return vec![Effect::LoadNewer {
+            conversation: id,
+            after,
+        }];
     }
     Vec::new()
 }

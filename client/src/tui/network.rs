@@ -257,20 +257,20 @@ fn conversations(app: &mut App, list: Vec<Conversation>, cached: bool) -> Vec<Ef
     app.selected = keep
         .and_then(|id| app.conversations.iter().position(|c| c.id == id))
         .unwrap_or(0);
-    if let Some(peer) = app.start_with.clone() {
-        if let Some(i) = app.conversations.iter().position(|c| c.peer.username == peer) {
-            app.selected = i;
-            app.start_with = None;
-        }
+    if let Some(peer) = app.start_with.clone()
+        && let Some(i) = app.conversations.iter().position(|c| c.peer.username == peer)
+    {
+        app.selected = i;
+        app.start_with = None;
     }
     let mut effects = Vec::new();
     if !cached {
         effects.push(Effect::CacheConversations(app.conversations.clone()));
     }
-    if let Some(id) = app.open {
-        if app.is_reading(id) {
-            effects.extend(super::input::mark_read(app, id));
-        }
+    if let Some(id) = app.open
+        && app.is_reading(id)
+    {
+        effects.extend(super::input::mark_read(app, id));
     }
     effects
 }
@@ -450,10 +450,10 @@ pub fn message(app: &mut App, m: Message, live: bool) -> Vec<Effect> {
             c.my_markers.read_up_to = m.id;
         }
     }
-    if let Some(sender) = &m.sender {
-        if app.typing.get(&id).is_some_and(|(who, _)| who == sender) {
-            app.typing.remove(&id);
-        }
+    if let Some(sender) = &m.sender
+        && app.typing.get(&id).is_some_and(|(who, _)| who == sender)
+    {
+        app.typing.remove(&id);
     }
     if let Some(t) = app.threads.get_mut(&id) {
         // After a jump into history, newer messages load when scrolled to.
@@ -501,11 +501,11 @@ fn updated(app: &mut App, m: Message) -> Vec<Effect> {
             }
         }
     }
-    if let Some(c) = app.conversation_mut(id) {
-        if c.last_message.as_ref().is_some_and(|l| l.id == m.id) {
-            c.last_message = Some(m.clone());
-            app.cache_dirty = true;
-        }
+    if let Some(c) = app.conversation_mut(id)
+        && c.last_message.as_ref().is_some_and(|l| l.id == m.id)
+    {
+        c.last_message = Some(m.clone());
+        app.cache_dirty = true;
     }
     if m.deleted_at.is_some() {
         if app.editing == Some(m.id) {
@@ -550,10 +550,10 @@ fn settings(app: &mut App, id: mchat_shared::ConversationId, muted: bool, archiv
         app.cache_dirty = true;
     }
     // The highlighted conversation may have just been hidden.
-    if app.selected_conversation().is_some_and(|c| !app.visible(c)) {
-        if let Some(i) = (0..app.conversations.len()).find(|&i| app.visible(&app.conversations[i])) {
-            app.selected = i;
-        }
+    if app.selected_conversation().is_some_and(|c| !app.visible(c))
+        && let Some(i) = (0..app.conversations.len()).find(|&i| app.visible(&app.conversations[i]))
+    {
+        app.selected = i;
     }
 }
 

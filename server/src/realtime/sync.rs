@@ -75,11 +75,11 @@ pub async fn sync(
     }
     let mut delivered: HashMap<i64, i64> = HashMap::new();
     for ev in &page.events {
-        if let EventKind::MessageNew { message } = &ev.kind {
-            if message.sender.as_deref().is_some_and(|s| s != me.username) {
-                let e = delivered.entry(message.conversation_id.0).or_insert(0);
-                *e = (*e).max(message.id.0);
-            }
+        if let EventKind::MessageNew { message } = &ev.kind
+            && message.sender.as_deref().is_some_and(|s| s != me.username)
+        {
+            let e = delivered.entry(message.conversation_id.0).or_insert(0);
+            *e = (*e).max(message.id.0);
         }
     }
     flush_delivered(&state, user, &mut delivered);

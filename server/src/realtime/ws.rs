@@ -357,11 +357,11 @@ async fn replay(
                 return Err(end);
             }
             last = ev.seq.0;
-            if let EventKind::MessageNew { message } = &ev.kind {
-                if message.sender.as_deref().is_some_and(|s| s != me) {
-                    let e = delivered.entry(message.conversation_id.0).or_insert(0);
-                    *e = (*e).max(message.id.0);
-                }
+            if let EventKind::MessageNew { message } = &ev.kind
+                && message.sender.as_deref().is_some_and(|s| s != me)
+            {
+                let e = delivered.entry(message.conversation_id.0).or_insert(0);
+                *e = (*e).max(message.id.0);
             }
         }
         // Replayed messages reached the device too.

@@ -263,10 +263,10 @@ fn commit_batch(conn: &Connection, batch: Vec<Job>, sink: Option<&dyn EventSink>
             }
             // Push first: the recipients' frames leave as early as the
             // senders' HTTP answers.
-            if let Some(sink) = sink {
-                if !pending.is_empty() {
-                    sink.publish(pending);
-                }
+            if let Some(sink) = sink
+                && !pending.is_empty()
+            {
+                sink.publish(pending);
             }
             for done in completions {
                 done(Ok(()));

@@ -114,12 +114,11 @@ async fn explain_cut_off(
     size: u64,
     content_type: &str,
 ) -> anyhow::Error {
-    if matches!(e, ClientError::Unreachable { .. }) {
-        if let Some(info) = info_cache(ctx).refresh(client).await {
-            if let Err(refused) = refuse_early(&info.limits, size, content_type) {
-                return refused.into();
-            }
-        }
+    if matches!(e, ClientError::Unreachable { .. })
+        && let Some(info) = info_cache(ctx).refresh(client).await
+        && let Err(refused) = refuse_early(&info.limits, size, content_type)
+    {
+        return refused.into();
     }
     not_queued(ctx, e)
 }
