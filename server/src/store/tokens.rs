@@ -1,10 +1,10 @@
 //! Bearer tokens: stored as SHA-256 hashes, expiring, revocable, listed per user.
 
 use super::rows::{ts, ts_opt};
-use super::{Store, StoreError, StoreResult, now_ms};
+use super::{Store, StoreError, StoreResult, WriteCtx, now_ms};
 use mchat_shared::api::{Role, TokenInfo};
 use mchat_shared::{ErrorCode, TokenId};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 /// Who a request is from, resolved from its token.
 #[derive(Debug, Clone)]
@@ -32,6 +32,25 @@ fn info(row: &rusqlite::Row<'_>, current: i64) -> rusqlite::Result<TokenInfo> {
     })
 }
 
+/// Stores a new token; returns its id.
+fn insert(ctx: &WriteCtx<'_>, user_id: i64, hash: &[u8], name: &str, expires_at: i64) -> StoreResult<i64> {
+    ctx.conn.execute(
+        "INSERT INTO tokens (user_id, hash, name, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![user_id, hash, name, ctx.now, expires_at],
+    )?;
+    Ok(ctx.conn.last_insert_rowid())
+}
+
+/// The token just stored, as its owner sees it; `current` says whether it
+/// is the token the caller will use (a login) or another one (a script's).
+fn stored(conn: &Connection, id: i64, current: bool) -> StoreResult<TokenInfo> {
+    Ok(conn.query_row(
+        "SELECT id, name, created_at, last_used_at, expires_at FROM tokens WHERE id = ?1",
+        [id],
+        |r| info(r, if current { id } else { 0 }),
+    )?)
+}
+
 impl Store {
     /// A named token made with `POST /v1/tokens`: its name is unique among
     /// the user's live tokens (a script's token is found by name), and it
@@ -56,16 +75,8 @@ impl Store {
                     format!("you already have a token named {name:?}: revoke it first, or pick another name"),
                 ));
             }
-            ctx.conn.execute(
-                "INSERT INTO tokens (user_id, hash, name, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![user_id, hash, name, ctx.now, expires_at],
-            )?;
-            let id = ctx.conn.last_insert_rowid();
-            Ok(ctx.conn.query_row(
-                "SELECT id, name, created_at, last_used_at, expires_at FROM tokens WHERE id = ?1",
-                [id],
-                |r| info(r, 0),
-            )?)
+            let id = insert(ctx, user_id, &hash, &name, expires_at)?;
+            stored(ctx.conn, id, false)
         })
         .await
     }
@@ -78,16 +89,8 @@ impl Store {
         expires_at: i64,
     ) -> StoreResult<TokenInfo> {
         self.write(move |ctx| {
-            ctx.conn.execute(
-                "INSERT INTO tokens (user_id, hash, name, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![user_id, hash, name, ctx.now, expires_at],
-            )?;
-            let id = ctx.conn.last_insert_rowid();
-            Ok(ctx.conn.query_row(
-                "SELECT id, name, created_at, last_used_at, expires_at FROM tokens WHERE id = ?1",
-                [id],
-                |r| info(r, id),
-            )?)
+            let id = insert(ctx, user_id, &hash, &name, expires_at)?;
+            stored(ctx.conn, id, true)
         })
         .await
     }
