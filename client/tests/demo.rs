@@ -102,3 +102,54 @@ fn demo_seeds_every_feature_streams_the_mentee_and_cleans_up() {
     }
     assert!(!home.exists(), "{} left behind", home.display());
 }
+
+/// A client built without the embedded server runs the `mchatd` binary
+/// instead; `MCHAT_DEMO_SERVER` takes that path in this (default) build too.
+/// The demo works the same, and its server process ends with it.
+#[test]
+fn demo_runs_the_mchatd_binary_when_asked() {
+    let out = Command::new(env!("CARGO_BIN_EXE_mchat"))
+        .args(["demo", "--no-tui", "--duration", "8", "--every", "1"])
+        .env_remove("MCHAT_HOME")
+        .env_remove("MCHAT_SERVER")
+        .env("MCHAT_DEMO_SERVER", mchat_testkit::mchatd_bin())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("cannot run mchat demo");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}\n{err}");
+    assert!(
+        text.contains("a throwaway mchatd process on http://127.0.0.1:"),
+        "{text}"
+    );
+    assert!(text.contains("seeded: mentor mona"), "{text}");
+    assert!(
+        text.contains("ana → mona"),
+        "a live line from the scripted mentee:\n{text}"
+    );
+    let addr = text
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://127.0.0.1:"))
+        .map(|port| format!("127.0.0.1:{}", port.trim_end_matches(',')))
+        .expect("the demo prints its server URL");
+    assert!(
+        std::net::TcpStream::connect(&addr).is_err(),
+        "the demo's mchatd still listens on {addr} after the demo ended"
+    );
+}
+
+/// A server binary that cannot run is one clear sentence, not a panic.
+#[test]
+fn demo_says_when_its_server_binary_cannot_run() {
+    let out = Command::new(env!("CARGO_BIN_EXE_mchat"))
+        .args(["demo", "--no-tui", "--duration", "1"])
+        .env("MCHAT_DEMO_SERVER", "/nonexistent/mchatd")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("cannot run mchat demo");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("cannot run /nonexistent/mchatd"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one sentence:\n{err}");
+}

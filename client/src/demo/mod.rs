@@ -1,5 +1,6 @@
-//! `mchat demo`: the product working with nothing to set up. Starts an
-//! embedded `mchatd` on a free loopback port with a temporary data dir,
+//! `mchat demo`: the product working with nothing to set up. Starts a
+//! throwaway `mchatd` ([`server`]: embedded, or the binary) on a free
+//! loopback port with a temporary data dir,
 //! seeds a mentor, three mentees and some history over the real API, and
 //! shows the mentor's inbox while a scripted mentee keeps writing. Ctrl-C
 //! (or `--duration`) stops the server and removes every file.
@@ -8,6 +9,9 @@
 //! stdout is not a terminal (tests, CI), it is a live console stream.
 
 mod seed;
+mod server;
+
+use server::DemoServer;
 
 use crate::api::Client;
 use crate::cli::commands::conversations::{inbox_order, print_inbox};
@@ -49,26 +53,12 @@ fn save_credentials(home: &Path, server: &str, s: &seed::Seeded) -> anyhow::Resu
 
 pub async fn run(out: Out, args: DemoArgs) -> anyhow::Result<()> {
     let dir = tempfile::Builder::new().prefix("mchat-demo-").tempdir()?;
-    let mut config = mchatd::config::Config::default();
-    config.server.data_dir = Some(dir.path().join("server"));
-    config.server.shutdown_grace_secs = 2;
-    config.registration.require_mentor_approval = false;
-    config.limits.auth_per_min = 0;
-    let state = mchatd::server::build_state(config, None).await?;
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(mchatd::server::serve(state, listener, async {
-        let _ = stop_rx.await;
-    }));
+    let server = DemoServer::start(&dir.path().join("server")).await?;
 
-    let result = show(&out, &args, &url, dir.path()).await;
+    let result = show(&out, &args, &server, dir.path()).await;
 
-    let _ = stop_tx.send(());
-    match server.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => out.note(format!("demo server stopped with an error: {e:#}")),
-        Err(e) => out.note(format!("demo server task failed: {e}")),
+    if let Err(e) = server.stop().await {
+        out.note(format!("demo server stopped with an error: {e:#}"));
     }
     drop(dir);
     out.note("demo stopped; its server and files are gone");
@@ -95,15 +85,16 @@ fn keep_online(url: &str, who: &seed::Seeded) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move { while live.events.recv().await.is_some() {} })
 }
 
-async fn show(out: &Out, args: &DemoArgs, url: &str, dir: &Path) -> anyhow::Result<()> {
+async fn show(out: &Out, args: &DemoArgs, server: &DemoServer, dir: &Path) -> anyhow::Result<()> {
     use std::io::IsTerminal;
+    let url = server.url();
     if !args.no_tui && !out.json && std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
-        return show_tui(out, args, url, dir).await;
+        return show_tui(out, args, server, dir).await;
     }
     out.line(paint(BOLD, "mentorchat demo"));
     out.line(paint(
         DIM,
-        format!("a throwaway mchatd on {url}, data in {}", dir.display()),
+        format!("{} on {url}, data in {}", server.describe(), dir.display()),
     ));
     let world = seed::seed(url).await?;
     let _online = AbortOnDrop(keep_online(url, &world.ana));
@@ -140,8 +131,9 @@ async fn show(out: &Out, args: &DemoArgs, url: &str, dir: &Path) -> anyhow::Resu
 
 /// The TUI as the mentor while ana writes every few seconds; on exit, how
 /// a second `mchat` could have joined.
-async fn show_tui(out: &Out, args: &DemoArgs, url: &str, dir: &Path) -> anyhow::Result<()> {
-    out.line(format!("mentorchat demo: starting a throwaway mchatd on {url}…"));
+async fn show_tui(out: &Out, args: &DemoArgs, server: &DemoServer, dir: &Path) -> anyhow::Result<()> {
+    let url = server.url();
+    out.line(format!("mentorchat demo: {} on {url}…", server.describe()));
     let world = seed::seed(url).await?;
     let _online = AbortOnDrop(keep_online(url, &world.ana));
     for s in [&world.mentor, &world.ana, &world.ben, &world.chris] {
