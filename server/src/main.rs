@@ -19,14 +19,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// `mchatd --version`: the package version, the git commit and the build
 /// date (recorded by `build.rs`).
-const VERSION: &str = concat!(
-    env!("CARGO_PKG_VERSION"),
-    " (",
-    env!("MCHAT_GIT_COMMIT"),
-    " ",
-    env!("MCHAT_BUILD_DATE"),
-    ")"
-);
+const VERSION: &str = env!("MCHAT_LONG_VERSION");
 
 #[derive(Parser)]
 #[command(name = "mchatd", version = VERSION, about = "The mentorchat server")]

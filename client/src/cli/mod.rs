@@ -17,14 +17,7 @@ use std::process::ExitCode;
 
 /// `mchat --version`: the package version, the git commit and the build
 /// date (recorded by `build.rs`), so a bug report names the exact build.
-const VERSION: &str = concat!(
-    env!("CARGO_PKG_VERSION"),
-    " (",
-    env!("MCHAT_GIT_COMMIT"),
-    " ",
-    env!("MCHAT_BUILD_DATE"),
-    ")"
-);
+const VERSION: &str = env!("MCHAT_LONG_VERSION");
 
 #[derive(Parser)]
 #[command(
