@@ -1,16 +1,21 @@
 //! The OpenAPI document served at `GET /v1/openapi.json`: it parses as
-//! OpenAPI 3.1, it describes exactly the routes registered in
-//! `server/src/routes/mod.rs` (parsed from the source, so a new route without
-//! documentation fails here), every `$ref` resolves, and real answers of a
-//! real server — successes and errors — have a documented status and
-//! validate against the JSON Schema the document gives for them (and the
-//! schema is the one named after the Rust wire type they decode into).
+//! OpenAPI 3.1; it is the document the router collected while registering
+//! the routes (`utoipa_axum`'s `routes!` takes each route from its handler's
+//! `#[utoipa::path]`, so none can be registered undocumented, and no source
+//! file adds one around it with plain `route`); every documented route is
+//! answered and every other method on it is a JSON 405; shared error answers
+//! are `$ref`s to `components.responses`, with `Retry-After` on 429 and 503;
+//! every `$ref` resolves; every example validates against the schema beside
+//! it; and real answers of a real server — successes and errors — have a
+//! documented status and validate against the JSON Schema the document gives
+//! for them (and the schema is the one named after the Rust wire type they
+//! decode into).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
-use common::{Api, TestServer, decode};
+use common::{Api, TestServer, assert_error_shape, decode};
 use mchat_shared::ErrorBody;
 use mchat_shared::api::{
     Conversation, ConversationList, CreatedToken, FileInfo, Message, MessagePage, NotificationList,
@@ -21,61 +26,112 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-
-/// The router's source: the one list of routes the document must match.
-const ROUTES_SRC: &str = include_str!("../src/routes/mod.rs");
+use std::path::Path;
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
-/// Every `(method, path)` registered in `routes/mod.rs`, with the `/v1`
-/// prefix for routes of the nested router.
-fn registered_routes() -> BTreeSet<(String, String)> {
-    let nest_at = ROUTES_SRC
-        .find(".nest(\"/v1\"")
-        .expect("routes/mod.rs nests the v1 router");
-    let mut routes = BTreeSet::new();
-    let mut rest = ROUTES_SRC;
-    let mut offset = 0;
-    while let Some(i) = rest.find(".route(") {
-        let start = offset + i + ".route(".len();
-        let call = balanced(&ROUTES_SRC[start..]);
-        let path = call
-            .split('"')
-            .nth(1)
-            .expect("a route's first argument is a string literal");
-        let prefix = if start < nest_at { "/v1" } else { "" };
-        let bytes = call.as_bytes();
-        for method in METHODS {
-            let needle = format!("{method}(");
-            for (at, _) in call.match_indices(&needle) {
-                let before = if at == 0 { b' ' } else { bytes[at - 1] };
-                if !(before.is_ascii_alphanumeric() || before == b'_') {
-                    routes.insert((method.to_string(), format!("{prefix}{path}")));
-                }
-            }
-        }
-        offset = start + call.len();
-        rest = &ROUTES_SRC[offset..];
-    }
-    routes
+/// Calls that add a route to an axum router without documentation (an
+/// `OpenApiRouter` only learns of what goes through `routes!`).
+const PLAIN_ROUTING: [&str; 6] = [
+    ".route(",
+    ".route_service(",
+    ".nest_service(",
+    ".fallback_service(",
+    "Router::new(",
+    "Router::default(",
+];
+
+/// The exceptions, each as (file under `server/src`, the line's text): the
+/// private `[metrics] bind` listener, which answers the `GET /metrics`
+/// documented on the public router and nothing else.
+const ALLOWED_PLAIN: [(&str, &str); 2] = [
+    ("metrics.rs", "Router::new()"),
+    (
+        "metrics.rs",
+        ".route(\"/metrics\", get(move || serve(metrics.clone())))",
+    ),
+];
+
+/// Whether `code` contains `call` as a whole name (`Router::new(` is not
+/// `OpenApiRouter::new(`).
+fn calls(code: &str, call: &str) -> bool {
+    code.match_indices(call).any(|(at, _)| {
+        call.starts_with('.')
+            || !code[..at]
+                .chars()
+                .next_back()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_')
+    })
 }
 
-/// The text up to the parenthesis that closes the one just opened.
-fn balanced(s: &str) -> &str {
-    let mut depth = 1;
-    for (i, c) in s.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => {
-                depth -= 1;
-                if depth == 0 {
-                    return &s[..i];
-                }
-            }
-            _ => {}
+/// Every `.rs` file under `dir`, recursively.
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read the source directory") {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
         }
     }
-    panic!("unbalanced parentheses in routes/mod.rs")
+}
+
+#[test]
+fn no_route_is_added_around_the_openapi_router() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    assert!(files.len() > 20, "only {} source files found", files.len());
+    let mut allowed_seen = 0;
+    for file in files {
+        let name = file
+            .strip_prefix(&src)
+            .expect("under src")
+            .to_string_lossy()
+            .replace('\\', "/");
+        let text = std::fs::read_to_string(&file).expect("read a source file");
+        for (n, line) in text.lines().enumerate() {
+            // Comments may mention anything.
+            let code = line.split("//").next().unwrap_or_default().trim();
+            if !PLAIN_ROUTING.iter().any(|call| calls(code, call)) {
+                continue;
+            }
+            if ALLOWED_PLAIN.contains(&(name.as_str(), code)) {
+                allowed_seen += 1;
+                continue;
+            }
+            panic!(
+                "{name}:{}: `{code}` adds a route outside utoipa_axum's OpenApiRouter, so it would be \
+                 undocumented: give the handler a #[utoipa::path] and register it with routes!(..) in \
+                 routes/mod.rs",
+                n + 1
+            );
+        }
+    }
+    assert_eq!(
+        allowed_seen,
+        ALLOWED_PLAIN.len(),
+        "an allowed exception is gone: drop it from ALLOWED_PLAIN"
+    );
+    // And the router is built with routes!, one handler per operation.
+    let routes_src = include_str!("../src/routes/mod.rs");
+    let handlers: usize = routes_src
+        .split("routes!(")
+        .skip(1)
+        .map(|call| {
+            call.split(')')
+                .next()
+                .unwrap_or_default()
+                .split(',')
+                .filter(|h| !h.trim().is_empty())
+                .count()
+        })
+        .sum();
+    let operations = documented_routes(&serde_json::to_value(mchatd::openapi::document()).unwrap()).len();
+    assert_eq!(
+        handlers, operations,
+        "handlers in routes!(..) vs documented operations"
+    );
 }
 
 /// Every `(method, path)` the document describes.
@@ -97,33 +153,86 @@ async fn fetch_doc(server: &TestServer) -> Value {
     doc
 }
 
-#[test]
-fn the_route_parser_sees_the_router() {
-    let routes = registered_routes();
-    // A sanity floor, so a broken parser cannot make the next test vacuous.
+#[tokio::test]
+async fn the_served_document_is_the_one_the_router_collected() {
+    let server = TestServer::start();
+    let doc = fetch_doc(&server).await;
+    let collected = serde_json::to_value(mchatd::openapi::document()).unwrap();
     assert!(
-        routes.len() >= 45,
-        "only {} routes parsed: {routes:?}",
-        routes.len()
+        doc == collected,
+        "GET /v1/openapi.json is not mchatd::openapi::document()"
     );
+    // Each resource's handlers were collected, under /v1 (the nested router's prefix).
+    let routes = documented_routes(&doc);
+    assert!(routes.len() >= 48, "only {} operations: {routes:?}", routes.len());
     for probe in [
         ("post", "/v1/auth/register"),
         ("delete", "/v1/tokens/{id}"),
         ("patch", "/v1/messages/{id}"),
         ("delete", "/v1/messages/{id}/reactions/{emoji}"),
         ("get", "/v1/ws"),
+        ("get", "/v1/openapi.json"),
         ("get", "/healthz"),
         ("get", "/metrics"),
     ] {
         assert!(
             routes.contains(&(probe.0.to_string(), probe.1.to_string())),
-            "{probe:?} not parsed from routes/mod.rs"
+            "{probe:?} not documented"
         );
     }
 }
 
+/// A concrete URL for a documented path.
+fn concrete(path: &str) -> String {
+    path.replace("{id}", "1")
+        .replace("{username}", "mona")
+        .replace("{emoji}", "%F0%9F%91%8D")
+        .replace("{name}", "welcome")
+}
+
 #[tokio::test]
-async fn the_document_describes_exactly_the_registered_routes() {
+async fn every_documented_route_is_answered_and_other_methods_are_405() {
+    let server = TestServer::start();
+    let doc = fetch_doc(&server).await;
+    let anon = server.anon();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        let url = concrete(path);
+        assert!(!url.contains('{'), "no value for a parameter of {path}");
+        for method in METHODS {
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let resp = Api::send(anon.builder(m, &url)).await;
+            let (status, body) = (resp.status.as_u16(), resp.body);
+            if item.get(method).is_some() {
+                assert_ne!(
+                    status, 405,
+                    "{method} {path} is documented but not routed: {body}"
+                );
+                assert!(
+                    !(status == 404 && body["error"]["message"] == "no such endpoint"),
+                    "{method} {path} is documented but not routed: {body}"
+                );
+                assert!(
+                    item[method]["responses"].get(status.to_string()).is_some(),
+                    "{method} {path} answered an undocumented {status}: {body}"
+                );
+            } else {
+                assert_eq!(
+                    status, 405,
+                    "{method} {path} is routed but not documented: {body}"
+                );
+                assert_error_shape(&body);
+                assert_eq!(body["error"]["code"], "method_not_allowed", "{body}");
+            }
+        }
+    }
+    let (status, body) = anon.get("/v1/no-such-thing").await;
+    assert_eq!(status, 404);
+    assert_error_shape(&body);
+    assert_eq!(body["error"]["code"], "not_found", "{body}");
+}
+
+#[tokio::test]
+async fn every_operation_is_described() {
     let server = TestServer::start();
     let doc = fetch_doc(&server).await;
     assert!(
@@ -131,16 +240,6 @@ async fn the_document_describes_exactly_the_registered_routes() {
         "{}",
         doc["openapi"]
     );
-    let registered = registered_routes();
-    let documented = documented_routes(&doc);
-    let missing: Vec<_> = registered.difference(&documented).collect();
-    assert!(missing.is_empty(), "routes without documentation: {missing:?}");
-    let stale: Vec<_> = documented.difference(&registered).collect();
-    assert!(
-        stale.is_empty(),
-        "documented routes that are not registered: {stale:?}"
-    );
-
     // Operation ids are unique, every operation has a 2xx (or 101) answer,
     // and every authenticated operation names the bearer scheme.
     let public: BTreeSet<&str> = [
@@ -153,10 +252,14 @@ async fn the_document_describes_exactly_the_registered_routes() {
     ]
     .into();
     let mut ids = BTreeSet::new();
-    for (method, path) in &documented {
+    for (method, path) in &documented_routes(&doc) {
         let op = &doc["paths"][path][method];
         let id = op["operationId"].as_str().expect("an operationId");
         assert!(ids.insert(id.to_string()), "duplicate operationId {id}");
+        assert!(
+            op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+            "{method} {path} has no summary"
+        );
         let responses = op["responses"].as_object().expect("responses");
         assert!(
             responses
@@ -176,6 +279,253 @@ async fn the_document_describes_exactly_the_registered_routes() {
         }
     }
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+}
+
+/// A response object, following a `$ref` into `components.responses`.
+fn resolve<'a>(doc: &'a Value, response: &'a Value) -> &'a Value {
+    match response["$ref"].as_str() {
+        Some(r) => doc
+            .pointer(r.strip_prefix('#').expect("a local $ref"))
+            .unwrap_or_else(|| panic!("dangling $ref {r}")),
+        None => response,
+    }
+}
+
+/// `(method, path, status, response)` for every documented answer.
+fn all_responses(doc: &Value) -> Vec<(String, String, String, Value)> {
+    let mut out = Vec::new();
+    for (method, path) in documented_routes(doc) {
+        for (status, response) in doc["paths"][&path][&method]["responses"]
+            .as_object()
+            .expect("responses")
+        {
+            out.push((method.clone(), path.clone(), status.clone(), response.clone()));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn shared_error_answers_are_declared_once() {
+    let server = TestServer::start();
+    let doc = fetch_doc(&server).await;
+    let shared = doc["components"]["responses"]
+        .as_object()
+        .expect("components.responses");
+    for name in [
+        "Invalid",
+        "Unauthorized",
+        "Forbidden",
+        "NotFound",
+        "Conflict",
+        "TooLarge",
+        "UnsupportedType",
+        "RateLimited",
+        "Busy",
+    ] {
+        let response = shared
+            .get(name)
+            .unwrap_or_else(|| panic!("no shared response {name}"));
+        assert_eq!(
+            response["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/ErrorBody",
+            "{name}"
+        );
+        assert!(
+            response["description"].as_str().is_some_and(|d| d.len() > 20),
+            "{name}"
+        );
+    }
+    let mut used = BTreeSet::new();
+    for (method, path, status, response) in all_responses(&doc) {
+        if !status.starts_with('4') && !status.starts_with('5') {
+            continue;
+        }
+        // The one inline error: the health check's 503 (no Retry-After).
+        if (path.as_str(), status.as_str()) == ("/healthz", "503") {
+            continue;
+        }
+        let r = response["$ref"].as_str().unwrap_or_else(|| {
+            panic!("{method} {path} {status} is inline, not a shared response: {response}")
+        });
+        let name = r
+            .strip_prefix("#/components/responses/")
+            .unwrap_or_else(|| panic!("{method} {path} {status}: {r}"));
+        used.insert(name.to_string());
+    }
+    let declared: BTreeSet<String> = shared.keys().cloned().collect();
+    assert_eq!(used, declared, "shared responses used vs declared");
+}
+
+#[tokio::test]
+async fn retry_after_is_documented_exactly_where_it_is_sent() {
+    let server = TestServer::start();
+    let doc = fetch_doc(&server).await;
+    let mut with_429 = 0;
+    for (method, path, status, response) in all_responses(&doc) {
+        let response = resolve(&doc, &response);
+        let header = &response["headers"]["Retry-After"];
+        // ApiError sets Retry-After for rate_limited (429) and busy (503);
+        // the health check's 503 is not a busy answer.
+        let sends_it = status == "429" || (status == "503" && path != "/healthz");
+        if sends_it {
+            assert_eq!(
+                header["schema"]["type"], "integer",
+                "{method} {path} {status}: {response}"
+            );
+        } else {
+            assert!(header.is_null(), "{method} {path} {status} documents Retry-After");
+        }
+        with_429 += usize::from(status == "429");
+    }
+    assert!(with_429 >= 7, "only {with_429} operations document 429");
+    // Load shedding sits in front of every route but these.
+    for (method, path) in documented_routes(&doc) {
+        if path == "/healthz" || path == "/metrics" {
+            continue;
+        }
+        assert_eq!(
+            doc["paths"][&path][&method]["responses"]["503"]["$ref"], "#/components/responses/Busy",
+            "{method} {path}"
+        );
+    }
+
+    // A real 429 carries the header and matches the document.
+    let limited = TestServer::start_with("[limits]\nauth_per_min = 1\nauth_burst = 1\n");
+    let anon = limited.anon();
+    let login = json!({"username": "nobody", "password": "not the password"});
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let resp = Api::send(anon.builder(Method::POST, "/v1/auth/login").json(&login)).await;
+        answers.push(resp);
+    }
+    let resp = answers
+        .into_iter()
+        .find(|r| r.status == 429)
+        .expect("a second login within the minute is rate limited");
+    let err: ErrorBody = conforms(&doc, "post", "/v1/auth/login", 429, &resp.body, "ErrorBody");
+    let header = resp
+        .headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .expect("a numeric Retry-After");
+    assert_eq!(Some(header), err.error.retry_after_secs);
+}
+
+/// Every example in `v` (media types, parameters, headers and schemas),
+/// with the schema it sits beside, as `(where, example, schema)`.
+fn examples(v: &Value, at: &str, out: &mut Vec<(String, Value, Value)>) {
+    match v {
+        Value::Object(map) => {
+            let own_schema = map.get("schema").filter(|s| s.is_object());
+            match own_schema {
+                // A media type, parameter or header: examples of its schema.
+                Some(schema) => {
+                    if let Some(example) = map.get("example") {
+                        out.push((at.to_string(), example.clone(), schema.clone()));
+                    }
+                    for (name, ex) in map
+                        .get("examples")
+                        .and_then(Value::as_object)
+                        .into_iter()
+                        .flatten()
+                    {
+                        if let Some(value) = ex.get("value") {
+                            out.push((format!("{at}/examples/{name}"), value.clone(), schema.clone()));
+                        }
+                    }
+                }
+                // A schema: its own examples.
+                None => {
+                    if let Some(example) = map.get("example") {
+                        out.push((at.to_string(), example.clone(), v.clone()));
+                    }
+                    for (i, ex) in map
+                        .get("examples")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .enumerate()
+                    {
+                        out.push((format!("{at}/examples/{i}"), ex.clone(), v.clone()));
+                    }
+                }
+            }
+            for (k, x) in map {
+                examples(x, &format!("{at}/{k}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, x) in items.iter().enumerate() {
+                examples(x, &format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Why `instance` does not validate against `schema`, a schema of the
+/// document (its `$ref`s resolve in the document's components).
+fn errors_against(doc: &Value, schema: &Value, instance: &Value) -> Vec<String> {
+    let mut root = schema.clone();
+    let Some(obj) = root.as_object_mut() else {
+        panic!("not a schema object: {schema}");
+    };
+    obj.insert(
+        "$schema".into(),
+        json!("https://json-schema.org/draft/2020-12/schema"),
+    );
+    obj.insert("components".into(), doc["components"].clone());
+    let validator = jsonschema::options()
+        .should_validate_formats(true)
+        .build(&root)
+        .unwrap_or_else(|e| panic!("the schema does not compile: {e}: {schema}"));
+    validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
+#[tokio::test]
+async fn every_example_validates_against_its_schema() {
+    let server = TestServer::start();
+    let doc = fetch_doc(&server).await;
+    let mut found = Vec::new();
+    examples(&doc, "#", &mut found);
+    for (at, example, schema) in &found {
+        let errors = errors_against(&doc, schema, example);
+        assert!(
+            errors.is_empty(),
+            "{at}: the example does not match its schema: {errors:?}\n{example}"
+        );
+    }
+    // The main requests have one.
+    for (method, path) in [
+        ("post", "/v1/auth/register"),
+        ("post", "/v1/auth/login"),
+        ("post", "/v1/conversations"),
+        ("post", "/v1/conversations/{id}/messages"),
+        ("patch", "/v1/messages/{id}"),
+        ("post", "/v1/tokens"),
+        ("post", "/v1/scheduled"),
+    ] {
+        let body = &doc["paths"][path][method]["requestBody"]["content"]["application/json"];
+        assert!(
+            body["example"].is_object(),
+            "{method} {path} has no request example"
+        );
+    }
+    let q = doc["paths"]["/v1/search"]["get"]["parameters"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["name"] == "q"))
+        .expect("the search query parameter");
+    assert!(q["example"].is_string(), "{q}");
+    assert!(found.len() >= 11, "only {} examples: {found:?}", found.len());
+    // And the check can fail: an example the schema refuses is caught.
+    let register = &doc["paths"]["/v1/auth/register"]["post"]["requestBody"]["content"]["application/json"];
+    let mut broken = register["example"].clone();
+    broken["role"] = json!("wizard");
+    assert!(!errors_against(&doc, &register["schema"], &broken).is_empty());
 }
 
 #[tokio::test]
@@ -264,6 +614,8 @@ fn conforms<T: DeserializeOwned>(
         response.is_object(),
         "{method} {path} answered {status}, which is not documented: {body}"
     );
+    // Shared error answers are references to `components.responses`.
+    let response = resolve(doc, response);
     let schema = &response["content"]["application/json"]["schema"];
     assert_eq!(
         schema["$ref"],

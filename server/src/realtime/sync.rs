@@ -21,6 +21,14 @@ use std::time::Duration;
 const PAGE: u32 = 500;
 const MAX_TIMEOUT_SECS: u64 = 60;
 
+/// The same events as the WebSocket, by long-poll.
+#[utoipa::path(get, path = "/sync", tag = "realtime", security(("bearer" = [])),
+    params(SyncQuery),
+    responses(
+        (status = 200, description = "Events after since, and the cursor to ask with next", body = SyncResponse),
+        (status = 400, response = crate::openapi::responses::Invalid),
+        (status = 401, response = crate::openapi::responses::Unauthorized),
+    ))]
 pub async fn sync(
     State(state): State<AppState>,
     Auth(me): Auth,

@@ -69,6 +69,19 @@ fn not_upgradable(rejection: &WebSocketUpgradeRejection, authenticated: bool) ->
     )
 }
 
+/// The live connection (WebSocket, not JSON over HTTP).
+///
+/// Text frames from the server are `ServerFrame`s: every logged event after
+/// `since` (each with its `seq`), then `{"type":"ready"}`, then live events
+/// and signals (typing, presence). The client may send `ClientFrame`s: the
+/// token as a first `auth` frame when it cannot set headers, and `typing`.
+#[utoipa::path(get, path = "/ws", tag = "realtime", operation_id = "websocket", security(("bearer" = []), ()),
+    params(crate::openapi::local::WsQuery),
+    responses(
+        (status = 101, description = "Switching Protocols: the WebSocket"),
+        (status = 400, response = crate::openapi::responses::Invalid),
+        (status = 401, response = crate::openapi::responses::Unauthorized),
+    ))]
 pub async fn upgrade(
     State(state): State<AppState>,
     headers: HeaderMap,

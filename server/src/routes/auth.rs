@@ -5,6 +5,9 @@ use crate::client_ip::ClientIp;
 use crate::config::RegistrationMode;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Json;
+use crate::openapi::responses::{
+    Conflict, Forbidden, Invalid, RateLimited, TooLarge, Unauthorized, UnsupportedType,
+};
 use crate::state::AppState;
 use crate::store::{NewUser, UserRecord};
 use axum::extract::State;
@@ -69,6 +72,28 @@ pub(super) async fn issue_token(
     })
 }
 
+/// Register an account and get a token.
+///
+/// Open or invite registration depending on the server's configuration. 403
+/// when registration is closed, the invite code is wrong, or the role is
+/// `admin`; 409 when the username is taken or too similar to an existing
+/// name (a display name too similar to another user's name is a 400 on
+/// `display_name`).
+#[utoipa::path(post, path = "/auth/register", tag = "auth",
+    request_body(content = RegisterRequest, example = json!({
+        "username": "ana", "password": "correct horse battery", "display_name": "Ana Lima",
+        "role": "mentee", "profile": {"level": "2nd year CS", "interests": ["rust", "databases"]},
+        "token_name": "laptop"
+    })),
+    responses(
+        (status = 201, description = "Registered; the token is shown once", body = AuthResponse),
+        (status = 400, response = Invalid),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedType),
+        (status = 429, response = RateLimited),
+    ))]
 pub async fn register(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
@@ -127,6 +152,22 @@ pub async fn register(
     Ok((StatusCode::CREATED, Json(resp)))
 }
 
+/// Log in and get a new token.
+///
+/// A wrong username and a wrong password get the same 401
+/// (`invalid_credentials`).
+#[utoipa::path(post, path = "/auth/login", tag = "auth",
+    request_body(content = LoginRequest, example = json!({
+        "username": "ana", "password": "correct horse battery", "token_name": "laptop"
+    })),
+    responses(
+        (status = 200, description = "Logged in; the token is shown once", body = AuthResponse),
+        (status = 400, response = Invalid),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedType),
+        (status = 429, response = RateLimited),
+    ))]
 pub async fn login(
     State(state): State<AppState>,
     ClientIp(client): ClientIp,
@@ -154,6 +195,12 @@ pub async fn login(
     Ok(Json(issue_token(&state, user, req.token_name).await?))
 }
 
+/// Revoke the token this request was made with.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Token revoked", body = api::Ok),
+        (status = 401, response = Unauthorized),
+    ))]
 pub async fn logout(State(state): State<AppState>, Auth(me): Auth) -> ApiResult<Json<api::Ok>> {
     state.store.revoke_token(me.user_id, me.token_id).await?;
     state.hub.close_token(me.token_id);

@@ -3,6 +3,9 @@
 use crate::auth::Auth;
 use crate::error::ApiResult;
 use crate::extract::{Body, Json, Path, Query, optional_json};
+use crate::openapi::responses::{
+    Conflict, Forbidden, Invalid, NotFound, RateLimited, TooLarge, Unauthorized, UnsupportedType,
+};
 use crate::state::AppState;
 use crate::store::{MarkerUpdate, Transition};
 use axum::extract::State;
@@ -14,8 +17,16 @@ use mchat_shared::api::{
 use mchat_shared::limits::REASON_MAX_CHARS;
 use mchat_shared::{ConversationId, validate};
 
-/// `GET /v1/conversations?archived=`: archived ones are left out unless
-/// `archived=true`, which lists only them.
+/// My conversations, most recent activity first.
+///
+/// Archived ones are left out unless `archived=true`, which lists only them.
+#[utoipa::path(get, path = "/conversations", tag = "conversations", operation_id = "list_conversations", security(("bearer" = [])),
+    params(ConversationsQuery),
+    responses(
+        (status = 200, description = "My conversations", body = ConversationList),
+        (status = 400, response = Invalid),
+        (status = 401, response = Unauthorized),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -27,6 +38,29 @@ pub async fn list(
     }))
 }
 
+/// Request a conversation with an intro message (get-or-create per pair).
+///
+/// 403 when I may not start a conversation with this user, 404 when there
+/// is no such user; 409 when they declined an earlier request
+/// (`request_declined`) or the `client_id` was used with another intro
+/// (`idempotency_conflict`).
+#[utoipa::path(post, path = "/conversations", tag = "conversations", operation_id = "create_conversation", security(("bearer" = [])),
+    request_body(content = CreateConversationRequest, example = json!({
+        "to": "mona", "message": "Hi Mona, could you help me with Rust lifetimes?",
+        "client_id": "intro-mona-1"
+    })),
+    responses(
+        (status = 201, description = "A new (or renewed) request", body = ConversationCreated),
+        (status = 200, description = "The conversation already existed", body = ConversationCreated),
+        (status = 400, response = Invalid),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedType),
+        (status = 429, response = RateLimited),
+    ))]
 pub async fn create(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -62,6 +96,15 @@ pub async fn create(
     ))
 }
 
+/// One of my conversations.
+#[utoipa::path(get, path = "/conversations/{id}", tag = "conversations", operation_id = "get_conversation", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    responses(
+        (status = 200, description = "The conversation", body = Conversation),
+        (status = 400, response = Invalid),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ))]
 pub async fn get_one(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -79,6 +122,20 @@ async fn change(
     Ok(Json(state.store.transition(me, id, t).await?))
 }
 
+/// Accept a pending request (the recipient).
+///
+/// Only the recipient can accept (403); 409 (`invalid_transition`) unless the
+/// request is pending.
+#[utoipa::path(post, path = "/conversations/{id}/accept", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    responses(
+        (status = 200, description = "The conversation after the change", body = Conversation),
+        (status = 400, response = Invalid),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
 pub async fn accept(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -87,6 +144,22 @@ pub async fn accept(
     change(state, me.user_id, id, Transition::Accept).await
 }
 
+/// Decline a pending request, with an optional reason.
+///
+/// Only the recipient can decline (403); 409 (`invalid_transition`) unless
+/// the request is pending.
+#[utoipa::path(post, path = "/conversations/{id}/decline", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    request_body(content = DeclineRequest, description = "Optional; an empty body declines without a reason"),
+    responses(
+        (status = 200, description = "The conversation after the change", body = Conversation),
+        (status = 400, response = Invalid),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+    ))]
 pub async fn decline(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -101,6 +174,20 @@ pub async fn decline(
     change(state, me.user_id, id, Transition::Decline(reason)).await
 }
 
+/// Mark an accepted conversation completed (read-only, history kept).
+///
+/// 403 when it is not for me to complete; 409 (`invalid_transition`) from a
+/// status that does not allow it.
+#[utoipa::path(post, path = "/conversations/{id}/complete", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    responses(
+        (status = 200, description = "The conversation after the change", body = Conversation),
+        (status = 400, response = Invalid),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
 pub async fn complete(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -109,6 +196,20 @@ pub async fn complete(
     change(state, me.user_id, id, Transition::Complete).await
 }
 
+/// Reopen a completed conversation.
+///
+/// 403 when it is not for me to reopen; 409 (`invalid_transition`) unless it
+/// is completed.
+#[utoipa::path(post, path = "/conversations/{id}/reopen", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    responses(
+        (status = 200, description = "The conversation after the change", body = Conversation),
+        (status = 400, response = Invalid),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
 pub async fn reopen(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -117,6 +218,18 @@ pub async fn reopen(
     change(state, me.user_id, id, Transition::Reopen).await
 }
 
+/// Move my read marker (and my delivered marker, if behind).
+#[utoipa::path(post, path = "/conversations/{id}/read", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    request_body = ReadRequest,
+    responses(
+        (status = 200, description = "My markers and unread count", body = ReadResponse),
+        (status = 400, response = Invalid),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedType),
+    ))]
 pub async fn read(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -135,6 +248,18 @@ pub async fn read(
     }))
 }
 
+/// Move my delivered marker.
+#[utoipa::path(post, path = "/conversations/{id}/delivered", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    request_body = ReadRequest,
+    responses(
+        (status = 200, description = "My markers and unread count", body = ReadResponse),
+        (status = 400, response = Invalid),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedType),
+    ))]
 pub async fn delivered(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -153,8 +278,17 @@ pub async fn delivered(
     }))
 }
 
-/// `POST /v1/conversations/{id}/typing`: tell the others I am typing (renew
-/// every few seconds; it ends by itself).
+/// Tell the other participants I am typing (a live signal, never stored).
+///
+/// Renew it every few seconds; it ends by itself.
+#[utoipa::path(post, path = "/conversations/{id}/typing", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    responses(
+        (status = 200, description = "Signalled", body = mchat_shared::api::Ok),
+        (status = 400, response = Invalid),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ))]
 pub async fn typing(
     State(state): State<AppState>,
     Auth(me): Auth,

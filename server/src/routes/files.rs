@@ -17,6 +17,8 @@
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
+use crate::openapi::local::Binary;
+use crate::openapi::responses::{Invalid, NotFound, TooLarge, Unauthorized, UnsupportedType};
 use crate::realtime::hub::TokenWatch;
 use crate::state::AppState;
 use axum::body::{Body, BodyDataStream};
@@ -43,10 +45,22 @@ const DRAIN_MAX_BYTES: u64 = 16 * 1024 * 1024;
 /// …and for how long at most (a slow client is not waited for).
 const DRAIN_TIME: Duration = Duration::from_secs(2);
 
-/// `POST /v1/files?name=NAME`. A refusal may leave part of the body unread,
-/// so it also closes the connection (`Connection: close`), after draining a
-/// bounded amount of it: a client must not send its next request on a
-/// connection the server stops reading.
+/// Upload a file: the raw bytes as the body, the type in Content-Type.
+///
+/// `name` is the file's name. A refused upload is answered at once and its
+/// connection closed (`Connection: close`) after reading a bounded part of
+/// the rest of the body: send the next request on a new connection.
+#[utoipa::path(post, path = "/files", tag = "files", operation_id = "upload_file", security(("bearer" = [])),
+    params(UploadQuery),
+    request_body(content = inline(Binary), content_type = "application/octet-stream",
+        description = "The bytes; Content-Type is the file's type (default application/octet-stream)"),
+    responses(
+        (status = 201, description = "Stored", body = FileInfo),
+        (status = 400, response = Invalid),
+        (status = 401, response = Unauthorized),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedType),
+    ))]
 pub async fn upload(
     State(state): State<AppState>,
     auth: Result<Auth, ApiError>,
@@ -126,8 +140,19 @@ async fn receive(
     Ok(info)
 }
 
-/// `GET /v1/files/{id}`. The stream stops (the connection is cut short of
-/// `Content-Length`) when the token is revoked or expires mid-transfer.
+/// Download a file I may see (uploader, or a participant of a conversation carrying it).
+///
+/// The stream stops short of `Content-Length` when the token is revoked or
+/// expires mid-transfer.
+#[utoipa::path(get, path = "/files/{id}", tag = "files", operation_id = "download_file", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "File id")),
+    responses(
+        (status = 200, description = "The bytes, with Content-Type, Content-Length and Content-Disposition: attachment",
+            content_type = "*/*", body = inline(Binary)),
+        (status = 400, response = Invalid),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ))]
 pub async fn download(
     State(state): State<AppState>,
     Auth(me): Auth,

@@ -11,6 +11,9 @@ use axum::extract::State;
 use mchat_shared::api::{ServerInfo, ServerLimits};
 use mchat_shared::limits;
 
+/// The server's version and the limits requests are held to (no token needed).
+#[utoipa::path(get, path = "/info", tag = "meta", operation_id = "server_info",
+    responses((status = 200, description = "Version and limits", body = ServerInfo)))]
 pub async fn info(State(state): State<AppState>) -> Json<ServerInfo> {
     let files = &state.config.files;
     Json(ServerInfo {

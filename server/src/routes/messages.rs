@@ -3,6 +3,9 @@
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
+use crate::openapi::responses::{
+    Conflict, Invalid, NotFound, RateLimited, TooLarge, Unauthorized, UnsupportedType,
+};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,6 +13,15 @@ use mchat_shared::api::{Message, MessagePage, MessagesQuery, SendMessageRequest}
 use mchat_shared::limits::{PAGE_DEFAULT, PAGE_MAX};
 use mchat_shared::{ConversationId, ErrorCode, validate};
 
+/// A page of history, oldest first (newest page without before/after).
+#[utoipa::path(get, path = "/conversations/{id}/messages", tag = "messages", operation_id = "list_messages", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id"), MessagesQuery),
+    responses(
+        (status = 200, description = "One page", body = MessagePage),
+        (status = 400, response = Invalid),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -31,6 +43,27 @@ pub async fn list(
     ))
 }
 
+/// Send a message (idempotent by client_id).
+///
+/// 404 when the conversation, the reply parent or the file is not one of
+/// mine; 409 when the conversation is not open (`conversation_not_open`) or
+/// the `client_id` was used with another body (`idempotency_conflict`).
+#[utoipa::path(post, path = "/conversations/{id}/messages", tag = "messages", operation_id = "send_message", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Conversation id")),
+    request_body(content = SendMessageRequest, example = json!({
+        "client_id": "01JH5QJ3V8-ana-1", "body": "Thanks! Here is what I tried:\n\n`let r: &str = &s;`"
+    })),
+    responses(
+        (status = 201, description = "Stored", body = Message),
+        (status = 200, description = "Already stored with this client_id and body: the original", body = Message),
+        (status = 400, response = Invalid),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedType),
+        (status = 429, response = RateLimited),
+    ))]
 pub async fn send(
     State(state): State<AppState>,
     Auth(me): Auth,

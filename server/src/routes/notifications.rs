@@ -3,10 +3,19 @@
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query};
+use crate::openapi::responses::{Invalid, NotFound, TooLarge, Unauthorized, UnsupportedType};
 use crate::state::AppState;
 use axum::extract::State;
 use mchat_shared::api::{MarkNotificationsRead, MarkedRead, NotificationList, NotificationsQuery};
 
+/// My notifications, newest first.
+#[utoipa::path(get, path = "/notifications", tag = "notifications", operation_id = "list_notifications", security(("bearer" = [])),
+    params(NotificationsQuery),
+    responses(
+        (status = 200, description = "Notifications and the unread count", body = NotificationList),
+        (status = 400, response = Invalid),
+        (status = 401, response = Unauthorized),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -23,6 +32,19 @@ pub async fn list(
     }))
 }
 
+/// Mark notifications read: some ids, or all.
+///
+/// 404 when one of the ids is not a notification of mine.
+#[utoipa::path(post, path = "/notifications/read", tag = "notifications", operation_id = "mark_notifications_read", security(("bearer" = [])),
+    request_body = MarkNotificationsRead,
+    responses(
+        (status = 200, description = "How many were marked", body = MarkedRead),
+        (status = 400, response = Invalid),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedType),
+    ))]
 pub async fn mark_read(
     State(state): State<AppState>,
     Auth(me): Auth,

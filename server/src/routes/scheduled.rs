@@ -3,6 +3,7 @@
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
+use crate::openapi::responses::{Conflict, Invalid, NotFound, TooLarge, Unauthorized, UnsupportedType};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -51,7 +52,16 @@ fn check(req: &CreateScheduledRequest, now: OffsetDateTime) -> ApiResult<()> {
     Ok(())
 }
 
-/// `GET /v1/scheduled?all=`: my pending items (with `all=true`, also recent finished ones).
+/// My scheduled messages and reminders, by due time.
+///
+/// Pending ones; with `all=true`, also recent finished ones.
+#[utoipa::path(get, path = "/scheduled", tag = "scheduled", operation_id = "list_scheduled", security(("bearer" = [])),
+    params(ScheduledQuery),
+    responses(
+        (status = 200, description = "My items", body = ScheduledList),
+        (status = 400, response = Invalid),
+        (status = 401, response = Unauthorized),
+    ))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -62,7 +72,26 @@ pub async fn list(
     }))
 }
 
-/// `POST /v1/scheduled`: 201 new, 200 a replay of the same `client_id`.
+/// Schedule a message or a reminder (idempotent by client_id).
+///
+/// A message needs a `conversation_id` of mine (404 otherwise), a reminder
+/// has none; `due_at` is in the future, within the server's horizon. 409
+/// when the `client_id` was used with another body.
+#[utoipa::path(post, path = "/scheduled", tag = "scheduled", operation_id = "create_scheduled", security(("bearer" = [])),
+    request_body(content = CreateScheduledRequest, example = json!({
+        "kind": "message", "conversation_id": 42, "body": "standup in 5",
+        "due_at": "2030-01-15T09:55:00Z", "client_id": "standup-2030-01-15"
+    })),
+    responses(
+        (status = 201, description = "Scheduled", body = ScheduledItem),
+        (status = 200, description = "Already scheduled with this client_id: the original", body = ScheduledItem),
+        (status = 400, response = Invalid),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = TooLarge),
+        (status = 415, response = UnsupportedType),
+    ))]
 pub async fn create(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -91,7 +120,18 @@ pub async fn create(
     Ok((status, Json(item)))
 }
 
-/// `DELETE /v1/scheduled/{id}`: the cancelled item (409 once it was sent).
+/// Cancel a pending item.
+///
+/// 409 once it was sent or failed.
+#[utoipa::path(delete, path = "/scheduled/{id}", tag = "scheduled", operation_id = "cancel_scheduled", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "Scheduled item id")),
+    responses(
+        (status = 200, description = "The cancelled item", body = ScheduledItem),
+        (status = 400, response = Invalid),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ))]
 pub async fn cancel(
     State(state): State<AppState>,
     Auth(me): Auth,

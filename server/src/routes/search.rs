@@ -3,12 +3,23 @@
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query};
+use crate::openapi::responses::{Invalid, NotFound, Unauthorized};
 use crate::state::AppState;
 use axum::extract::State;
 use mchat_shared::api::{SearchQuery, SearchResults};
 use mchat_shared::limits::{SEARCH_DEFAULT, SEARCH_MAX, SEARCH_QUERY_MAX_CHARS};
 
-/// `GET /v1/search?q=&with=&conversation=&limit=`.
+/// Full-text search over the messages I can see, best match first.
+///
+/// 404 when `with` or `conversation` names no user or conversation of mine.
+#[utoipa::path(get, path = "/search", tag = "search", security(("bearer" = [])),
+    params(SearchQuery),
+    responses(
+        (status = 200, description = "Hits", body = SearchResults),
+        (status = 400, response = Invalid),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ))]
 pub async fn search(
     State(state): State<AppState>,
     Auth(me): Auth,

@@ -6,6 +6,7 @@
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Path, Query};
+use crate::openapi::responses::{Invalid, NotFound, Unauthorized};
 use crate::state::AppState;
 use crate::store::DirectoryFilter;
 use axum::extract::State;
@@ -13,6 +14,14 @@ use mchat_shared::api::{DirectoryQuery, Role, User, UserList};
 use mchat_shared::limits::DIRECTORY_MAX;
 use mchat_shared::{ErrorCode, validate};
 
+/// The directory: approved mentors and other users, filtered.
+#[utoipa::path(get, path = "/users", tag = "users", security(("bearer" = [])),
+    params(DirectoryQuery),
+    responses(
+        (status = 200, description = "Matching users", body = UserList),
+        (status = 400, response = Invalid),
+        (status = 401, response = Unauthorized),
+    ))]
 pub async fn directory(
     State(state): State<AppState>,
     Auth(me): Auth,
@@ -42,6 +51,14 @@ pub async fn directory(
     }))
 }
 
+/// One user's public profile.
+#[utoipa::path(get, path = "/users/{username}", tag = "users", security(("bearer" = [])),
+    params(("username" = String, Path, description = "Username", pattern = r"^[a-z0-9][a-z0-9_.-]{2,31}$")),
+    responses(
+        (status = 200, description = "The user", body = User),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ))]
 pub async fn get_user(
     State(state): State<AppState>,
     Auth(me): Auth,

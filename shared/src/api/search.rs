@@ -10,7 +10,10 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct SearchQuery {
     /// Words to find (all of them, prefix match on the last); `"a phrase"` in quotes.
-    #[cfg_attr(feature = "openapi", param(min_length = 1, max_length = 256))]
+    #[cfg_attr(
+        feature = "openapi",
+        param(min_length = 1, max_length = 256, example = "borrow checker")
+    )]
     pub q: String,
     /// Only the conversation with this user.
     #[serde(default)]
