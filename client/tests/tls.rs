@@ -8,38 +8,18 @@
 mod common;
 
 use common::{one_json, run_mchat};
-use mchat_testkit::{PASSWORD, TestServer};
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+use mchat_testkit::{PASSWORD, TestPki, TestServer};
 use std::path::{Path, PathBuf};
 
 /// A server with a certificate for `localhost` signed by a fresh CA, and
 /// that CA's PEM file (in the server's scratch directory).
 fn tls_server() -> (TestServer, PathBuf, String) {
     let dir = tempfile::tempdir().unwrap();
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "mentorchat test CA");
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["localhost".to_string()])
-        .unwrap()
-        .signed_by(&leaf_key, &ca, &ca_key)
-        .unwrap();
-    let cert = dir.path().join("cert.pem");
-    let key = dir.path().join("key.pem");
-    std::fs::write(&cert, leaf.pem()).unwrap();
-    std::fs::write(&key, leaf_key.serialize_pem()).unwrap();
-    let server = TestServer::start_with(&format!(
-        "[server]\ntls_cert = {:?}\ntls_key = {:?}\n",
-        cert.display().to_string(),
-        key.display().to_string()
-    ));
-    // The server reads both files at start; the CA goes where it outlives `dir`.
+    let pki = TestPki::generate(dir.path());
+    let server = TestServer::start_with(&pki.server_toml());
+    // The server reads its files at start; the CA goes where it outlives `dir`.
     let ca_file = server.dir().join("ca.pem");
-    std::fs::write(&ca_file, ca.pem()).unwrap();
+    std::fs::write(&ca_file, &pki.ca_pem).unwrap();
     let url = format!("https://localhost:{}", server.addr().port());
     (server, ca_file, url)
 }

@@ -6,43 +6,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use futures_util::StreamExt;
-use mchat_testkit::{PASSWORD, TestServer};
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+use mchat_testkit::{PASSWORD, TestPki, TestServer};
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
-
-/// A CA and a server certificate it signed for `localhost` and 127.0.0.1,
-/// written as PEM files into `dir`.
-struct Pki {
-    ca_pem: String,
-    cert: PathBuf,
-    key: PathBuf,
-}
-
-fn pki(dir: &Path) -> Pki {
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "mentorchat test CA");
-    let ca = ca_params.self_signed(&ca_key).unwrap();
-    let leaf_key = KeyPair::generate().unwrap();
-    let leaf_params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
-    let leaf = leaf_params.signed_by(&leaf_key, &ca, &ca_key).unwrap();
-    let cert = dir.join("cert.pem");
-    let key = dir.join("key.pem");
-    std::fs::write(&cert, leaf.pem()).unwrap();
-    std::fs::write(&key, leaf_key.serialize_pem()).unwrap();
-    Pki {
-        ca_pem: ca.pem(),
-        cert,
-        key,
-    }
-}
 
 fn tls_config(cert: &Path, key: &Path) -> String {
     format!(
@@ -64,8 +33,8 @@ fn https_client(ca_pem: &str) -> reqwest::Client {
 #[tokio::test]
 async fn https_and_wss_work_with_the_configured_certificate() {
     let dir = tempfile::tempdir().unwrap();
-    let pki = pki(dir.path());
-    let server = TestServer::start_with(&tls_config(&pki.cert, &pki.key));
+    let pki = TestPki::generate(dir.path());
+    let server = TestServer::start_with(&pki.server_toml());
     let base = format!("https://localhost:{}", server.addr().port());
     let http = https_client(&pki.ca_pem);
 
@@ -137,8 +106,8 @@ fn ca_certs(pem: &str) -> Vec<rustls::pki_types::CertificateDer<'static>> {
 #[tokio::test]
 async fn a_client_without_the_ca_is_refused_and_plain_http_gets_no_answer() {
     let dir = tempfile::tempdir().unwrap();
-    let pki = pki(dir.path());
-    let server = TestServer::start_with(&tls_config(&pki.cert, &pki.key));
+    let pki = TestPki::generate(dir.path());
+    let server = TestServer::start_with(&pki.server_toml());
     let port = server.addr().port();
 
     let untrusting = reqwest::Client::builder()
@@ -194,7 +163,7 @@ fn start_fails(dir: &Path, config: &str) -> String {
 #[test]
 fn bad_tls_files_stop_the_start_with_a_sentence() {
     let dir = tempfile::tempdir().unwrap();
-    let pki = pki(dir.path());
+    let pki = TestPki::generate(dir.path());
     let missing = dir.path().join("nope.pem");
 
     let err = start_fails(dir.path(), &tls_config(&missing, &pki.key));
@@ -214,8 +183,8 @@ fn bad_tls_files_stop_the_start_with_a_sentence() {
     assert!(err.contains("go together"), "{err}");
 
     // A key from another pair: rustls refuses the combination.
-    let other = dir.path().join("other-key.pem");
-    std::fs::write(&other, KeyPair::generate().unwrap().serialize_pem()).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let other = TestPki::generate(elsewhere.path()).key;
     let err = start_fails(dir.path(), &tls_config(&pki.cert, &other));
     assert!(err.contains("do not make a usable pair"), "{err}");
 

@@ -7,6 +7,7 @@
 //! - [`DropResponseProxy`]: a loopback TCP proxy that lets the server commit
 //!   a request and then closes the client's connection instead of answering,
 //!   to force a "lost response after commit".
+//! - [`TestPki`]: a throwaway CA and server certificate for the TLS tests.
 //!
 //! Everything is real processes, real sockets and temporary directories: no
 //! mocks. Every wait is bounded and panics with the server's log on timeout.
@@ -28,10 +29,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bins;
+mod pki;
 mod proxy;
 mod server;
 
 pub use bins::{mchat_bin, mchatd_bin, workspace_root};
+pub use pki::TestPki;
 pub use proxy::{DropResponseProxy, RequestHead};
 pub use server::TestServer;
 
