@@ -405,6 +405,30 @@ async fn a_deleted_file_goes_when_nothing_else_carries_it() {
     assert_eq!(download_status(&mona, twice.id.0).await, StatusCode::OK);
 }
 
+/// A deletion that drops the last row of some bytes races an upload of the
+/// same bytes: whatever the interleaving, the new upload keeps its bytes
+/// (before the upload pinned the hash, it could find the blob in place,
+/// keep its own copy out, and lose the blob to the deletion's unlink).
+#[tokio::test]
+async fn an_upload_racing_the_deletion_of_the_same_bytes_keeps_them() {
+    let server = TestServer::start();
+    let (_mona, ana, conv) = server.accepted_pair("mona", "ana").await;
+    for round in 0..40 {
+        let bytes = format!("racing bytes, round {round}").into_bytes();
+        let first = upload(&ana, "first.txt", &bytes).await;
+        let m = send_file(&ana, conv, &format!("race-{round}"), first.id.0).await;
+        let path = format!("/v1/messages/{}", m.id);
+        let (deleted, again) = tokio::join!(ana.delete(&path), upload(&ana, "again.txt", &bytes));
+        ok(deleted);
+        let r = ana
+            .raw(Method::GET, &format!("/v1/files/{}", again.id), None, None)
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "round {round}: {}", r.text);
+        assert_eq!(r.text.as_bytes(), &bytes[..], "round {round}");
+        assert!(blob(&server, &again.sha256).is_file(), "round {round}");
+    }
+}
+
 #[tokio::test]
 async fn blobs_nothing_names_are_removed_at_start() {
     let mut server = TestServer::start();

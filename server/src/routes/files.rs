@@ -21,6 +21,7 @@ use crate::openapi::local::Binary;
 use crate::openapi::responses::{Invalid, NotFound, TooLarge, Unauthorized, UnsupportedType};
 use crate::realtime::hub::TokenWatch;
 use crate::state::AppState;
+use crate::store::{BlobPin, Store};
 use axum::body::{Body, BodyDataStream};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -131,11 +132,13 @@ async fn receive(
         return Err(too_large(max));
     }
     let dir = state.config.files_dir();
-    let (sha256, size) = store_blob(&dir, stream, max, token).await?;
+    let (sha256, size, pin) = store_blob(&state.store, &dir, stream, max, token).await?;
     let info = state
         .store
         .insert_file(uploader, sha256, name, size, content_type)
         .await?;
+    // The row names the bytes now: a deletion sees it and keeps them.
+    drop(pin);
     metrics::counter!("mchatd_file_uploaded_bytes_total").increment(size);
     Ok(info)
 }
@@ -254,14 +257,16 @@ impl Drop for TempFile {
 }
 
 /// Streams `stream` to `dir/tmp/…` while hashing and counting it, then moves
-/// it to its content address. Returns the hex SHA-256 and the size. Ends
+/// it to its content address. Returns the hex SHA-256, the size and the
+/// pin that keeps those bytes until the caller has committed its row. Ends
 /// with 401 the moment `token` is revoked or expires.
 async fn store_blob(
+    store: &Store,
     dir: &FsPath,
     stream: &mut BodyDataStream,
     max: u64,
     mut token: TokenWatch,
-) -> ApiResult<(String, u64)> {
+) -> ApiResult<(String, u64, BlobPin)> {
     let tmp_dir = dir.join("tmp");
     tokio::fs::create_dir_all(&tmp_dir)
         .await
@@ -315,6 +320,9 @@ async fn store_blob(
             .await
             .map_err(|e| io_failure("cannot create a file directory", parent, e))?;
     }
+    // Pinned before looking: a deletion that just dropped the last row of
+    // these bytes cannot unlink them between this check and our row.
+    let pin = store.pin_blob(&sha256);
     let exists = tokio::fs::try_exists(&dest).await.unwrap_or(false);
     if !exists {
         // Same bytes racing in twice: both renames put identical content in place.
@@ -323,7 +331,7 @@ async fn store_blob(
             .map_err(|e| io_failure("cannot move an upload into place", &dest, e))?;
         temp.keep = true;
     }
-    Ok((sha256, size))
+    Ok((sha256, size, pin))
 }
 
 fn hex(bytes: &[u8]) -> String {

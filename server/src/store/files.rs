@@ -136,6 +136,31 @@ impl Store {
             .await
             .map_err(|e| StoreError::Internal(format!("the files sweep failed: {e}")))?
     }
+
+    /// Pins the blob of `sha256` until the guard drops: an upload takes it
+    /// before it looks for those bytes in place and keeps it until its row
+    /// is committed, so a concurrent deletion cannot unlink them under it.
+    pub fn pin_blob(&self, sha256: &str) -> super::BlobPin {
+        self.inner.blob_pins.pin(sha256)
+    }
+
+    /// Unlinks the blob of bytes no file row names any more (after the
+    /// COMMIT that removed the last row), unless an upload pins it. A
+    /// failure only leaves an orphan, which the next start removes.
+    pub(crate) async fn remove_blob(&self, files_dir: &Path, sha256: &str) {
+        let Some(path) = blob_path(files_dir, sha256) else {
+            tracing::error!(sha256, "not removing a blob with a malformed hash");
+            return;
+        };
+        let pins = std::sync::Arc::clone(&self.inner.blob_pins);
+        let sha = sha256.to_string();
+        let shown = path.display().to_string();
+        match tokio::task::spawn_blocking(move || pins.unlink_unless_pinned(&sha, &path)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(path = %shown, error = %e, "cannot remove a deleted file's blob"),
+            Err(e) => tracing::warn!(path = %shown, error = %e, "the blob unlink task failed"),
+        }
+    }
 }
 
 /// Takes a deleted message's file away from it: the message no longer
@@ -173,21 +198,6 @@ pub(super) fn detach_file(conn: &Connection, message: i64) -> StoreResult<Option
 fn blob_path(files_dir: &Path, sha256: &str) -> Option<PathBuf> {
     (sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit()))
         .then(|| files_dir.join(&sha256[..2]).join(&sha256[2..]))
-}
-
-/// Unlinks the blob of bytes no file row names any more (after the COMMIT
-/// that removed the last row). A failure only leaves an orphan, which the
-/// next start removes.
-pub(crate) async fn remove_blob(files_dir: &Path, sha256: &str) {
-    let Some(path) = blob_path(files_dir, sha256) else {
-        tracing::error!(sha256, "not removing a blob with a malformed hash");
-        return;
-    };
-    match tokio::fs::remove_file(&path).await {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot remove a deleted file's blob"),
-    }
 }
 
 /// The blocking half of [`Store::prepare_files_dir`].

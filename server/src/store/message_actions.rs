@@ -329,7 +329,7 @@ impl Store {
     pub async fn delete_message(&self, me: i64, id: MessageId, files_dir: PathBuf) -> StoreResult<Message> {
         let done = self.write(move |ctx| delete(ctx, me, id)).await?;
         if let Some(sha) = &done.blob {
-            super::files::remove_blob(&files_dir, sha).await;
+            self.remove_blob(&files_dir, sha).await;
         }
         Ok(if done.member {
             done.message

@@ -7,6 +7,7 @@
 //! held across an `.await`. A second backend (PostgreSQL, for several nodes)
 //! would implement the same methods; handlers would not change.
 
+mod blobs;
 mod conversations;
 mod db;
 mod events;
@@ -43,6 +44,8 @@ use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use writer::Writer;
+
+pub use blobs::BlobPin;
 
 /// Why a storage call failed: a domain rejection (with the API code to
 /// answer with) or a real failure.
@@ -90,6 +93,9 @@ struct Inner {
     writer: Writer,
     readers: Readers,
     path: PathBuf,
+    /// Blobs that uploads in flight are about to name: a deletion's unlink
+    /// after COMMIT leaves them alone (see `blobs`).
+    blob_pins: Arc<blobs::BlobPins>,
 }
 
 impl Store {
@@ -119,6 +125,7 @@ impl Store {
                 writer,
                 readers,
                 path: path.to_path_buf(),
+                blob_pins: Arc::default(),
             }),
         })
     }
