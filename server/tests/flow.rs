@@ -125,7 +125,15 @@ async fn directory_lists_approved_available_mentors_by_text_and_tag() {
     let (status, v) = tom
         .post("/v1/conversations", &json!({"to": "uma", "message": "hi"}))
         .await;
-    assert_error(status, &v, 403, "forbidden");
+    // ...answering exactly like a name nobody has (no existence leak).
+    assert_error(status, &v, 404, "not_found");
+    let (_, nobody) = tom
+        .post("/v1/conversations", &json!({"to": "nobody", "message": "hi"}))
+        .await;
+    assert_eq!(
+        v["error"]["message"].as_str().map(|m| m.replace("uma", "nobody")),
+        nobody["error"]["message"].as_str().map(str::to_string)
+    );
     assert!(
         tom.conversations().await.is_empty(),
         "a refused request wrote nothing"

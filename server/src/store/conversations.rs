@@ -252,11 +252,16 @@ fn request(
     let target = load_user(ctx.conn, target_id)?.user;
     let approved = |u: &mchat_shared::api::User| u.mentor_approved == Some(true);
     match (me_rec.user.role, target.role) {
-        (_, Role::Mentor) if !approved(&target) => {
+        // Unapproved mentors are hidden from everyone but admins (and
+        // themselves): asking for one answers like a name nobody has.
+        (Role::Admin, Role::Mentor) if !approved(&target) => {
             return Err(StoreError::api(
                 ErrorCode::Forbidden,
                 format!("{to} is not accepting requests yet (their mentor account awaits approval)"),
             ));
+        }
+        (_, Role::Mentor) if !approved(&target) => {
+            return Err(StoreError::api(ErrorCode::NotFound, format!("no user named {to}")));
         }
         (_, Role::Mentor) | (Role::Admin, _) => {}
         (Role::Mentor, _) if !approved(&me_rec.user) => {
