@@ -15,6 +15,21 @@ use std::time::{Duration, Instant};
 /// Per-request timeout; every call is bounded.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The builder of every HTTP client of the benchmark (it speaks `http://` to
+/// loopback only). reqwest is built without a rustls crypto provider (its
+/// default would be aws-lc-rs, kept out of this workspace), and would panic
+/// at `build()` without one: each client is handed a ring config that
+/// trusts no root, so any `https://` is refused.
+pub fn http_client_builder() -> Result<reqwest::ClientBuilder> {
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("cannot set up TLS")?
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
+    Ok(reqwest::Client::builder().tls_backend_preconfigured(tls))
+}
+
 /// One keep-alive HTTP client (one per worker) bound to one user's token.
 #[derive(Clone)]
 pub struct Api {
@@ -64,7 +79,7 @@ impl Api {
         if !loopback {
             bail!("refusing: the benchmark targets loopback only, not {base}");
         }
-        let http = reqwest::Client::builder()
+        let http = http_client_builder()?
             .user_agent(concat!("mchat-bench/", env!("CARGO_PKG_VERSION")))
             .no_proxy()
             .tcp_nodelay(true)

@@ -170,7 +170,7 @@ async fn setup(srv: &Server) -> Result<Peers> {
         .request_conversation("bench-mentor", "files benchmark")
         .await?;
     mentor.accept(conversation).await?;
-    let http = reqwest::Client::builder()
+    let http = crate::api::http_client_builder()?
         .no_proxy()
         .tcp_nodelay(true)
         .connect_timeout(Duration::from_secs(5))

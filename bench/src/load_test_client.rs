@@ -86,7 +86,7 @@ impl Http {
         if !addr.ip().is_loopback() {
             bail!("refusing: the benchmark targets loopback only, not {addr}");
         }
-        let http = reqwest::Client::builder()
+        let http = crate::api::http_client_builder()?
             .user_agent(concat!("mchat-bench/", env!("CARGO_PKG_VERSION")))
             .no_proxy()
             .tcp_nodelay(true)

@@ -341,7 +341,7 @@ fn summary(client: &[f64], server: &[f64]) -> Value {
 
 async fn measure(srv: &Server, args: &SearchArgs, plan: &Plan, db: &Path) -> Result<Value> {
     let base = srv.base_url();
-    let http = reqwest::Client::builder()
+    let http = crate::api::http_client_builder()?
         .no_proxy()
         .tcp_nodelay(true)
         .timeout(crate::api::REQUEST_TIMEOUT)

@@ -10,6 +10,16 @@
 //! demo) picks it up without threading a path through each of them.
 //! Reading the system store takes a few milliseconds, so it happens only
 //! for an `https://` server, once.
+//!
+//! Why rustls-native-certs and not rustls-platform-verifier (which reqwest
+//! 0.13 pulls in): on Linux that verifier reads the same store through
+//! rustls-native-certs, but keeps what it found to itself, so the "trusted
+//! roots: the platform's root certificates (N) and the CA file F (M)"
+//! sentence of `mchat doctor` and of a refused certificate could not be
+//! said, and with an empty store and no `--ca-file` it refuses to be built
+//! ("No CA certificates were loaded from the system") where this says what
+//! to install; on macOS and Windows it hands the decision to the OS, whose
+//! roots cannot be counted or named at all.
 
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
@@ -58,14 +68,8 @@ impl Trust {
             let added = add_ca_file(&mut roots, path)?;
             words.push_str(&format!(" and the CA file {} ({added})", path.display()));
         }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| TlsError::Setup(e.to_string()))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
         Ok(Trust {
-            config: Arc::new(config),
+            config: config_with(roots)?,
             roots: words,
             ca_file: ca_file.map(Path::to_path_buf),
         })
@@ -81,6 +85,28 @@ impl Trust {
     pub fn roots(&self) -> &str {
         &self.roots
     }
+}
+
+/// A client config that trusts exactly `roots`, with ring: the one rustls
+/// crypto provider in the build (aws-lc-rs is kept out, and reqwest is built
+/// without a provider of its own).
+fn config_with(roots: rustls::RootCertStore) -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Setup(e.to_string()))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// A config that trusts no root, for an `http://` server's client: reqwest
+/// wants a TLS config even for a client that never makes a TLS connection
+/// (without one it would look for a process-wide crypto provider, and read
+/// the system's store for its platform verifier). Any `https://` through it
+/// is refused, which cannot happen: redirects stay within the origin.
+pub fn no_roots() -> Result<Arc<rustls::ClientConfig>, TlsError> {
+    config_with(rustls::RootCertStore::empty())
 }
 
 /// Adds every certificate of a PEM file; returns how many.

@@ -344,7 +344,7 @@ fn hostile_file_names_round_trip_and_save_safely() {
     // What any other HTTP client (a browser) is told to save it as: ASCII
     // only, and the exact safe name in `filename*`.
     let token = ana.token();
-    let http = reqwest::Client::new();
+    let http = mchat_testkit::http_client();
     let dispositions: Vec<(String, String)> = runtime().block_on(async {
         futures_util::stream::iter(accepted.iter())
             .map(|(_, info)| {

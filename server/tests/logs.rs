@@ -124,7 +124,8 @@ fn get_status(url: &str) -> Option<u16> {
         .enable_all()
         .build()
         .ok()?;
-    rt.block_on(async { reqwest::get(url).await.ok().map(|r| r.status().as_u16()) })
+    let http = mchat_testkit::http_client();
+    rt.block_on(async { http.get(url).send().await.ok().map(|r| r.status().as_u16()) })
 }
 
 #[test]

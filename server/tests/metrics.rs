@@ -16,7 +16,11 @@ use std::time::Duration;
 
 /// `GET {base}/metrics` as text, asserting 200 and the exposition content type.
 async fn scrape(base: &str) -> String {
-    let resp = reqwest::get(format!("{base}/metrics")).await.unwrap();
+    let resp = mchat_testkit::http_client()
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let ctype = resp.headers()["content-type"].to_str().unwrap().to_string();
     assert!(ctype.starts_with("text/plain"), "content type {ctype}");
@@ -165,7 +169,11 @@ async fn metrics_bind_serves_metrics_privately_and_404s_publicly() {
     let r = Api::send(server.anon().builder(Method::GET, "/metrics")).await;
     assert_error(r.status, &r.body, 404, "not_found");
     // The private one serves nothing else.
-    let r = reqwest::get(format!("{private}/v1/users")).await.unwrap();
+    let r = mchat_testkit::http_client()
+        .get(format!("{private}/v1/users"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     let body: serde_json::Value = r.json().await.unwrap();
     common::assert_error_shape(&body);

@@ -21,22 +21,14 @@ fn tls_config(cert: &Path, key: &Path) -> String {
     )
 }
 
-/// A reqwest client that trusts only `ca_pem` (not the platform's roots).
-fn https_client(ca_pem: &str) -> reqwest::Client {
-    reqwest::Client::builder()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap())
-        .build()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn https_and_wss_work_with_the_configured_certificate() {
     let dir = tempfile::tempdir().unwrap();
     let pki = TestPki::generate(dir.path());
     let server = TestServer::start_with(&pki.server_toml());
     let base = format!("https://localhost:{}", server.addr().port());
-    let http = https_client(&pki.ca_pem);
+    // Trusts only the test CA, not the platform's roots.
+    let http = mchat_testkit::https_client(&pki.ca_pem);
 
     let health: Value = http
         .get(format!("{base}/healthz"))
@@ -61,16 +53,7 @@ async fn https_and_wss_work_with_the_configured_certificate() {
     let token = auth["token"].as_str().unwrap().to_string();
 
     // wss:// through the same listener: the upgrade works over TLS too.
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in ca_certs(&pki.ca_pem) {
-        roots.add(cert).unwrap();
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
+    let config = mchat_testkit::tls_config(&pki.ca_pem);
     let mut request = format!("wss://localhost:{}/v1/ws", server.addr().port())
         .into_client_request()
         .unwrap();
@@ -95,14 +78,6 @@ async fn https_and_wss_work_with_the_configured_certificate() {
     assert!(first.is_text(), "{first:?}");
 }
 
-/// The CA's PEM as DER certificates, with rustls' own PEM reader.
-fn ca_certs(pem: &str) -> Vec<rustls::pki_types::CertificateDer<'static>> {
-    use rustls::pki_types::pem::PemObject;
-    rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_bytes())
-        .collect::<Result<_, _>>()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_client_without_the_ca_is_refused_and_plain_http_gets_no_answer() {
     let dir = tempfile::tempdir().unwrap();
@@ -110,10 +85,8 @@ async fn a_client_without_the_ca_is_refused_and_plain_http_gets_no_answer() {
     let server = TestServer::start_with(&pki.server_toml());
     let port = server.addr().port();
 
-    let untrusting = reqwest::Client::builder()
-        .tls_built_in_root_certs(false)
-        .build()
-        .unwrap();
+    // Trusts no root at all.
+    let untrusting = mchat_testkit::http_client();
     let err = untrusting
         .get(format!("https://localhost:{port}/healthz"))
         .send()
@@ -121,7 +94,7 @@ async fn a_client_without_the_ca_is_refused_and_plain_http_gets_no_answer() {
         .expect_err("a certificate from an unknown CA must not be accepted");
     assert!(err.is_connect(), "{err:?}");
 
-    let plain = reqwest::Client::new()
+    let plain = mchat_testkit::http_client()
         .get(format!("http://127.0.0.1:{port}/healthz"))
         .send()
         .await;

@@ -8,6 +8,9 @@
 //!   a request and then closes the client's connection instead of answering,
 //!   to force a "lost response after commit".
 //! - [`TestPki`]: a throwaway CA and server certificate for the TLS tests.
+//! - [`http_client`] / [`https_client`]: reqwest clients with ring as the
+//!   TLS provider (reqwest has none of its own in this workspace): tests
+//!   build theirs here, never with `reqwest::Client::new()`.
 //!
 //! Everything is real processes, real sockets and temporary directories: no
 //! mocks. Every wait is bounded and panics with the server's log on timeout.
@@ -29,11 +32,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bins;
+mod http;
 mod pki;
 mod proxy;
 mod server;
 
 pub use bins::{mchat_bin, mchatd_bin, workspace_root};
+pub use http::{http_client, http_client_builder, https_client, tls_config};
 pub use pki::TestPki;
 pub use proxy::{DropResponseProxy, RequestHead};
 pub use server::TestServer;

@@ -45,17 +45,22 @@ impl Client {
     /// `https://` one is verified against [`crate::tls`]'s roots (the
     /// platform's, plus `--ca-file`).
     pub fn new(base: &str, token: Option<String>) -> Result<Client, ClientError> {
-        let mut builder = reqwest::Client::builder();
+        // reqwest has no rustls crypto provider of its own here (its default
+        // would be aws-lc-rs), so every client is handed a ring config.
         // Redirects stay within the origin, so an http:// client never needs
-        // TLS, and never pays for reading the system's certificate store.
-        if reqwest::Url::parse(base).is_ok_and(|u| u.scheme() == "https") {
-            let trust = crate::tls::trust().map_err(|e| ClientError::Unreachable {
-                url: base.to_string(),
-                reason: e.to_string(),
-            })?;
-            builder = builder.use_preconfigured_tls((*trust.config()).clone());
+        // TLS, and never pays for reading the system's certificate store: it
+        // gets a config that trusts no root at all.
+        let tls = if reqwest::Url::parse(base).is_ok_and(|u| u.scheme() == "https") {
+            crate::tls::trust().map(crate::tls::Trust::config)
+        } else {
+            crate::tls::no_roots()
         }
-        let http = builder
+        .map_err(|e| ClientError::Unreachable {
+            url: base.to_string(),
+            reason: e.to_string(),
+        })?;
+        let http = reqwest::Client::builder()
+            .tls_backend_preconfigured((*tls).clone())
             .user_agent(concat!("mchat/", env!("CARGO_PKG_VERSION")))
             // The token is for this server only: follow a redirect only
             // within the same origin (scheme, host, port).

@@ -71,7 +71,7 @@ impl TestServer {
         TestServer {
             base: Arc::new(RwLock::new(server.url())),
             server,
-            http: reqwest::Client::builder()
+            http: mchat_testkit::http_client_builder()
                 .timeout(Duration::from_secs(30))
                 .build()
                 .expect("http client"),
