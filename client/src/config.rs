@@ -50,8 +50,8 @@ pub struct Credentials {
     pub username: String,
     pub token: String,
     pub token_id: i64,
-    #[serde(with = "time::serde::rfc3339")]
-    pub expires_at: time::OffsetDateTime,
+    /// RFC 3339, as on the wire (`mchat_shared::Timestamp`).
+    pub expires_at: mchat_shared::Timestamp,
 }
 
 /// Where this client keeps its files.
@@ -302,5 +302,48 @@ mod paths_tests {
         let (config, data) = choose(&[], &[("XDG_CONFIG_HOME", "/cfg"), ("XDG_DATA_HOME", "rel")]);
         assert_eq!(config, Path::new("/cfg/mchat"));
         assert_eq!(data, Path::new("/Users/ana/.local/share/mchat"));
+    }
+}
+
+#[cfg(test)]
+mod credentials_tests {
+    use super::*;
+
+    /// A credentials file exactly as the client wrote it while timestamps were
+    /// `time::OffsetDateTime` (`time::serde::rfc3339`, pretty JSON).
+    const WRITTEN_BEFORE: &str = r#"{
+  "server": "http://127.0.0.1:8080",
+  "username": "ada",
+  "token": "mct_secret",
+  "token_id": 7,
+  "expires_at": "2026-12-02T16:22:00.123Z"
+}"#;
+
+    #[test]
+    fn files_written_by_earlier_clients_read_and_write_back_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("old.json");
+        std::fs::write(&old, WRITTEN_BEFORE).unwrap();
+        let creds = Credentials::load(&old).unwrap().unwrap();
+        assert_eq!(creds.username, "ada");
+        assert_eq!(creds.token_id, 7);
+        assert_eq!(creds.expires_at.as_millisecond(), 1_796_228_520_123);
+        let new = dir.path().join("new.json");
+        creds.save(&new).unwrap();
+        assert_eq!(std::fs::read_to_string(&new).unwrap(), WRITTEN_BEFORE);
+    }
+
+    #[test]
+    fn any_rfc3339_offset_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.json");
+        let text = WRITTEN_BEFORE.replace("2026-12-02T16:22:00.123Z", "2026-12-03T01:22:00.123+09:00");
+        std::fs::write(&path, text).unwrap();
+        let creds = Credentials::load(&path).unwrap().unwrap();
+        assert_eq!(creds.expires_at.as_millisecond(), 1_796_228_520_123);
+        let bad = WRITTEN_BEFORE.replace("2026-12-02T16:22:00.123Z", "2026-12-02");
+        std::fs::write(&path, bad).unwrap();
+        let err = Credentials::load(&path).unwrap_err();
+        assert!(format!("{err:#}").contains("corrupt credentials file"), "{err:#}");
     }
 }

@@ -618,9 +618,9 @@ fn create_private_file(path: &Path) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mchat_shared::Timestamp;
     use mchat_shared::api::{ConversationStatus, MessageKind, ReadMarker, Role, UserBrief};
     use mchat_shared::{ConversationId, MessageId};
-    use time::OffsetDateTime;
 
     fn store() -> LocalStore {
         LocalStore::open_in_memory().unwrap()
@@ -636,7 +636,7 @@ mod tests {
             system: None,
             client_id: None,
             reply_to: None,
-            created_at: OffsetDateTime::from_unix_timestamp(1_700_000_000 + id).unwrap(),
+            created_at: Timestamp::from_second(1_700_000_000 + id).unwrap(),
             edited_at: None,
             deleted_at: None,
             reply: None,
@@ -646,7 +646,7 @@ mod tests {
     }
 
     fn conversation(id: i64, peer: &str) -> Conversation {
-        let t = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        let t = Timestamp::from_second(1_700_000_000).unwrap();
         Conversation {
             id: ConversationId(id),
             peer: UserBrief {
@@ -885,7 +885,7 @@ mod tests {
         // Upsert: an edit replaces the cached copy.
         let mut edited = message(7, 5);
         edited.body = "edited".into();
-        edited.edited_at = Some(OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap());
+        edited.edited_at = Some(Timestamp::from_second(1_800_000_000).unwrap());
         s.cache_messages(7, &[edited.clone()]).unwrap();
         let page = s.cached_messages(7, Some(6), 1).unwrap();
         assert_eq!(page, vec![edited]);

@@ -162,7 +162,7 @@ mod tests {
             availability: None,
             mentor_approved: None,
             profile: Profile::default(),
-            created_at: time::OffsetDateTime::UNIX_EPOCH,
+            created_at: mchat_shared::Timestamp::UNIX_EPOCH,
             last_seen: None,
         }
     }

@@ -10,9 +10,9 @@
 //! person reads (`mchat read`, `watch`, the TUI) is shown in that zone
 //! through [`clock`] and [`relative`]; `--json` keeps the wire's UTC.
 
-use jiff::Span;
 use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::TimeZone;
+use jiff::{Span, Timestamp};
 
 pub use jiff::Zoned;
 
@@ -79,16 +79,9 @@ pub fn with_zone<R>(tz: TimeZone, f: impl FnOnce() -> R) -> R {
     result
 }
 
-/// A wire timestamp in `tz`. Wire times are within both crates' ranges;
-/// one outside would be clamped rather than fail a whole listing.
-pub fn in_zone(t: time::OffsetDateTime, tz: &TimeZone) -> Zoned {
-    let ts =
-        jiff::Timestamp::from_nanosecond(t.unix_timestamp_nanos()).unwrap_or(if t.unix_timestamp() < 0 {
-            jiff::Timestamp::MIN
-        } else {
-            jiff::Timestamp::MAX
-        });
-    ts.to_zoned(tz.clone())
+/// A wire timestamp in `tz`.
+pub fn in_zone(t: Timestamp, tz: &TimeZone) -> Zoned {
+    t.to_zoned(tz.clone())
 }
 
 /// The clock time of a message for a person: `HH:MM` when it is on `now`'s
@@ -207,17 +200,10 @@ pub fn resolve(at: Option<&str>, in_: Option<&str>) -> Result<Zoned, WhenError> 
     }
 }
 
-/// The wire form of a due time.
-pub fn to_offset(z: &Zoned) -> time::OffsetDateTime {
-    time::OffsetDateTime::from_unix_timestamp_nanos(z.timestamp().as_nanosecond())
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-}
-
-/// A wire timestamp in the local zone.
-pub fn to_local(t: time::OffsetDateTime) -> Result<Zoned, WhenError> {
-    let ts = jiff::Timestamp::from_nanosecond(t.unix_timestamp_nanos())
-        .map_err(|e| WhenError::Zone(format!("time out of range: {e}")))?;
-    Ok(ts.to_zoned(display_zone()))
+/// A wire timestamp in the local zone (the wire form of a local time is
+/// just [`Zoned::timestamp`]).
+pub fn to_local(t: Timestamp) -> Zoned {
+    in_zone(t, &display_zone())
 }
 
 /// The one relative-time form, for lists and due times alike. Past: "just
@@ -268,14 +254,10 @@ pub fn describe(t: &Zoned, now: &Zoned) -> String {
 }
 
 /// [`describe`] for a wire timestamp, relative to the current time.
-pub fn describe_due(t: time::OffsetDateTime) -> String {
-    match to_local(t) {
-        Ok(z) => {
-            let now = Zoned::now().with_time_zone(z.time_zone().clone());
-            describe(&z, &now)
-        }
-        Err(_) => t.to_string(),
-    }
+pub fn describe_due(t: Timestamp) -> String {
+    let z = to_local(t);
+    let now = Zoned::now().with_time_zone(z.time_zone().clone());
+    describe(&z, &now)
 }
 
 #[cfg(test)]
@@ -340,7 +322,7 @@ mod tests {
         let z = parse_at("2026-12-01 09:00", &now).unwrap();
         assert_eq!(z.datetime(), "2026-12-01T09:00".parse::<DateTime>().unwrap());
         // 09:00 in New York (EST) is 14:00 UTC.
-        assert_eq!(to_offset(&z).to_string(), "2026-12-01 14:00:00.0 +00:00:00");
+        assert_eq!(z.timestamp().to_string(), "2026-12-01T14:00:00Z");
         assert_eq!(parse_at("2026-12-01T09:00", &now).unwrap(), z);
         assert_eq!(
             parse_at("2026-12-01 09:00:30", &now).unwrap().datetime(),
@@ -438,12 +420,12 @@ mod tests {
         let tokyo = TimeZone::get("Asia/Tokyo").unwrap();
         let now = at("2026-12-02T20:52", "Asia/Tokyo");
         // 11:52 UTC is 20:52 in Tokyo: the issue's example.
-        let wire = time::macros::datetime!(2026-12-02 11:52 UTC);
+        let wire: Timestamp = "2026-12-02T11:52Z".parse().unwrap();
         assert_eq!(clock(&in_zone(wire, &tokyo), &now), "20:52");
         // 23:30 UTC on the 1st is 08:30 on the 2nd in Tokyo: still today.
-        let early = time::macros::datetime!(2026-12-01 23:30 UTC);
+        let early: Timestamp = "2026-12-01T23:30Z".parse().unwrap();
         assert_eq!(clock(&in_zone(early, &tokyo), &now), "08:30");
-        let yesterday = time::macros::datetime!(2026-12-01 12:00 UTC);
+        let yesterday: Timestamp = "2026-12-01T12:00Z".parse().unwrap();
         assert_eq!(clock(&in_zone(yesterday, &tokyo), &now), "2026-12-01 21:00");
         // The test zone override reaches display_zone.
         let shown = with_zone(tokyo.clone(), display_zone);

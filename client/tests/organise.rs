@@ -9,11 +9,10 @@
 mod common;
 
 use common::{User, accepted_pair, assert_json_error, assert_one_sentence, bodies, eventually};
+use mchat_shared::Timestamp;
 use mchat_testkit::TestServer;
 use serde_json::Value;
 use std::time::Duration;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -296,15 +295,16 @@ fn at_times_are_read_in_the_local_time_zone() {
     );
     assert_eq!(code, 0, "{out}{err}");
     let doc = common::one_json(&out);
-    let due = OffsetDateTime::parse(doc["item"]["due_at"].as_str().unwrap(), &Rfc3339).unwrap();
-    let local_today = (OffsetDateTime::now_utc() + time::Duration::hours(5)).date();
+    let due: Timestamp = doc["item"]["due_at"].as_str().unwrap().parse().unwrap();
+    let plus5 = jiff::tz::TimeZone::fixed(jiff::tz::offset(5));
+    let local_today = Timestamp::now().to_zoned(plus5.clone()).date();
     let want = local_today
-        .next_day()
+        .tomorrow()
         .unwrap()
-        .with_hms(9, 0, 0)
+        .at(9, 0, 0, 0)
+        .to_zoned(plus5)
         .unwrap()
-        .assume_utc()
-        - time::Duration::hours(5);
+        .timestamp();
     assert_eq!(due, want, "{doc}");
     // The human line shows local time.
     let (code, out, err) = ana.run_env(&["remind", "--at", "tomorrow 09:00", "again"], "", &env);

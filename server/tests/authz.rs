@@ -237,7 +237,7 @@ async fn expired_tokens_are_401() {
     assert_eq!(status, StatusCode::CREATED, "{v}");
     let auth: mchat_shared::api::AuthResponse = decode(v);
     assert!(
-        auth.expires_at <= time::OffsetDateTime::now_utc(),
+        auth.expires_at <= jiff::Timestamp::now(),
         "the token is already expired: {}",
         auth.expires_at
     );

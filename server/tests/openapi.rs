@@ -1040,9 +1040,7 @@ async fn rich_messaging_answers_match_their_documented_schemas() {
     assert_eq!(s, 204, "{b}");
     assert!(doc["paths"]["/v1/templates/{name}"]["delete"]["responses"]["204"].is_object());
 
-    let due = (time::OffsetDateTime::now_utc() + time::Duration::days(2))
-        .format(&time::format_description::well_known::Rfc3339)
-        .expect("format");
+    let due = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(48)).to_string();
     let (s, b) = call(
         &ana,
         Method::POST,

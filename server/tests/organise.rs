@@ -21,17 +21,11 @@ use mchat_shared::realtime::SyncResponse;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::Duration;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.format(&Rfc3339).unwrap()
-}
-
 fn in_ms(ms: i64) -> String {
-    rfc3339(OffsetDateTime::now_utc() + time::Duration::milliseconds(ms))
+    (jiff::Timestamp::now() + jiff::SignedDuration::from_millis(ms)).to_string()
 }
 
 async fn list(s: &Session, query: &str) -> Vec<Conversation> {

@@ -285,10 +285,7 @@ async fn an_admin_in_the_conversation_reads_the_edit_history() {
 async fn a_scheduled_message_forgets_its_text_when_deleted() {
     let server = TestServer::start();
     let (_mona, ana, conv) = server.accepted_pair("mona", "ana").await;
-    let due = time::OffsetDateTime::now_utc() + time::Duration::seconds(1);
-    let due = due
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
+    let due = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1)).to_string();
     let (status, v) = ana
         .post(
             "/v1/scheduled",

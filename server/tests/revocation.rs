@@ -102,12 +102,13 @@ async fn a_socket_and_a_long_poll_end_at_their_token_expiry_instant() {
         Some(Incoming::Closed(code)) => code,
         other => panic!("expected the socket to close at the token's expiry, got {other:?}"),
     };
-    let at = time::OffsetDateTime::now_utc();
+    let at = jiff::Timestamp::now();
     assert_eq!(closed, Some(4401));
-    let late = at - expires_at;
+    let late = at.duration_since(expires_at);
     assert!(
-        late > time::Duration::milliseconds(-100) && late < time::Duration::try_from(PROMPT).unwrap(),
-        "the socket closed {late} after its token expired"
+        late > jiff::SignedDuration::from_millis(-100)
+            && late < jiff::SignedDuration::try_from(PROMPT).unwrap(),
+        "the socket closed {late:#} after its token expired"
     );
 
     let r = tokio::time::timeout(Duration::from_secs(5), poll)
@@ -115,10 +116,10 @@ async fn a_socket_and_a_long_poll_end_at_their_token_expiry_instant() {
         .expect("the long-poll outlived its token")
         .unwrap();
     assert_error(r.status, &r.body, 401, "unauthorized");
-    let late = time::OffsetDateTime::now_utc() - expires_at;
+    let late = jiff::Timestamp::now().duration_since(expires_at);
     assert!(
-        late < time::Duration::try_from(PROMPT).unwrap(),
-        "the long-poll ended {late} after expiry"
+        late < jiff::SignedDuration::try_from(PROMPT).unwrap(),
+        "the long-poll ended {late:#} after expiry"
     );
     // And the token is refused from then on.
     let (status, _) = tom.get("/v1/me").await;

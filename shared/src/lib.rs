@@ -16,8 +16,10 @@ pub mod validate;
 pub use error::{ErrorBody, ErrorCode, ErrorDetail};
 pub use ids::{ConversationId, FileId, MessageId, NotificationId, ScheduledId, Seq, TokenId, UserId};
 
-/// Timestamps on the wire are RFC 3339 strings in UTC.
-pub type Timestamp = time::OffsetDateTime;
+/// Timestamps on the wire are RFC 3339 strings in UTC (`Z`), fraction digits only as
+/// needed: jiff's own serde, byte for byte what `time::serde::rfc3339` wrote before
+/// (pinned by `tests/wire_time.rs`). Any RFC 3339 offset is read.
+pub type Timestamp = jiff::Timestamp;
 
 /// The API version prefix every route lives under.
 pub const API_PREFIX: &str = "/v1";

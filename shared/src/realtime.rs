@@ -41,8 +41,7 @@ pub enum Signal {
     Presence {
         username: String,
         state: PresenceState,
-        #[serde(with = "time::serde::rfc3339::option", default)]
-        #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+        #[serde(default)]
         last_seen: Option<Timestamp>,
     },
     /// Replay is done: everything up to `seq` has been sent; live events follow.
@@ -102,7 +101,7 @@ mod tests {
     fn frames_round_trip() {
         let ev = ServerFrame::Event(Box::new(Event {
             seq: Seq(7),
-            at: time::OffsetDateTime::UNIX_EPOCH,
+            at: crate::Timestamp::UNIX_EPOCH,
             kind: EventKind::Resync,
         }));
         let text = serde_json::to_string(&ev).unwrap_or_default();

@@ -6,9 +6,9 @@
 
 use crate::when;
 use anstyle::{AnsiColor, Style};
+use mchat_shared::Timestamp;
 use serde::Serialize;
 use std::borrow::Cow;
-use time::OffsetDateTime;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 pub const BOLD: Style = Style::new().bold();
@@ -100,24 +100,24 @@ pub fn paint(style: Style, text: impl std::fmt::Display) -> String {
 }
 
 /// [`crate::when::relative`] for a wire time, from now.
-pub fn relative(t: OffsetDateTime) -> String {
-    relative_from(t, OffsetDateTime::now_utc())
+pub fn relative(t: Timestamp) -> String {
+    relative_from(t, Timestamp::now())
 }
 
 /// [`crate::when::relative`] for wire times (the TUI passes its frame's `now`).
-pub fn relative_from(t: OffsetDateTime, now: OffsetDateTime) -> String {
+pub fn relative_from(t: Timestamp, now: Timestamp) -> String {
     let tz = when::display_zone();
     when::relative(&when::in_zone(t, &tz), &when::in_zone(now, &tz))
 }
 
 /// The local clock time of a message: `HH:MM` today, otherwise the date
 /// too (see [`crate::when::display_zone`] for the zone).
-pub fn clock(t: OffsetDateTime) -> String {
-    clock_at(t, OffsetDateTime::now_utc())
+pub fn clock(t: Timestamp) -> String {
+    clock_at(t, Timestamp::now())
 }
 
 /// [`clock`] with "today" taken from `now` (the TUI's frame time).
-pub fn clock_at(t: OffsetDateTime, now: OffsetDateTime) -> String {
+pub fn clock_at(t: Timestamp, now: Timestamp) -> String {
     let tz = when::display_zone();
     when::clock(&when::in_zone(t, &tz), &when::in_zone(now, &tz))
 }
@@ -216,28 +216,40 @@ pub fn unstyled(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::Duration;
+    use jiff::SignedDuration;
 
     #[test]
     fn relative_times() {
-        let now = OffsetDateTime::now_utc();
-        assert_eq!(relative_from(now - Duration::seconds(10), now), "just now");
-        assert_eq!(relative_from(now - Duration::minutes(5), now), "5m ago");
-        assert_eq!(relative_from(now - Duration::hours(3), now), "3h ago");
-        assert_eq!(relative_from(now - Duration::hours(30), now), "yesterday");
-        assert_eq!(relative_from(now - Duration::days(4), now), "4d ago");
-        assert_eq!(relative_from(now + Duration::minutes(30), now), "in 30m");
+        let now = Timestamp::now();
+        assert_eq!(
+            relative_from(now - SignedDuration::from_secs(10), now),
+            "just now"
+        );
+        assert_eq!(relative_from(now - SignedDuration::from_mins(5), now), "5m ago");
+        assert_eq!(relative_from(now - SignedDuration::from_hours(3), now), "3h ago");
+        assert_eq!(
+            relative_from(now - SignedDuration::from_hours(30), now),
+            "yesterday"
+        );
+        assert_eq!(
+            relative_from(now - SignedDuration::from_hours(4 * 24), now),
+            "4d ago"
+        );
+        assert_eq!(relative_from(now + SignedDuration::from_mins(30), now), "in 30m");
     }
 
     #[test]
     fn clock_is_local() {
         let tokyo = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap();
-        let now = time::macros::datetime!(2026-12-02 11:52 UTC);
-        let earlier = time::macros::datetime!(2026-12-02 02:05 UTC);
+        let now: Timestamp = "2026-12-02T11:52Z".parse().unwrap();
+        let earlier: Timestamp = "2026-12-02T02:05Z".parse().unwrap();
         when::with_zone(tokyo, || {
             assert_eq!(clock_at(now, now), "20:52");
             assert_eq!(clock_at(earlier, now), "11:05");
-            assert_eq!(clock_at(now - Duration::days(1), now), "2026-12-01 20:52");
+            assert_eq!(
+                clock_at(now - SignedDuration::from_hours(24), now),
+                "2026-12-01 20:52"
+            );
         });
         let utc = jiff::tz::TimeZone::UTC;
         when::with_zone(utc, || assert_eq!(clock_at(now, now), "11:52"));

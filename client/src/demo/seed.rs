@@ -204,7 +204,7 @@ pub async fn seed(url: &str) -> anyhow::Result<World> {
             kind: ScheduledKind::Reminder,
             conversation_id: None,
             body: "Check in with Ben about on-call prep".into(),
-            due_at: time::OffsetDateTime::now_utc() + time::Duration::days(1),
+            due_at: mchat_shared::Timestamp::now() + jiff::SignedDuration::from_hours(24),
             client_id: uuid::Uuid::now_v7().to_string(),
         })
         .await?;

@@ -8,6 +8,7 @@ use super::keys::KeyMap;
 use super::theme::Theme;
 use crate::cli::commands::conversations::inbox_order;
 use crate::local::OutboxItem;
+use mchat_shared::Timestamp;
 use mchat_shared::api::{
     Availability, Conversation, ConversationStatus, Message, MessageKind, Notification, NotificationKind,
     ScheduledItem, ScheduledStatus, SearchHit, Template, User,
@@ -18,7 +19,6 @@ use ratatui_textarea::TextArea;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-use time::OffsetDateTime;
 
 /// How long a typing line stays without renewal.
 pub const TYPING_TTL: Duration = Duration::from_secs(6);
@@ -238,7 +238,7 @@ pub struct App {
     pub theme: Theme,
     pub bell: bool,
     /// "Now" for relative times (set on every tick; fixed in tests).
-    pub now: OffsetDateTime,
+    pub now: Timestamp,
     pub last_typing_sent: Option<Instant>,
     pub flushing: bool,
     /// The conversation list changed since it was last cached.
@@ -292,7 +292,7 @@ impl App {
             keys,
             theme,
             bell,
-            now: OffsetDateTime::now_utc(),
+            now: Timestamp::now(),
             last_typing_sent: None,
             flushing: false,
             cache_dirty: false,
@@ -320,7 +320,7 @@ impl App {
     }
 
     fn tick(&mut self) -> Vec<Effect> {
-        self.now = OffsetDateTime::now_utc();
+        self.now = Timestamp::now();
         let now = Instant::now();
         self.typing.retain(|_, (_, until)| *until > now);
         let due = self

@@ -114,7 +114,7 @@ fn placeholder(username: &str) -> User {
         availability: None,
         mentor_approved: None,
         profile: Profile::default(),
-        created_at: time::OffsetDateTime::UNIX_EPOCH,
+        created_at: mchat_shared::Timestamp::UNIX_EPOCH,
         last_seen: None,
     }
 }

@@ -72,7 +72,7 @@ pub async fn sync(
     if page.resync {
         let ev = Event {
             seq: page.latest,
-            at: time::OffsetDateTime::now_utc(),
+            at: mchat_shared::Timestamp::now(),
             kind: EventKind::Resync,
         };
         return Ok(Json(SyncResponse {

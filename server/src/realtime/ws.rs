@@ -355,7 +355,7 @@ async fn replay(
         if page.resync {
             let ev = Event {
                 seq: page.latest,
-                at: time::OffsetDateTime::now_utc(),
+                at: mchat_shared::Timestamp::now(),
                 kind: EventKind::Resync,
             };
             send_text(socket, kill, limit, &event_text(&ev).ok_or(End::Failed)?).await?;

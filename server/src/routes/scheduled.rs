@@ -7,12 +7,12 @@ use crate::openapi::responses::{Conflict, Invalid, NotFound, TooLarge, Unauthori
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
+use jiff::SignedDuration;
 use mchat_shared::api::{
     CreateScheduledRequest, ScheduledItem, ScheduledKind, ScheduledList, ScheduledQuery,
 };
 use mchat_shared::limits::SCHEDULE_MAX_DAYS;
-use mchat_shared::{ErrorCode, ScheduledId, validate};
-use time::{Duration, OffsetDateTime};
+use mchat_shared::{ErrorCode, ScheduledId, Timestamp, validate};
 
 fn invalid(field: &str, message: impl Into<String>) -> ApiError {
     let mut e = ApiError::new(ErrorCode::ValidationFailed, message);
@@ -21,7 +21,7 @@ fn invalid(field: &str, message: impl Into<String>) -> ApiError {
 }
 
 /// Checks the request's shape and due time against `now`.
-fn check(req: &CreateScheduledRequest, now: OffsetDateTime) -> ApiResult<()> {
+fn check(req: &CreateScheduledRequest, now: Timestamp) -> ApiResult<()> {
     match (req.kind, req.conversation_id) {
         (ScheduledKind::Message, None) => {
             return Err(invalid(
@@ -43,7 +43,7 @@ fn check(req: &CreateScheduledRequest, now: OffsetDateTime) -> ApiResult<()> {
             "the time is in the past; pick a time in the future",
         ));
     }
-    if req.due_at > now + Duration::days(SCHEDULE_MAX_DAYS) {
+    if req.due_at > now + SignedDuration::from_hours(SCHEDULE_MAX_DAYS * 24) {
         return Err(invalid(
             "due_at",
             format!("the time is too far ahead; at most {SCHEDULE_MAX_DAYS} days from now"),
@@ -99,7 +99,7 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<ScheduledItem>)> {
     validate::client_id(&req.client_id)?;
     req.body = validate::message_body(&req.body)?;
-    let now = OffsetDateTime::now_utc();
+    let now = Timestamp::now();
     // A retry that arrives after the item's time has passed still gets the
     // item it created; only new items must be in the future.
     if let Err(e) = check(&req, now) {

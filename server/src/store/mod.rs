@@ -179,6 +179,5 @@ impl Store {
 
 /// Milliseconds since the Unix epoch: how every timestamp is stored.
 pub fn now_ms() -> i64 {
-    let now = time::OffsetDateTime::now_utc();
-    (now.unix_timestamp_nanos() / 1_000_000) as i64
+    jiff::Timestamp::now().as_millisecond()
 }

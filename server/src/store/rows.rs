@@ -6,10 +6,9 @@ use mchat_shared::api::{
 };
 use mchat_shared::{ConversationId, MessageId, Timestamp};
 use rusqlite::Row;
-use time::OffsetDateTime;
 
 pub fn ts(ms: i64) -> Timestamp {
-    OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
 pub fn ts_opt(ms: Option<i64>) -> Option<Timestamp> {

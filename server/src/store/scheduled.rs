@@ -84,7 +84,7 @@ fn load_mine(conn: &Connection, me: i64, id: i64) -> StoreResult<ScheduledItem> 
 }
 
 fn ms(t: mchat_shared::Timestamp) -> i64 {
-    (t.unix_timestamp_nanos() / 1_000_000) as i64
+    t.as_millisecond()
 }
 
 fn emit_item(ctx: &mut WriteCtx<'_>, user: i64, id: i64) -> StoreResult<ScheduledItem> {

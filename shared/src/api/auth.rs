@@ -45,8 +45,6 @@ pub struct LoginRequest {
 pub struct AuthResponse {
     pub token: String,
     pub token_id: TokenId,
-    #[serde(with = "time::serde::rfc3339")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub expires_at: Timestamp,
     pub user: User,
 }
@@ -69,14 +67,9 @@ pub struct CreateTokenRequest {
 pub struct TokenInfo {
     pub id: TokenId,
     pub name: String,
-    #[serde(with = "time::serde::rfc3339")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
-    #[serde(with = "time::serde::rfc3339::option", default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    #[serde(default)]
     pub last_used_at: Option<Timestamp>,
-    #[serde(with = "time::serde::rfc3339")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub expires_at: Timestamp,
     /// True for the token this request was made with.
     pub current: bool,

@@ -73,15 +73,10 @@ pub struct Conversation {
     pub status: ConversationStatus,
     /// Username of whoever made the request.
     pub requested_by: String,
-    #[serde(with = "time::serde::rfc3339")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
-    #[serde(with = "time::serde::rfc3339")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub last_activity_at: Timestamp,
     /// When a pending request expires.
-    #[serde(with = "time::serde::rfc3339::option", default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    #[serde(default)]
     pub expires_at: Option<Timestamp>,
     #[serde(default)]
     pub last_message: Option<Message>,

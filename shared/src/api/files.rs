@@ -25,8 +25,6 @@ pub struct FileInfo {
     pub content_type: String,
     /// Hex SHA-256 of the bytes (the content address).
     pub sha256: String,
-    #[serde(with = "time::serde::rfc3339")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
 }
 

@@ -84,14 +84,10 @@ pub struct Message {
     pub client_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<MessageId>,
-    #[serde(with = "time::serde::rfc3339")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
-    #[serde(with = "time::serde::rfc3339::option", default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    #[serde(default)]
     pub edited_at: Option<Timestamp>,
-    #[serde(with = "time::serde::rfc3339::option", default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    #[serde(default)]
     pub deleted_at: Option<Timestamp>,
     /// The message this one answers, quoted (only when `reply_to` is set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -132,8 +128,6 @@ pub struct Reaction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageEdit {
     pub body: String,
-    #[serde(with = "time::serde::rfc3339")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub replaced_at: Timestamp,
 }
 

@@ -63,11 +63,8 @@ pub struct Notification {
     /// Username of whoever caused it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
-    #[serde(with = "time::serde::rfc3339::option", default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    #[serde(default)]
     pub read_at: Option<Timestamp>,
 }
 

@@ -36,8 +36,6 @@ pub struct CreateScheduledRequest {
     pub conversation_id: Option<ConversationId>,
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 4000))]
     pub body: String,
-    #[serde(with = "time::serde::rfc3339")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub due_at: Timestamp,
     #[cfg_attr(feature = "openapi", schema(pattern = r"^[A-Za-z0-9._:-]{1,64}$"))]
     pub client_id: String,
@@ -54,8 +52,6 @@ pub struct ScheduledItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer: Option<String>,
     pub body: String,
-    #[serde(with = "time::serde::rfc3339")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub due_at: Timestamp,
     pub status: ScheduledStatus,
     /// The message it became, once sent.
@@ -64,8 +60,6 @@ pub struct ScheduledItem {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub client_id: String,
-    #[serde(with = "time::serde::rfc3339")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
 }
 

@@ -111,11 +111,8 @@ pub struct User {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mentor_approved: Option<bool>,
     pub profile: Profile,
-    #[serde(with = "time::serde::rfc3339")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
-    #[serde(with = "time::serde::rfc3339::option", default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    #[serde(default)]
     pub last_seen: Option<Timestamp>,
 }
 
@@ -128,8 +125,7 @@ pub struct UserBrief {
     pub role: Role,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub availability: Option<Availability>,
-    #[serde(with = "time::serde::rfc3339::option", default)]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    #[serde(default)]
     pub last_seen: Option<Timestamp>,
 }
 

@@ -121,8 +121,7 @@ struct Session<'a> {
     profile: &'a str,
     user: &'a User,
     token_id: TokenId,
-    #[serde(with = "time::serde::rfc3339")]
-    expires_at: time::OffsetDateTime,
+    expires_at: mchat_shared::Timestamp,
 }
 
 fn save_session(ctx: &mut Ctx, auth: &AuthResponse) -> anyhow::Result<()> {
@@ -376,7 +375,7 @@ pub async fn tokens(ctx: &mut Ctx, c: TokensCommand) -> anyhow::Result<()> {
                     } else {
                         String::new()
                     },
-                    t.expires_at.date(),
+                    crate::when::to_local(t.expires_at).date(),
                     t.last_used_at.map(relative).unwrap_or_else(|| "never".into())
                 ));
             }

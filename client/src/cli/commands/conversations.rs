@@ -196,7 +196,7 @@ pub async fn requests(ctx: &mut Ctx) -> anyhow::Result<()> {
                 who(c),
                 paint(DIM, format!("sent {}", relative(c.created_at))),
                 c.expires_at
-                    .map(|t| format!("expires {}", t.date()))
+                    .map(|t| format!("expires {}", crate::when::to_local(t).date()))
                     .unwrap_or_default()
             ));
         }

@@ -27,8 +27,7 @@ struct Report {
     logged_in: bool,
     username: Option<String>,
     token_valid: Option<bool>,
-    #[serde(with = "time::serde::rfc3339::option")]
-    token_expires_at: Option<time::OffsetDateTime>,
+    token_expires_at: Option<mchat_shared::Timestamp>,
     token_source: Option<&'static str>,
     outbox_depth: Option<u32>,
     event_cursor: Option<i64>,
@@ -158,7 +157,7 @@ pub async fn run(ctx: &mut Ctx) -> anyhow::Result<()> {
     if let Some(t) = r.token_expires_at {
         out.line(format!(
             "token        expires {}  ({})",
-            t.date(),
+            crate::when::to_local(t).date(),
             r.token_source.unwrap_or("")
         ));
     }

@@ -321,7 +321,7 @@ mod tests {
             system: None,
             client_id: None,
             reply_to: None,
-            created_at: time::OffsetDateTime::UNIX_EPOCH,
+            created_at: mchat_shared::Timestamp::UNIX_EPOCH,
             edited_at: None,
             deleted_at: None,
             reply: None,
@@ -344,7 +344,7 @@ mod tests {
             excerpt: "can we talk?".into(),
             deleted: false,
         });
-        m.edited_at = Some(time::OffsetDateTime::UNIX_EPOCH);
+        m.edited_at = Some(mchat_shared::Timestamp::UNIX_EPOCH);
         m.attachment = Some(Attachment {
             id: FileId(4),
             name: "notes\u{7}.pdf".into(),
@@ -374,7 +374,7 @@ mod tests {
     #[test]
     fn tombstones_hide_everything_but_the_quote() {
         let mut m = message("");
-        m.deleted_at = Some(time::OffsetDateTime::UNIX_EPOCH);
+        m.deleted_at = Some(mchat_shared::Timestamp::UNIX_EPOCH);
         m.reply_to = Some(MessageId(2));
         m.reply = Some(ReplyQuote {
             id: MessageId(2),

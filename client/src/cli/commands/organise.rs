@@ -320,7 +320,7 @@ pub async fn send_later(ctx: &mut Ctx, a: SendArgs) -> anyhow::Result<()> {
         kind: ScheduledKind::Message,
         conversation_id: Some(conv.id),
         body,
-        due_at: when::to_offset(&due),
+        due_at: due.timestamp(),
         client_id: uuid::Uuid::now_v7().to_string(),
     };
     create(ctx, &client, req).await
@@ -335,7 +335,7 @@ pub async fn remind(ctx: &mut Ctx, a: RemindArgs) -> anyhow::Result<()> {
         kind: ScheduledKind::Reminder,
         conversation_id: None,
         body,
-        due_at: when::to_offset(&due),
+        due_at: due.timestamp(),
         client_id: uuid::Uuid::now_v7().to_string(),
     };
     create(ctx, &client, req).await

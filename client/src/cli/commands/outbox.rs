@@ -12,7 +12,7 @@ use crate::api::{Client, ClientError};
 use crate::local::{OutboxItem, backoff_ms, now_ms};
 use clap::Subcommand;
 use mchat_shared::api::{Message, SendMessageRequest};
-use mchat_shared::{ConversationId, MessageId};
+use mchat_shared::{ConversationId, MessageId, Timestamp};
 use serde::Serialize;
 
 #[derive(Subcommand)]
@@ -98,18 +98,15 @@ pub struct OutboxEntry<'a> {
     /// `waiting` (sent by the next command that reaches the server) or
     /// `refused` (kept for you; `mchat outbox drop ID` forgets it).
     pub status: &'static str,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: time::OffsetDateTime,
+    pub created_at: Timestamp,
     pub attempts: u32,
     pub last_error: Option<&'a str>,
     /// When it is retried next; `null` for refused items.
-    #[serde(with = "time::serde::rfc3339::option")]
-    pub next_attempt_at: Option<time::OffsetDateTime>,
+    pub next_attempt_at: Option<Timestamp>,
 }
 
-fn at_ms(ms: i64) -> time::OffsetDateTime {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+fn at_ms(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
 impl<'a> From<&'a OutboxItem> for OutboxEntry<'a> {
@@ -256,10 +253,9 @@ pub async fn run(ctx: &mut Ctx, cmd: Option<OutboxCommand>) -> anyhow::Result<()
                 ));
             }
             for i in &items {
-                let when =
-                    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(i.created_at) * 1_000_000)
-                        .map(relative)
-                        .unwrap_or_default();
+                let when = Timestamp::from_millisecond(i.created_at)
+                    .map(relative)
+                    .unwrap_or_default();
                 let state = if i.is_refused() {
                     paint(RED, "refused")
                 } else {

@@ -172,7 +172,7 @@ fn the_banner_goes_when_notifications_are_read_elsewhere() {
 #[test]
 fn scheduled_times_read_like_the_command_line() {
     let mut app = app();
-    let due = app.now + time::Duration::seconds(36);
+    let due = app.now + jiff::SignedDuration::from_secs(36);
     app.update(Action::Scheduled(vec![ScheduledItem {
         id: mchat_shared::ScheduledId(1),
         kind: ScheduledKind::Reminder,
@@ -388,7 +388,7 @@ fn the_list_keeps_its_order_under_the_cursor_then_settles() {
     let selected = app.selected_conversation().map(|c| c.id);
     // Chris writes: his chat would jump to the top.
     let mut late = msg(30, 3, "chris", "one more question");
-    late.created_at = t0() + time::Duration::hours(1);
+    late.created_at = t0() + jiff::SignedDuration::from_hours(1);
     app.update(ev(95, EventKind::MessageNew { message: late }));
     let during: Vec<_> = app.conversations.iter().map(|c| c.id).collect();
     assert_eq!(during, before, "no reordering while the cursor is moving");
@@ -436,7 +436,7 @@ fn returning_to_chats_marks_the_open_thread_read_and_ctrl_r_reconnects() {
 fn one_header_per_run_of_messages_and_a_line_per_day() {
     let mut app = app();
     crate::tui::input::open(&mut app, ConversationId(1));
-    let at = |m: &mut Message, minutes: i64| m.created_at = t0() + time::Duration::minutes(minutes);
+    let at = |m: &mut Message, minutes: i64| m.created_at = t0() + jiff::SignedDuration::from_mins(minutes);
     let mut a = msg(20, 1, "ana", "first thought");
     let mut b = msg(21, 1, "ana", "second thought");
     let mut c = msg(22, 1, "mona", "my answer");

@@ -15,6 +15,7 @@ use super::theme::Theme;
 use super::views;
 use crate::live::{ConnState, LiveError};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use mchat_shared::Timestamp;
 use mchat_shared::api::*;
 use mchat_shared::events::{Event, EventKind};
 use mchat_shared::realtime::{ServerFrame, Signal};
@@ -22,10 +23,9 @@ use mchat_shared::{ConversationId, MessageId, NotificationId, Seq};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::time::Duration;
-use time::OffsetDateTime;
 
-pub(super) fn t0() -> OffsetDateTime {
-    OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+pub(super) fn t0() -> Timestamp {
+    Timestamp::from_second(1_800_000_000).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
 pub(super) fn user(name: &str, role: Role) -> User {
@@ -111,7 +111,7 @@ pub(super) fn app() -> App {
         Theme { color: false },
         true,
     );
-    app.now = t0() + time::Duration::minutes(5);
+    app.now = t0() + jiff::SignedDuration::from_mins(5);
     app.conn = Conn::Connected;
     let list = vec![
         conv(

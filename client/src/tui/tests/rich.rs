@@ -46,7 +46,7 @@ fn scheduled(id: i64, kind: ScheduledKind, body: &str, in_minutes: i64) -> Sched
         conversation_id: (kind == ScheduledKind::Message).then_some(ConversationId(1)),
         peer: (kind == ScheduledKind::Message).then(|| "ana".to_string()),
         body: body.into(),
-        due_at: t0() + time::Duration::minutes(5 + in_minutes),
+        due_at: t0() + jiff::SignedDuration::from_mins(5 + in_minutes),
         status: ScheduledStatus::Pending,
         message_id: None,
         error: None,

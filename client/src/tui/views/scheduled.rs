@@ -4,28 +4,17 @@
 use super::text::{truncate, width};
 use crate::sanitize::line;
 use crate::tui::app::App;
+use mchat_shared::Timestamp;
 use mchat_shared::api::{ScheduledItem, ScheduledKind};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState};
-use time::OffsetDateTime;
 
 /// When it is due, as `mchat scheduled` says it: local time and "in 36s"
-/// (one formatter for both, `when::describe`); UTC only if the local zone
-/// cannot be read.
-pub fn due_in(due: OffsetDateTime, now: OffsetDateTime) -> String {
-    match (crate::when::to_local(due), crate::when::to_local(now)) {
-        (Ok(due), Ok(now)) => crate::when::describe(&due, &now),
-        _ => format!(
-            "{}-{:02}-{:02} {:02}:{:02} UTC",
-            due.year(),
-            u8::from(due.month()),
-            due.day(),
-            due.hour(),
-            due.minute()
-        ),
-    }
+/// (one formatter for both, `when::describe`).
+pub fn due_in(due: Timestamp, now: Timestamp) -> String {
+    crate::when::describe(&crate::when::to_local(due), &crate::when::to_local(now))
 }
 
 fn item<'a>(app: &App, i: &ScheduledItem, w: usize) -> ListItem<'a> {

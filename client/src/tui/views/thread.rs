@@ -12,6 +12,7 @@ use crate::local::OutboxItem;
 use crate::sanitize::{line, text};
 use crate::tui::app::{App, Focus, REFUSED};
 use crate::tui::effects::human_size;
+use mchat_shared::Timestamp;
 use mchat_shared::api::{Attachment, Conversation, Message, MessageKind};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -292,22 +293,14 @@ const GROUP_GAP_SECS: i64 = 5 * 60;
 
 /// The local calendar day of a time ("Tue 1 Dec", with the year when it is
 /// not this year's), and a comparable key for it.
-fn local_day(t: time::OffsetDateTime, now: time::OffsetDateTime) -> (String, i32, i16) {
-    match (crate::when::to_local(t), crate::when::to_local(now)) {
-        (Ok(z), Ok(n)) => {
-            let fmt = if z.year() == n.year() {
-                "%a %-d %b"
-            } else {
-                "%a %-d %b %Y"
-            };
-            (z.strftime(fmt).to_string(), i32::from(z.year()), z.day_of_year())
-        }
-        _ => (
-            format!("{}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day()),
-            t.year(),
-            i16::try_from(t.ordinal()).unwrap_or(0),
-        ),
-    }
+fn local_day(t: Timestamp, now: Timestamp) -> (String, i32, i16) {
+    let (z, n) = (crate::when::to_local(t), crate::when::to_local(now));
+    let fmt = if z.year() == n.year() {
+        "%a %-d %b"
+    } else {
+        "%a %-d %b %Y"
+    };
+    (z.strftime(fmt).to_string(), i32::from(z.year()), z.day_of_year())
 }
 
 /// `m` continues `prev`'s group: same sender, same day, close in time, and
@@ -318,7 +311,7 @@ fn continues(prev: &Message, m: &Message, same_day: bool) -> bool {
         && m.kind != MessageKind::System
         && prev.sender.is_some()
         && prev.sender == m.sender
-        && (m.created_at - prev.created_at).whole_seconds() <= GROUP_GAP_SECS
+        && m.created_at.duration_since(prev.created_at).as_secs() <= GROUP_GAP_SECS
 }
 
 fn message_lines<'a>(

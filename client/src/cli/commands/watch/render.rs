@@ -243,8 +243,8 @@ pub fn signal_line(signal: &Signal, verbose: bool) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mchat_shared::Timestamp;
     use mchat_shared::{ConversationId, MessageId, Seq};
-    use time::OffsetDateTime;
 
     fn message(sender: &str, body: &str, kind: MessageKind) -> Message {
         Message {
@@ -256,7 +256,7 @@ mod tests {
             system: None,
             client_id: None,
             reply_to: None,
-            created_at: OffsetDateTime::now_utc(),
+            created_at: Timestamp::now(),
             edited_at: None,
             deleted_at: None,
             reply: None,
@@ -353,7 +353,7 @@ mod tests {
     fn quiet_kinds_need_verbose() {
         let ev = Event {
             seq: Seq(3),
-            at: OffsetDateTime::now_utc(),
+            at: Timestamp::now(),
             kind: EventKind::MarkersUpdated {
                 conversation_id: ConversationId(2),
                 markers: mchat_shared::api::ReadMarker {
@@ -390,7 +390,7 @@ mod tests {
     #[test]
     fn updates_are_one_line() {
         let mut m = message("ana", "new\ntext", MessageKind::Text);
-        m.edited_at = Some(OffsetDateTime::now_utc());
+        m.edited_at = Some(Timestamp::now());
         m.reactions = vec![mchat_shared::api::Reaction {
             emoji: "👍".into(),
             count: 2,
@@ -398,12 +398,12 @@ mod tests {
         }];
         let ev = Event {
             seq: Seq(4),
-            at: OffsetDateTime::now_utc(),
+            at: Timestamp::now(),
             kind: EventKind::MessageUpdated { message: m.clone() },
         };
         let line = after_clock(&event_line(&ev, MONA, false).unwrap());
         assert_eq!(line, "· #9 ana → you (edited): new text · 👍 2 ana, mona␛[2J");
-        m.deleted_at = Some(OffsetDateTime::now_utc());
+        m.deleted_at = Some(Timestamp::now());
         m.sender = Some("mona".into());
         let line = after_clock(&updated_line(&m, MONA, "13:00"));
         assert_eq!(line, "· #9 you → ana: message deleted");
