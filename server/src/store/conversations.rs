@@ -261,7 +261,10 @@ fn request(
             ));
         }
         (_, Role::Mentor) if !approved(&target) => {
-            return Err(StoreError::api(ErrorCode::NotFound, format!("no user named {to}")));
+            return Err(StoreError::api(
+                ErrorCode::NotFound,
+                format!("no user named {to}"),
+            ));
         }
         (_, Role::Mentor) | (Role::Admin, _) => {}
         (Role::Mentor, _) if !approved(&me_rec.user) => {
