@@ -3,9 +3,15 @@
 //! Each server gets its own temporary directory holding the data directory,
 //! the config file and the server's stderr log (`mchatd.log`); a server can
 //! also start on an existing data directory ([`TestServer::start_on_data_dir`],
-//! e.g. one holding only a backup). The port comes
-//! from the one line the server prints on stdout (`mchatd listening on
-//! http://ADDR`), so tests can run in parallel with `--bind 127.0.0.1:0`.
+//! e.g. one holding only a backup). The address comes from the one line the
+//! server prints on stdout (`mchatd listening on http://ADDR`).
+//!
+//! Ports are picked at random *below* the kernel's ephemeral range
+//! (`ip_local_port_range`), retried when taken: the kernel never hands those
+//! to outgoing connections, so while a test has its server stopped, the
+//! hundreds of connections the other tests open cannot take its port, and
+//! [`TestServer::start_again_on_same_port`] gets it back (a port from
+//! `127.0.0.1:0` is an ephemeral one, which any `connect` may grab).
 //!
 //! The base config turns the rate limits off (`auth_per_min = 0`,
 //! `send_per_sec = 0`: tests register and send fast) and leaves mentor
@@ -34,6 +40,10 @@ send_per_sec = 0
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a server may take to exit after SIGTERM before it is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(20);
+/// Random ports tried before giving up (each taken one costs a process start).
+const PORT_TRIES: usize = 20;
+/// The lowest port handed out: above the well-known and most registered services.
+const LOWEST_PORT: u16 = 10_000;
 /// How long [`TestServer::start_again_on_same_port`] keeps trying the old port.
 const SAME_PORT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -91,7 +101,7 @@ impl TestServer {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             metrics_addr: None,
         };
-        if let Err(why) = server.spawn("127.0.0.1:0") {
+        if let Err(why) = server.spawn_on_a_free_port() {
             panic!("mchatd did not start: {why}");
         }
         server
@@ -189,7 +199,7 @@ impl TestServer {
     /// it first if it still runs). The port is new: use [`TestServer::url`].
     pub fn start_again(&mut self) {
         self.stop();
-        if let Err(why) = self.spawn("127.0.0.1:0") {
+        if let Err(why) = self.spawn_on_a_free_port() {
             panic!("mchatd did not start again: {why}");
         }
     }
@@ -251,6 +261,21 @@ impl TestServer {
         child
             .wait_with_output()
             .expect("cannot wait for the mchatd command")
+    }
+
+    /// Spawns the server on a random port below the ephemeral range, trying
+    /// another one when that one is taken (by another test's server).
+    fn spawn_on_a_free_port(&mut self) -> Result<(), String> {
+        let mut last = String::new();
+        for _ in 0..PORT_TRIES {
+            let bind = format!("127.0.0.1:{}", random_stable_port());
+            match self.spawn(&bind) {
+                Ok(()) => return Ok(()),
+                Err(why) if why.contains("cannot listen on") => last = why,
+                Err(why) => return Err(why),
+            }
+        }
+        Err(format!("no free port in {PORT_TRIES} tries; the last: {last}"))
     }
 
     /// Spawns the server bound to `bind` and waits for its address line.
@@ -373,6 +398,22 @@ fn clean_env(cmd: &mut Command) {
     }
 }
 
+/// A random port in `LOWEST_PORT..` the start of the ephemeral range
+/// (`/proc/sys/net/ipv4/ip_local_port_range`; 32768 where it cannot be read).
+fn random_stable_port() -> u16 {
+    use std::hash::{BuildHasher, Hasher};
+    let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u16>().ok())
+        .filter(|&p| p > LOWEST_PORT + 1000)
+        .unwrap_or(32_768);
+    // RandomState is seeded per instance: a random number without a dependency.
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    let span = u64::from(ephemeral_start - LOWEST_PORT);
+    LOWEST_PORT + (h.finish() % span) as u16
+}
+
 /// The base config with `extra` merged over it.
 fn config_text(extra: &str) -> String {
     let mut base: toml::Table = BASE_CONFIG.parse().expect("the base test config is valid TOML");
@@ -406,5 +447,28 @@ mod tests {
         assert_eq!(t["limits"]["auth_per_min"].as_integer(), Some(0));
         assert_eq!(t["registration"]["require_mentor_approval"].as_bool(), Some(true));
         assert_eq!(t["storage"]["readers"].as_integer(), Some(2));
+    }
+}
+
+#[cfg(test)]
+mod port_tests {
+    use super::{LOWEST_PORT, random_stable_port};
+
+    #[test]
+    fn ports_stay_below_the_ephemeral_range_and_vary() {
+        let ephemeral_start = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+            .ok()
+            .and_then(|s| s.split_whitespace().next()?.parse::<u16>().ok())
+            .unwrap_or(32_768);
+        let ports: std::collections::HashSet<u16> = (0..200).map(|_| random_stable_port()).collect();
+        assert!(
+            ports.iter().all(|&p| (LOWEST_PORT..ephemeral_start).contains(&p)),
+            "{ports:?}"
+        );
+        assert!(
+            ports.len() > 150,
+            "only {} distinct ports in 200 draws",
+            ports.len()
+        );
     }
 }
