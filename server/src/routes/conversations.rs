@@ -241,11 +241,7 @@ pub async fn read(
         delivered_up_to: None,
         count_unread: true,
     };
-    let (markers, unread) = state.store.update_markers(me.user_id, id, update).await?;
-    Ok(Json(ReadResponse {
-        markers,
-        unread: unread.unwrap_or(0),
-    }))
+    move_markers(&state, me.user_id, id, update).await
 }
 
 /// Move my delivered marker.
@@ -271,7 +267,17 @@ pub async fn delivered(
         delivered_up_to: Some(req.up_to),
         count_unread: true,
     };
-    let (markers, unread) = state.store.update_markers(me.user_id, id, update).await?;
+    move_markers(&state, me.user_id, id, update).await
+}
+
+/// Applies a marker update and answers my markers with the unread count.
+async fn move_markers(
+    state: &AppState,
+    me: i64,
+    id: ConversationId,
+    update: MarkerUpdate,
+) -> ApiResult<Json<ReadResponse>> {
+    let (markers, unread) = state.store.update_markers(me, id, update).await?;
     Ok(Json(ReadResponse {
         markers,
         unread: unread.unwrap_or(0),
