@@ -28,6 +28,13 @@ fn home() -> tempfile::TempDir {
     tempfile::Builder::new().prefix("mchat-home-").tempdir().unwrap()
 }
 
+/// `mchat [FLAGS] register tess --role mentee --password-stdin` at `url`.
+fn register_tess(home: &Path, url: &str, flags: &[&str]) -> (i32, String, String) {
+    let mut args = flags.to_vec();
+    args.extend(["register", "tess", "--role", "mentee", "--password-stdin"]);
+    run_mchat(home, url, &args, format!("{PASSWORD}\n").as_bytes(), &[])
+}
+
 fn ca_arg(ca: &Path) -> String {
     ca.display().to_string()
 }
@@ -37,21 +44,7 @@ fn with_ca_file_https_and_wss_work() {
     let (_server, ca, url) = tls_server();
     let home = home();
     let ca = ca_arg(&ca);
-    let (code, _out, err) = run_mchat(
-        home.path(),
-        &url,
-        &[
-            "--ca-file",
-            &ca,
-            "register",
-            "tess",
-            "--role",
-            "mentee",
-            "--password-stdin",
-        ],
-        format!("{PASSWORD}\n").as_bytes(),
-        &[],
-    );
+    let (code, _out, err) = register_tess(home.path(), &url, &["--ca-file", &ca]);
     assert_eq!(code, 0, "register over https: {err}");
 
     let (code, out, err) = run_mchat(
@@ -86,13 +79,7 @@ fn with_ca_file_https_and_wss_work() {
 fn without_the_ca_the_failure_names_the_roots() {
     let (_server, ca, url) = tls_server();
     let home = home();
-    let (code, _out, err) = run_mchat(
-        home.path(),
-        &url,
-        &["register", "tess", "--role", "mentee", "--password-stdin"],
-        format!("{PASSWORD}\n").as_bytes(),
-        &[],
-    );
+    let (code, _out, err) = register_tess(home.path(), &url, &[]);
     assert_ne!(code, 0, "an unknown CA must not be trusted");
     assert!(
         err.contains("certificate was refused")
@@ -111,21 +98,7 @@ fn without_the_ca_the_failure_names_the_roots() {
 
     // Logged in with the CA, the live connection without it is refused the same way.
     let ca = ca_arg(&ca);
-    let (code, _out, err) = run_mchat(
-        home.path(),
-        &url,
-        &[
-            "--ca-file",
-            &ca,
-            "register",
-            "tess",
-            "--role",
-            "mentee",
-            "--password-stdin",
-        ],
-        format!("{PASSWORD}\n").as_bytes(),
-        &[],
-    );
+    let (code, _out, err) = register_tess(home.path(), &url, &["--ca-file", &ca]);
     assert_eq!(code, 0, "{err}");
     let (code, _out, err) = run_mchat(home.path(), &url, &["--json", "watch", "--once"], b"", &[]);
     assert_ne!(code, 0);
