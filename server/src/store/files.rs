@@ -144,30 +144,41 @@ impl Store {
         self.inner.blob_pins.pin(sha256)
     }
 
-    /// Unlinks the blob of bytes no file row names any more (after the
-    /// COMMIT that removed the last row), unless an upload pins it. A
+    /// Unlinks the blob a deletion condemned (after the COMMIT that removed
+    /// the last row naming it), unless an upload has spared it since. A
     /// failure only leaves an orphan, which the next start removes.
-    pub(crate) async fn remove_blob(&self, files_dir: &Path, sha256: &str) {
-        let Some(path) = blob_path(files_dir, sha256) else {
-            tracing::error!(sha256, "not removing a blob with a malformed hash");
+    pub(crate) async fn remove_blob(&self, files_dir: &Path, doomed: super::blobs::Condemned) {
+        let Some(path) = blob_path(files_dir, doomed.sha256()) else {
+            tracing::error!(
+                sha256 = doomed.sha256(),
+                "not removing a blob with a malformed hash"
+            );
             return;
         };
-        let pins = std::sync::Arc::clone(&self.inner.blob_pins);
-        let sha = sha256.to_string();
         let shown = path.display().to_string();
-        match tokio::task::spawn_blocking(move || pins.unlink_unless_pinned(&sha, &path)).await {
+        match tokio::task::spawn_blocking(move || doomed.unlink(&path)).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::warn!(path = %shown, error = %e, "cannot remove a deleted file's blob"),
             Err(e) => tracing::warn!(path = %shown, error = %e, "the blob unlink task failed"),
         }
+    }
+
+    /// The marks that keep a deletion's unlink off an upload's bytes.
+    pub(super) fn blob_pins(&self) -> std::sync::Arc<super::blobs::BlobPins> {
+        std::sync::Arc::clone(&self.inner.blob_pins)
     }
 }
 
 /// Takes a deleted message's file away from it: the message no longer
 /// carries it, and when no other message does, its row goes too. Returns
 /// the blob to unlink after COMMIT when no file row names those bytes any
-/// more (an upload not yet sent keeps its row, and so the blob).
-pub(super) fn detach_file(conn: &Connection, message: i64) -> StoreResult<Option<String>> {
+/// more (an upload not yet sent keeps its row, and so the blob), condemned
+/// here, inside the transaction that decided it (see `blobs`).
+pub(super) fn detach_file(
+    conn: &Connection,
+    pins: &std::sync::Arc<super::blobs::BlobPins>,
+    message: i64,
+) -> StoreResult<Option<super::blobs::Condemned>> {
     let file: Option<i64> = conn
         .prepare_cached("SELECT file_id FROM messages WHERE id = ?1")?
         .query_row([message], |r| r.get(0))
@@ -190,7 +201,7 @@ pub(super) fn detach_file(conn: &Connection, message: i64) -> StoreResult<Option
     let shared: bool = conn
         .prepare_cached("SELECT EXISTS(SELECT 1 FROM files WHERE sha256 = ?1)")?
         .query_row([&sha], |r| r.get(0))?;
-    Ok((!shared).then_some(sha))
+    Ok(if shared { None } else { pins.condemn(sha) })
 }
 
 /// `files/ab/cdef…` for a hex SHA-256; `None` for anything else, so a

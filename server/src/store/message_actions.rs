@@ -28,6 +28,7 @@
 //! Every change emits `message_updated` (the whole message after it) to
 //! every participant in the same transaction; a no-op emits nothing.
 
+use super::blobs::BlobPins;
 use super::conversations::participants;
 use super::events::rewrite_message;
 use super::messages::load_message;
@@ -39,6 +40,7 @@ use mchat_shared::limits::REACTIONS_PER_USER_MAX;
 use mchat_shared::{ErrorCode, MessageId};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// What the checks need to know about a message.
 struct Target {
@@ -162,10 +164,10 @@ fn edit(ctx: &mut WriteCtx<'_>, me: i64, id: MessageId, body: String) -> StoreRe
 struct Deleted {
     message: Message,
     member: bool,
-    blob: Option<String>,
+    blob: Option<super::blobs::Condemned>,
 }
 
-fn delete(ctx: &mut WriteCtx<'_>, me: i64, id: MessageId) -> StoreResult<Deleted> {
+fn delete(ctx: &mut WriteCtx<'_>, me: i64, id: MessageId, pins: &Arc<BlobPins>) -> StoreResult<Deleted> {
     let t = target(ctx.conn, me, id, true)?;
     if t.kind == MessageKind::System {
         return Err(conflict("system messages cannot be deleted"));
@@ -194,7 +196,7 @@ fn delete(ctx: &mut WriteCtx<'_>, me: i64, id: MessageId) -> StoreResult<Deleted
     ctx.conn
         .prepare_cached("DELETE FROM reactions WHERE message_id = ?1")?
         .execute([id.0])?;
-    let blob = super::files::detach_file(ctx.conn, id.0)?;
+    let blob = super::files::detach_file(ctx.conn, pins, id.0)?;
     if let Some(sender) = t.sender {
         forget_scheduled_text(ctx.conn, sender, id)?;
     }
@@ -327,9 +329,10 @@ impl Store {
     /// which it returns; its file's bytes under `files_dir` go after COMMIT
     /// when nothing else names them.
     pub async fn delete_message(&self, me: i64, id: MessageId, files_dir: PathBuf) -> StoreResult<Message> {
-        let done = self.write(move |ctx| delete(ctx, me, id)).await?;
-        if let Some(sha) = &done.blob {
-            self.remove_blob(&files_dir, sha).await;
+        let pins = self.blob_pins();
+        let mut done = self.write(move |ctx| delete(ctx, me, id, &pins)).await?;
+        if let Some(doomed) = done.blob.take() {
+            self.remove_blob(&files_dir, doomed).await;
         }
         Ok(if done.member {
             done.message
