@@ -7,12 +7,13 @@ use crate::config::LimitsConfig;
 use crate::error::ApiError;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use mchat_shared::UserId;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 
 pub struct RateLimits {
     auth: Option<DefaultKeyedRateLimiter<IpAddr>>,
-    send: Option<DefaultKeyedRateLimiter<i64>>,
+    send: Option<DefaultKeyedRateLimiter<UserId>>,
 }
 
 fn quota(per_period: Quota, burst: u32) -> Quota {
@@ -49,7 +50,7 @@ impl RateLimits {
         check(&self.auth, &ip)
     }
 
-    pub fn check_send(&self, user: i64) -> Result<(), ApiError> {
+    pub fn check_send(&self, user: UserId) -> Result<(), ApiError> {
         check(&self.send, &user)
     }
 

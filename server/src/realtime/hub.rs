@@ -12,7 +12,7 @@
 use crate::store::{EventSink, Member, UserEvent};
 use mchat_shared::events::EventKind;
 use mchat_shared::realtime::Signal;
-use mchat_shared::{ConversationId, TokenId};
+use mchat_shared::{ConversationId, MessageId, Seq, TokenId, UserId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -25,7 +25,7 @@ pub enum Outbound {
     /// A logged event. `message`: set for new messages, so the connection
     /// can move its user's delivered marker once the frame is written.
     Event {
-        seq: i64,
+        seq: Seq,
         text: Arc<str>,
         message: Option<MessageRef>,
     },
@@ -35,8 +35,8 @@ pub enum Outbound {
 /// Which message a frame carries.
 #[derive(Debug, Clone)]
 pub struct MessageRef {
-    pub conversation: i64,
-    pub id: i64,
+    pub conversation: ConversationId,
+    pub id: MessageId,
     /// The sender's username (none for expiry notices).
     pub sender: Option<Arc<str>>,
 }
@@ -62,7 +62,7 @@ struct Conn {
 struct Typing {
     deadline: Instant,
     username: String,
-    others: Vec<i64>,
+    others: Vec<UserId>,
 }
 
 /// What the hub knows of one token that long-lived requests watch.
@@ -81,9 +81,9 @@ const REVOKED_MEMORY: Duration = Duration::from_secs(60);
 
 #[derive(Default)]
 struct Inner {
-    conns: HashMap<i64, Vec<Conn>>,
-    waiters: HashMap<i64, Arc<Notify>>,
-    typing: HashMap<(i64, i64), Typing>,
+    conns: HashMap<UserId, Vec<Conn>>,
+    waiters: HashMap<UserId, Arc<Notify>>,
+    typing: HashMap<(ConversationId, UserId), Typing>,
     tokens: HashMap<TokenId, TokenState>,
 }
 
@@ -179,7 +179,7 @@ impl Hub {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub fn register(&self, user: i64, token: TokenId) -> Registration {
+    pub fn register(&self, user: UserId, token: TokenId) -> Registration {
         let (tx, rx) = mpsc::channel(self.buffer);
         let (kill, kill_rx) = watch::channel(None);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
@@ -200,7 +200,7 @@ impl Hub {
     }
 
     /// Removes a connection; true when it was the user's last one.
-    pub fn unregister(&self, user: i64, id: u64) -> bool {
+    pub fn unregister(&self, user: UserId, id: u64) -> bool {
         let mut inner = self.lock();
         let Some(list) = inner.conns.get_mut(&user) else {
             return false;
@@ -217,7 +217,7 @@ impl Hub {
         false
     }
 
-    pub fn is_online(&self, user: i64) -> bool {
+    pub fn is_online(&self, user: UserId) -> bool {
         self.lock().conns.contains_key(&user)
     }
 
@@ -227,7 +227,7 @@ impl Hub {
 
     /// Queues `frame` on every connection of `user`; a full buffer closes
     /// that connection (it resumes from its cursor when it reconnects).
-    fn deliver(inner: &mut Inner, user: i64, frame: &Outbound) {
+    fn deliver(inner: &mut Inner, user: UserId, frame: &Outbound) {
         if let Some(list) = inner.conns.get(&user) {
             for c in list {
                 if c.tx.try_send(frame.clone()).is_err() {
@@ -241,7 +241,7 @@ impl Hub {
     }
 
     /// Sends an ephemeral signal to every live connection of `users`.
-    pub fn signal(&self, users: &[i64], signal: &Signal) {
+    pub fn signal(&self, users: &[UserId], signal: &Signal) {
         let Ok(text) = serde_json::to_string(signal) else {
             return;
         };
@@ -253,28 +253,28 @@ impl Hub {
     }
 
     /// The long-poll waiter of `user` (woken by each event for them).
-    pub fn waiter(&self, user: i64) -> Arc<Notify> {
+    pub fn waiter(&self, user: UserId) -> Arc<Notify> {
         self.lock().waiters.entry(user).or_default().clone()
     }
 
     /// `user` is typing in `conv` (whose members are `members`). The others
     /// hear `active: true` once; renewals only extend the deadline.
-    pub fn typing(&self, conv: ConversationId, user: i64, members: &[Member]) {
+    pub fn typing(&self, conv: ConversationId, user: UserId, members: &[Member]) {
         let Some(me) = members.iter().find(|m| m.id == user) else {
             return;
         };
-        let others: Vec<i64> = members.iter().filter(|m| m.id != user).map(|m| m.id).collect();
+        let others: Vec<UserId> = members.iter().filter(|m| m.id != user).map(|m| m.id).collect();
         let deadline = Instant::now() + self.typing_ttl;
         let fresh = {
             let mut inner = self.lock();
-            match inner.typing.get_mut(&(conv.0, user)) {
+            match inner.typing.get_mut(&(conv, user)) {
                 Some(t) => {
                     t.deadline = deadline;
                     false
                 }
                 None => {
                     inner.typing.insert(
-                        (conv.0, user),
+                        (conv, user),
                         Typing {
                             deadline,
                             username: me.username.clone(),
@@ -301,7 +301,7 @@ impl Hub {
     /// and unwatched tokens (revoked ones after [`REVOKED_MEMORY`]).
     pub fn sweep(&self) {
         let now = Instant::now();
-        let expired: Vec<((i64, i64), Typing)> = {
+        let expired: Vec<((ConversationId, UserId), Typing)> = {
             let mut inner = self.lock();
             inner.waiters.retain(|_, w| Arc::strong_count(w) > 1);
             inner.tokens.retain(|_, t| {
@@ -309,7 +309,7 @@ impl Hub {
                     || t.revoked_at
                         .is_some_and(|at| now.duration_since(at) < REVOKED_MEMORY)
             });
-            let keys: Vec<(i64, i64)> = inner
+            let keys: Vec<(ConversationId, UserId)> = inner
                 .typing
                 .iter()
                 .filter(|(_, t)| t.deadline <= now)
@@ -323,7 +323,7 @@ impl Hub {
             self.signal(
                 &t.others,
                 &Signal::Typing {
-                    conversation_id: ConversationId(conv),
+                    conversation_id: conv,
                     username: t.username,
                     active: false,
                 },
@@ -377,11 +377,11 @@ impl Hub {
 
 impl EventSink for Hub {
     fn publish(&self, events: Vec<UserEvent>) {
-        let mut stopped_typing: Vec<(i64, i64)> = Vec::new();
+        let mut stopped_typing: Vec<(ConversationId, UserId)> = Vec::new();
         {
             let mut inner = self.lock();
             for ev in events {
-                let user = ev.user_id.0;
+                let user = ev.user_id;
                 let message = match &ev.event.kind {
                     EventKind::MessageNew { message } => {
                         let from_other = message.sender.is_some();
@@ -391,7 +391,7 @@ impl EventSink for Hub {
                                 .typing
                                 .iter()
                                 .find(|((c, _), t)| {
-                                    *c == message.conversation_id.0
+                                    *c == message.conversation_id
                                         && Some(&t.username) == message.sender.as_ref()
                                 })
                                 .map(|(k, _)| *k)
@@ -400,8 +400,8 @@ impl EventSink for Hub {
                             }
                         }
                         Some(MessageRef {
-                            conversation: message.conversation_id.0,
-                            id: message.id.0,
+                            conversation: message.conversation_id,
+                            id: message.id,
                             sender: message.sender.as_deref().map(Arc::from),
                         })
                     }
@@ -415,7 +415,7 @@ impl EventSink for Hub {
                     continue;
                 };
                 let frame = Outbound::Event {
-                    seq: ev.event.seq.0,
+                    seq: ev.event.seq,
                     text: text.into(),
                     message,
                 };
@@ -431,7 +431,7 @@ impl EventSink for Hub {
                 self.signal(
                     &t.others,
                     &Signal::Typing {
-                        conversation_id: ConversationId(key.0),
+                        conversation_id: key.0,
                         username: t.username,
                         active: false,
                     },
@@ -461,7 +461,7 @@ mod tests {
         let mut late = hub.watch_token(TokenId(1), in_an_hour());
         assert_eq!(late.ended_now(), Some(TokenEnd::Revoked));
         assert_eq!(late.ended().await, TokenEnd::Revoked);
-        let reg = hub.register(7, TokenId(1));
+        let reg = hub.register(UserId(7), TokenId(1));
         assert_eq!(*reg.kill.borrow(), Some(CloseReason::Revoked));
         // Other tokens are untouched.
         let quiet = tokio::time::timeout(Duration::from_millis(50), other.ended()).await;

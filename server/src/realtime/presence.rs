@@ -3,11 +3,11 @@
 
 use super::ws::presence_state;
 use crate::state::AppState;
-use mchat_shared::ConversationId;
 use mchat_shared::realtime::{PresenceState, Signal};
+use mchat_shared::{ConversationId, UserId};
 
 /// The user's first connection opened: tell their contacts.
-pub fn went_online(state: &AppState, user: i64) {
+pub fn went_online(state: &AppState, user: UserId) {
     let state = state.clone();
     tokio::spawn(async move {
         let (Ok(info), Ok(contacts)) = (
@@ -32,7 +32,7 @@ pub fn went_online(state: &AppState, user: i64) {
 }
 
 /// The user's last connection closed: record `last_seen` and tell their contacts.
-pub fn went_offline(state: &AppState, user: i64) {
+pub fn went_offline(state: &AppState, user: UserId) {
     let state = state.clone();
     tokio::spawn(async move {
         let seen = state.store.touch_last_seen(user).await.ok();
@@ -58,7 +58,7 @@ pub fn went_offline(state: &AppState, user: i64) {
 }
 
 /// A mentor changed availability while online: tell their contacts.
-pub fn availability_changed(state: &AppState, user: i64) {
+pub fn availability_changed(state: &AppState, user: UserId) {
     if state.hub.is_online(user) {
         went_online(state, user);
     }
@@ -67,7 +67,7 @@ pub fn availability_changed(state: &AppState, user: i64) {
 /// `user` has a new contact (a request was made): both learn each other's
 /// presence now, not at their next reconnect. Presence signals are
 /// idempotent, so telling the older contacts again is harmless.
-pub fn new_contact(state: &AppState, user: i64) {
+pub fn new_contact(state: &AppState, user: UserId) {
     if !state.hub.is_online(user) {
         return;
     }
@@ -95,7 +95,7 @@ pub fn new_contact(state: &AppState, user: i64) {
 
 /// For after `ready`: the presence of each contact who is online now, as
 /// frames for the connection to send.
-pub async fn contact_signals(state: &AppState, user: i64) -> Vec<String> {
+pub async fn contact_signals(state: &AppState, user: UserId) -> Vec<String> {
     let Ok(contacts) = state.store.contacts(user).await else {
         return Vec::new();
     };
@@ -118,7 +118,7 @@ pub async fn contact_signals(state: &AppState, user: i64) -> Vec<String> {
 
 /// `user` is typing in `conv`: checked against membership, then relayed.
 /// Returns false when the conversation is not theirs.
-pub async fn typing(state: &AppState, user: i64, conv: ConversationId) -> bool {
+pub async fn typing(state: &AppState, user: UserId, conv: ConversationId) -> bool {
     match state.store.members(user, conv).await {
         Ok(members) => {
             state.hub.typing(conv, user, &members);

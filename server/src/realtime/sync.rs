@@ -12,9 +12,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query};
 use crate::state::AppState;
 use axum::extract::State;
-use mchat_shared::Seq;
 use mchat_shared::events::{Event, EventKind};
 use mchat_shared::realtime::{SyncQuery, SyncResponse};
+use mchat_shared::{ConversationId, MessageId};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -81,13 +81,13 @@ pub async fn sync(
             has_more: false,
         }));
     }
-    let mut delivered: HashMap<i64, i64> = HashMap::new();
+    let mut delivered: HashMap<ConversationId, MessageId> = HashMap::new();
     for ev in &page.events {
         if let EventKind::MessageNew { message } = &ev.kind
             && message.sender.as_deref().is_some_and(|s| s != me.username)
         {
-            let e = delivered.entry(message.conversation_id.0).or_insert(0);
-            *e = (*e).max(message.id.0);
+            let e = delivered.entry(message.conversation_id).or_insert(MessageId(0));
+            *e = (*e).max(message.id);
         }
     }
     flush_delivered(&state, user, &mut delivered);
@@ -95,6 +95,6 @@ pub async fn sync(
     Ok(Json(SyncResponse {
         has_more: page.events.len() == PAGE as usize,
         events: page.events,
-        next: Seq(next.0),
+        next,
     }))
 }

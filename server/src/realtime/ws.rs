@@ -28,7 +28,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use mchat_shared::events::{Event, EventKind};
 use mchat_shared::realtime::{ClientFrame, PresenceState, Signal};
-use mchat_shared::{ConversationId, ErrorCode, MessageId, Seq};
+use mchat_shared::{ConversationId, ErrorCode, MessageId, Seq, UserId};
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -50,7 +50,7 @@ struct Kill {
 #[derive(Debug, serde::Deserialize)]
 pub struct WsQuery {
     #[serde(default)]
-    pub since: Option<i64>,
+    pub since: Option<Seq>,
 }
 
 /// A request that cannot become a WebSocket, in the API's error shape:
@@ -172,7 +172,7 @@ fn event_text(ev: &Event) -> Option<String> {
     serde_json::to_string(ev).ok()
 }
 
-async fn run(mut socket: WebSocket, state: AppState, auth: Option<AuthContext>, since: Option<i64>) {
+async fn run(mut socket: WebSocket, state: AppState, auth: Option<AuthContext>, since: Option<Seq>) {
     let auth = match auth {
         Some(a) => a,
         None => match auth_from_frame(&state, &mut socket).await {
@@ -203,7 +203,7 @@ async fn serve(
     socket: &mut WebSocket,
     state: &AppState,
     auth: &AuthContext,
-    since: Option<i64>,
+    since: Option<Seq>,
     reg: Registration,
 ) {
     let Registration { rx, kill, .. } = reg;
@@ -231,7 +231,7 @@ async fn stream(
     socket: &mut WebSocket,
     state: &AppState,
     auth: &AuthContext,
-    since: Option<i64>,
+    since: Option<Seq>,
     mut rx: tokio::sync::mpsc::Receiver<Outbound>,
     kill: &mut Kill,
 ) -> Result<(), End> {
@@ -240,13 +240,7 @@ async fn stream(
     let limit = Duration::from_secs(cfg.ping_interval_secs.max(1));
     // 1. Replay.
     let mut last = replay(socket, kill, limit, state, user, &auth.username, since).await?;
-    send_text(
-        socket,
-        kill,
-        limit,
-        &signal_text(&Signal::Ready { seq: Seq(last) }),
-    )
-    .await?;
+    send_text(socket, kill, limit, &signal_text(&Signal::Ready { seq: last })).await?;
     for text in super::presence::contact_signals(state, user).await {
         send_text(socket, kill, limit, &text).await?;
     }
@@ -257,7 +251,7 @@ async fn stream(
     let mut token_check = tokio::time::interval(Duration::from_secs(60));
     token_check.reset();
     let mut awaiting_pong = false;
-    let mut delivered: HashMap<i64, i64> = HashMap::new();
+    let mut delivered: HashMap<ConversationId, MessageId> = HashMap::new();
     let me = auth.username.as_str();
     let end = loop {
         tokio::select! {
@@ -274,7 +268,7 @@ async fn stream(
                         if sent.is_ok() {
                             last = seq;
                             if let Some(m) = message.filter(|m| m.sender.as_deref().is_some_and(|s| s != me)) {
-                                let e = delivered.entry(m.conversation).or_insert(0);
+                                let e = delivered.entry(m.conversation).or_insert(MessageId(0));
                                 *e = (*e).max(m.id);
                             }
                         }
@@ -333,23 +327,18 @@ async fn replay(
     kill: &mut Kill,
     limit: Duration,
     state: &AppState,
-    user: i64,
+    user: UserId,
     me: &str,
-    since: Option<i64>,
-) -> Result<i64, End> {
+    since: Option<Seq>,
+) -> Result<Seq, End> {
     let Some(mut last) = since else {
         // No cursor: start from now.
-        return state
-            .store
-            .latest_seq(user)
-            .await
-            .map(|s| s.0)
-            .map_err(|_| End::Failed);
+        return state.store.latest_seq(user).await.map_err(|_| End::Failed);
     };
     loop {
         let page = state
             .store
-            .events_after(user, Seq(last), PAGE)
+            .events_after(user, last, PAGE)
             .await
             .map_err(|_| End::Failed)?;
         if page.resync {
@@ -359,22 +348,22 @@ async fn replay(
                 kind: EventKind::Resync,
             };
             send_text(socket, kill, limit, &event_text(&ev).ok_or(End::Failed)?).await?;
-            return Ok(page.latest.0);
+            return Ok(page.latest);
         }
         let n = page.events.len();
-        let mut delivered: HashMap<i64, i64> = HashMap::new();
+        let mut delivered: HashMap<ConversationId, MessageId> = HashMap::new();
         for ev in &page.events {
             if let Err(end) = send_text(socket, kill, limit, &event_text(ev).ok_or(End::Failed)?).await {
                 // What did reach the device counts as delivered.
                 flush_delivered(state, user, &mut delivered);
                 return Err(end);
             }
-            last = ev.seq.0;
+            last = ev.seq;
             if let EventKind::MessageNew { message } = &ev.kind
                 && message.sender.as_deref().is_some_and(|s| s != me)
             {
-                let e = delivered.entry(message.conversation_id.0).or_insert(0);
-                *e = (*e).max(message.id.0);
+                let e = delivered.entry(message.conversation_id).or_insert(MessageId(0));
+                *e = (*e).max(message.id);
             }
         }
         // Replayed messages reached the device too.
@@ -386,16 +375,20 @@ async fn replay(
 }
 
 /// Moves the delivered markers (in the background; markers only move forward).
-pub(super) fn flush_delivered(state: &AppState, user: i64, pending: &mut HashMap<i64, i64>) {
+pub(super) fn flush_delivered(
+    state: &AppState,
+    user: UserId,
+    pending: &mut HashMap<ConversationId, MessageId>,
+) {
     for (conv, up_to) in pending.drain() {
         let store = state.store.clone();
         tokio::spawn(async move {
             let update = MarkerUpdate {
                 read_up_to: None,
-                delivered_up_to: Some(MessageId(up_to)),
+                delivered_up_to: Some(up_to),
                 count_unread: false,
             };
-            if let Err(e) = store.update_markers(user, ConversationId(conv), update).await {
+            if let Err(e) = store.update_markers(user, conv, update).await {
                 tracing::debug!(error = %e, "delivered marker update failed");
             }
         });

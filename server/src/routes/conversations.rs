@@ -15,7 +15,7 @@ use mchat_shared::api::{
     DeclineRequest, ReadRequest, ReadResponse,
 };
 use mchat_shared::limits::REASON_MAX_CHARS;
-use mchat_shared::{ConversationId, validate};
+use mchat_shared::{ConversationId, UserId, validate};
 
 /// My conversations, most recent activity first.
 ///
@@ -115,7 +115,7 @@ pub async fn get_one(
 
 async fn change(
     state: AppState,
-    me: i64,
+    me: UserId,
     id: ConversationId,
     t: Transition,
 ) -> ApiResult<Json<Conversation>> {
@@ -273,7 +273,7 @@ pub async fn delivered(
 /// Applies a marker update and answers my markers with the unread count.
 async fn move_markers(
     state: &AppState,
-    me: i64,
+    me: UserId,
     id: ConversationId,
     update: MarkerUpdate,
 ) -> ApiResult<Json<ReadResponse>> {

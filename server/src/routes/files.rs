@@ -28,7 +28,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use mchat_shared::api::{FileInfo, UploadQuery};
-use mchat_shared::{ErrorCode, FileId, validate};
+use mchat_shared::{ErrorCode, FileId, UserId, validate};
 use sha2::{Digest, Sha256};
 use std::path::{Path as FsPath, PathBuf};
 use std::time::Duration;
@@ -108,7 +108,7 @@ fn drain_later(mut stream: BodyDataStream) {
 
 async fn receive(
     state: &AppState,
-    uploader: i64,
+    uploader: UserId,
     q: &UploadQuery,
     headers: &HeaderMap,
     stream: &mut BodyDataStream,

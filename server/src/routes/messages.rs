@@ -11,7 +11,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use mchat_shared::api::{Message, MessagePage, MessagesQuery, SendMessageRequest};
 use mchat_shared::limits::{PAGE_DEFAULT, PAGE_MAX};
-use mchat_shared::{ConversationId, ErrorCode, validate};
+use mchat_shared::{ConversationId, ErrorCode, UserId, validate};
 
 /// A page of history, oldest first (newest page without before/after).
 #[utoipa::path(get, path = "/conversations/{id}/messages", tag = "messages", operation_id = "list_messages", security(("bearer" = [])),
@@ -114,7 +114,7 @@ pub async fn send(
 /// be refused with 429 when the bucket is empty (nor empty it). The look-up
 /// runs only when sends are limited; two concurrent first attempts may both
 /// pay, which is harmless.
-pub(super) async fn spend_send_token(state: &AppState, me: i64, client_id: Option<&str>) -> ApiResult<()> {
+pub(super) async fn spend_send_token(state: &AppState, me: UserId, client_id: Option<&str>) -> ApiResult<()> {
     if !state.limits.limits_sends() {
         return Ok(());
     }
@@ -127,7 +127,7 @@ pub(super) async fn spend_send_token(state: &AppState, me: i64, client_id: Optio
                     .prepare_cached(
                         "SELECT EXISTS(SELECT 1 FROM messages WHERE sender_id = ?1 AND client_id = ?2)",
                     )?
-                    .query_row(rusqlite::params![me, cid], |r| r.get::<_, bool>(0))?)
+                    .query_row(rusqlite::params![me.0, cid], |r| r.get::<_, bool>(0))?)
             })
             .await?;
         if stored {

@@ -15,7 +15,7 @@ use mchat_shared::api::{
     Conversation, ConversationStatus, MessageKind, NotificationKind, Role, SystemAction,
 };
 use mchat_shared::events::EventKind;
-use mchat_shared::{ConversationId, ErrorCode};
+use mchat_shared::{ConversationId, ErrorCode, MessageId, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// A status change asked for by a participant.
@@ -54,14 +54,14 @@ fn select_sql(filter: &str) -> String {
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
     let status = ConversationStatus::parse(&row.get::<_, String>(1)?).unwrap_or(ConversationStatus::Pending);
-    let me: i64 = row.get(14)?;
+    let me = UserId(row.get(14)?);
     let (_, peer) = user_from_row(row, 15)?;
     let msg_at = 15 + 14;
     let last_message = match row.get::<_, Option<i64>>(msg_at)? {
         Some(_) => Some(message_at(row, msg_at)?),
         None => None,
     };
-    let last_text_sender: Option<i64> = row.get(13)?;
+    let last_text_sender = row.get::<_, Option<i64>>(13)?.map(UserId);
     let open = matches!(status, ConversationStatus::Pending | ConversationStatus::Accepted);
     Ok(Conversation {
         id: ConversationId(row.get(0)?),
@@ -74,10 +74,14 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
         } else {
             None
         },
-        my_markers: marker(String::new(), row.get(6)?, row.get(7)?),
+        my_markers: marker(String::new(), MessageId(row.get(6)?), MessageId(row.get(7)?)),
         muted: row.get(8)?,
         archived: row.get(9)?,
-        peer_markers: marker(peer.username.clone(), row.get(10)?, row.get(11)?),
+        peer_markers: marker(
+            peer.username.clone(),
+            MessageId(row.get(10)?),
+            MessageId(row.get(11)?),
+        ),
         unread: row.get(12)?,
         awaiting_reply: open && last_text_sender.is_some_and(|s| s != me),
         peer: brief(&peer),
@@ -103,13 +107,13 @@ fn hydrate_last(conn: &Connection, list: &mut [Conversation]) -> StoreResult<()>
 }
 
 /// Loads conversation `id` as `me` sees it; not a participant → not found.
-pub(super) fn load(conn: &Connection, me: i64, id: i64) -> StoreResult<Conversation> {
+pub(super) fn load(conn: &Connection, me: UserId, id: ConversationId) -> StoreResult<Conversation> {
     let username: String = conn
         .prepare_cached("SELECT username FROM users WHERE id = ?1")?
-        .query_row([me], |r| r.get(0))?;
+        .query_row([me.0], |r| r.get(0))?;
     let mut conv = conn
         .prepare_cached(&select_sql("AND c.id = ?2"))?
-        .query_row(params![me, id], from_row)
+        .query_row(params![me.0, id.0], from_row)
         .optional()?
         .ok_or_else(|| StoreError::not_found("conversation"))?;
     conv.my_markers.username = username;
@@ -118,45 +122,49 @@ pub(super) fn load(conn: &Connection, me: i64, id: i64) -> StoreResult<Conversat
 }
 
 /// The participants of a conversation (user ids).
-pub(super) fn participants(conn: &Connection, conv: i64) -> StoreResult<Vec<i64>> {
+pub(super) fn participants(conn: &Connection, conv: ConversationId) -> StoreResult<Vec<UserId>> {
     Ok(conn
         .prepare_cached("SELECT user_id FROM participants WHERE conversation_id = ?1 ORDER BY user_id")?
-        .query_map([conv], |r| r.get(0))?
+        .query_map([conv.0], |r| r.get(0).map(UserId))?
         .collect::<Result<Vec<_>, _>>()?)
 }
 
 /// Status and requester of a conversation `me` is in; otherwise not found.
-pub(super) fn status_of(conn: &Connection, me: i64, conv: i64) -> StoreResult<(ConversationStatus, i64)> {
+pub(super) fn status_of(
+    conn: &Connection,
+    me: UserId,
+    conv: ConversationId,
+) -> StoreResult<(ConversationStatus, UserId)> {
     conn.prepare_cached(
         "SELECT c.status, c.requested_by FROM conversations c \
          JOIN participants p ON p.conversation_id = c.id AND p.user_id = ?1 WHERE c.id = ?2",
     )?
-    .query_row(params![me, conv], |r| {
+    .query_row(params![me.0, conv.0], |r| {
         Ok((
             ConversationStatus::parse(&r.get::<_, String>(0)?).unwrap_or(ConversationStatus::Pending),
-            r.get(1)?,
+            UserId(r.get(1)?),
         ))
     })
     .optional()?
     .ok_or_else(|| StoreError::not_found("conversation"))
 }
 
-fn username_of(conn: &Connection, id: i64) -> StoreResult<String> {
+fn username_of(conn: &Connection, id: UserId) -> StoreResult<String> {
     Ok(conn
         .prepare_cached("SELECT username FROM users WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))?)
+        .query_row([id.0], |r| r.get(0))?)
 }
 
 fn set_status(
     ctx: &mut WriteCtx<'_>,
-    conv: i64,
+    conv: ConversationId,
     status: ConversationStatus,
     expires_at: Option<i64>,
 ) -> StoreResult<()> {
     ctx.conn.execute(
         "UPDATE conversations SET status = ?2, status_changed_at = ?3, last_activity_at = ?3, expires_at = ?4 \
          WHERE id = ?1",
-        params![conv, status.as_str(), ctx.now, expires_at],
+        params![conv.0, status.as_str(), ctx.now, expires_at],
     )?;
     Ok(())
 }
@@ -166,12 +174,12 @@ fn set_status(
 #[allow(clippy::too_many_arguments)]
 fn record_change(
     ctx: &mut WriteCtx<'_>,
-    conv: i64,
+    conv: ConversationId,
     status: ConversationStatus,
-    actor: Option<i64>,
+    actor: Option<UserId>,
     action: SystemAction,
     text: String,
-    notify_user: i64,
+    notify_user: UserId,
     kind: NotificationKind,
     note: String,
 ) -> StoreResult<()> {
@@ -192,7 +200,7 @@ fn record_change(
     ctx.emit_all(
         &everyone,
         EventKind::ConversationUpdated {
-            conversation_id: ConversationId(conv),
+            conversation_id: conv,
             status,
             actor: actor_name,
         },
@@ -202,13 +210,13 @@ fn record_change(
 
 /// What `request` did.
 pub(super) struct Requested {
-    pub conversation: i64,
+    pub conversation: ConversationId,
     pub created: bool,
 }
 
 fn request(
     ctx: &mut WriteCtx<'_>,
-    me: i64,
+    me: UserId,
     to: &str,
     intro: String,
     client_id: Option<String>,
@@ -216,12 +224,12 @@ fn request(
 ) -> StoreResult<Requested> {
     // A retried request (same client_id) returns what the first one made.
     if let Some(cid) = &client_id {
-        let existing: Option<(i64, String)> = ctx
+        let existing: Option<(ConversationId, String)> = ctx
             .conn
             .prepare_cached(
                 "SELECT conversation_id, body FROM messages WHERE sender_id = ?1 AND client_id = ?2",
             )?
-            .query_row(params![me, cid], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(params![me.0, cid], |r| Ok((ConversationId(r.get(0)?), r.get(1)?)))
             .optional()?;
         if let Some((conversation, body)) = existing {
             if body != intro {
@@ -237,10 +245,10 @@ fn request(
         }
     }
     let me_rec = load_user(ctx.conn, me)?;
-    let target_id: i64 = ctx
+    let target_id = ctx
         .conn
         .prepare_cached("SELECT id FROM users WHERE username = ?1")?
-        .query_row([to], |r| r.get(0))
+        .query_row([to], |r| r.get(0).map(UserId))
         .optional()?
         .ok_or_else(|| StoreError::api(ErrorCode::NotFound, format!("no user named {to}")))?;
     if target_id == me {
@@ -283,10 +291,12 @@ fn request(
     }
 
     let key = format!("{}:{}", me.min(target_id), me.max(target_id));
-    let existing: Option<(i64, String, i64)> = ctx
+    let existing: Option<(ConversationId, String, UserId)> = ctx
         .conn
         .prepare_cached("SELECT id, status, requested_by FROM conversations WHERE direct_key = ?1")?
-        .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .query_row([&key], |r| {
+            Ok((ConversationId(r.get(0)?), r.get(1)?, UserId(r.get(2)?)))
+        })
         .optional()?;
     let expires_at = ctx.now.saturating_add(ttl_ms);
     let conv = match existing {
@@ -294,13 +304,13 @@ fn request(
             ctx.conn.execute(
                 "INSERT INTO conversations (direct_key, status, requested_by, created_at, status_changed_at, \
                  last_activity_at, expires_at) VALUES (?1, 'pending', ?2, ?3, ?3, ?3, ?4)",
-                params![key, me, ctx.now, expires_at],
+                params![key, me.0, ctx.now, expires_at],
             )?;
-            let conv = ctx.conn.last_insert_rowid();
+            let conv = ConversationId(ctx.conn.last_insert_rowid());
             for user in [me, target_id] {
                 ctx.conn.execute(
                     "INSERT INTO participants (conversation_id, user_id, joined_at) VALUES (?1, ?2, ?3)",
-                    params![conv, user, ctx.now],
+                    params![conv.0, user.0, ctx.now],
                 )?;
             }
             conv
@@ -327,7 +337,7 @@ fn request(
                     ctx.conn.execute(
                         "UPDATE conversations SET status = 'pending', requested_by = ?2, status_changed_at = ?3, \
                          last_activity_at = ?3, expires_at = ?4 WHERE id = ?1",
-                        params![conv, me, ctx.now, expires_at],
+                        params![conv.0, me.0, ctx.now, expires_at],
                     )?;
                     conv
                 }
@@ -350,7 +360,7 @@ fn request(
     ctx.emit_all(
         &everyone,
         EventKind::ConversationUpdated {
-            conversation_id: ConversationId(conv),
+            conversation_id: conv,
             status: ConversationStatus::Pending,
             actor: Some(me_rec.user.username.clone()),
         },
@@ -369,7 +379,7 @@ fn request(
     })
 }
 
-fn transition(ctx: &mut WriteCtx<'_>, me: i64, conv: i64, t: Transition) -> StoreResult<()> {
+fn transition(ctx: &mut WriteCtx<'_>, me: UserId, conv: ConversationId, t: Transition) -> StoreResult<()> {
     use ConversationStatus as S;
     let (status, requested_by) = status_of(ctx.conn, me, conv)?;
     let peer = participants(ctx.conn, conv)?
@@ -449,12 +459,12 @@ fn transition(ctx: &mut WriteCtx<'_>, me: i64, conv: i64, t: Transition) -> Stor
 }
 
 fn expire_due(ctx: &mut WriteCtx<'_>) -> StoreResult<u32> {
-    let due: Vec<(i64, i64)> = ctx
+    let due: Vec<(ConversationId, UserId)> = ctx
         .conn
         .prepare_cached(
             "SELECT id, requested_by FROM conversations WHERE status = 'pending' AND expires_at <= ?1 LIMIT 500",
         )?
-        .query_map([ctx.now], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map([ctx.now], |r| Ok((ConversationId(r.get(0)?), UserId(r.get(1)?))))?
         .collect::<Result<_, _>>()?;
     for &(conv, requester) in &due {
         let peer = participants(ctx.conn, conv)?
@@ -483,7 +493,7 @@ impl Store {
     /// Requests a conversation with `to` (get-or-create per pair of users).
     pub async fn request_conversation(
         &self,
-        me: i64,
+        me: UserId,
         to: String,
         intro: String,
         client_id: Option<String>,
@@ -498,26 +508,26 @@ impl Store {
 
     pub async fn transition(
         &self,
-        me: i64,
+        me: UserId,
         conv: ConversationId,
         t: Transition,
     ) -> StoreResult<Conversation> {
         self.write(move |ctx| {
-            transition(ctx, me, conv.0, t)?;
-            load(ctx.conn, me, conv.0)
+            transition(ctx, me, conv, t)?;
+            load(ctx.conn, me, conv)
         })
         .await
     }
 
-    pub async fn conversation(&self, me: i64, conv: ConversationId) -> StoreResult<Conversation> {
-        self.read(move |conn| load(conn, me, conv.0)).await
+    pub async fn conversation(&self, me: UserId, conv: ConversationId) -> StoreResult<Conversation> {
+        self.read(move |conn| load(conn, me, conv)).await
     }
 
     /// My conversations, most recent activity first. Writes committed in one
     /// batch share a timestamp, so ties go to the newest last message (every
     /// activity writes one, and message ids follow commit order).
     /// `archived`: false leaves archived conversations out, true lists only them.
-    pub async fn conversations(&self, me: i64, archived: bool) -> StoreResult<Vec<Conversation>> {
+    pub async fn conversations(&self, me: UserId, archived: bool) -> StoreResult<Vec<Conversation>> {
         self.read(move |conn| {
             let username = username_of(conn, me)?;
             let mut stmt = conn.prepare_cached(&select_sql(
@@ -525,7 +535,7 @@ impl Store {
                  ORDER BY c.last_activity_at DESC, c.last_message_id DESC, c.id DESC",
             ))?;
             let mut list = stmt
-                .query_map(params![me, archived], from_row)?
+                .query_map(params![me.0, archived], from_row)?
                 .collect::<Result<Vec<_>, _>>()?;
             for c in &mut list {
                 c.my_markers.username = username.clone();

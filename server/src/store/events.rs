@@ -26,7 +26,7 @@ pub struct UserEvent {
 impl WriteCtx<'_> {
     /// Appends `kind` to `user`'s event log in the current transaction; it is
     /// published to live connections after COMMIT.
-    pub fn emit(&mut self, user: i64, kind: EventKind) -> StoreResult<Seq> {
+    pub fn emit(&mut self, user: UserId, kind: EventKind) -> StoreResult<Seq> {
         let payload = serde_json::to_string(&kind)?;
         let message = match &kind {
             EventKind::MessageNew { message } | EventKind::MessageUpdated { message } => Some(message.id.0),
@@ -35,10 +35,10 @@ impl WriteCtx<'_> {
         let mut stmt = self.conn.prepare_cached(
             "INSERT INTO events (user_id, kind, payload, created_at, message_id) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
-        stmt.execute(rusqlite::params![user, kind.name(), payload, self.now, message])?;
+        stmt.execute(rusqlite::params![user.0, kind.name(), payload, self.now, message])?;
         let seq = Seq(self.conn.last_insert_rowid());
         self.events.push(UserEvent {
-            user_id: UserId(user),
+            user_id: user,
             event: Event {
                 seq,
                 at: ts(self.now),
@@ -49,7 +49,7 @@ impl WriteCtx<'_> {
     }
 
     /// Emits a clone of `kind` to each of `users`.
-    pub fn emit_all(&mut self, users: &[i64], kind: EventKind) -> StoreResult<()> {
+    pub fn emit_all(&mut self, users: &[UserId], kind: EventKind) -> StoreResult<()> {
         for &u in users {
             self.emit(u, kind.clone())?;
         }
@@ -95,10 +95,10 @@ pub struct Replay {
 /// Where the user's log stands now: their newest event, or the pruning
 /// horizon if that is later (their older events may be gone, and a cursor
 /// below the horizon could only ever get `resync`).
-fn latest_seq(conn: &Connection, user: i64) -> StoreResult<i64> {
+fn latest_seq(conn: &Connection, user: UserId) -> StoreResult<i64> {
     let own: i64 = conn
         .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM events WHERE user_id = ?1")?
-        .query_row([user], |r| r.get(0))?;
+        .query_row([user.0], |r| r.get(0))?;
     Ok(own.max(horizon(conn)?))
 }
 
@@ -115,7 +115,7 @@ impl Store {
     /// The user's events after `since`, at most `limit`. A cursor older than
     /// the retention horizon, or beyond the newest event of the whole log,
     /// yields `resync` instead. Only the user's own rows are ever read.
-    pub async fn events_after(&self, user: i64, since: Seq, limit: u32) -> StoreResult<Replay> {
+    pub async fn events_after(&self, user: UserId, since: Seq, limit: u32) -> StoreResult<Replay> {
         self.read(move |conn| {
             let latest = latest_seq(conn, user)?;
             if since.0 < horizon(conn)? || since.0 > global_seq(conn)? || since.0 < 0 {
@@ -129,7 +129,7 @@ impl Store {
                 "SELECT seq, created_at, payload FROM events WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
             )?;
             let rows = stmt
-                .query_map(params![user, since.0, limit], |r| {
+                .query_map(params![user.0, since.0, limit], |r| {
                     Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
@@ -153,7 +153,7 @@ impl Store {
     /// Where the user's log stands now: their newest event, or the pruning
     /// horizon if later (0 for an empty log). A valid cursor: it never
     /// yields `resync`.
-    pub async fn latest_seq(&self, user: i64) -> StoreResult<Seq> {
+    pub async fn latest_seq(&self, user: UserId) -> StoreResult<Seq> {
         self.read(move |conn| latest_seq(conn, user).map(Seq)).await
     }
 

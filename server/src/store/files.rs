@@ -10,7 +10,7 @@
 use super::rows::ts;
 use super::{Store, StoreError, StoreResult};
 use mchat_shared::api::{Attachment, FileInfo, Message};
-use mchat_shared::{ErrorCode, FileId};
+use mchat_shared::{ErrorCode, FileId, MessageId, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -38,10 +38,10 @@ pub(super) fn attachments(conn: &Connection, messages: &mut [Message]) -> StoreR
         "SELECT m.id, f.id, f.name, f.size, f.content_type FROM messages m JOIN files f ON f.id = m.file_id \
          WHERE m.id IN (SELECT value FROM json_each(?1))",
     )?;
-    let mut found: HashMap<i64, Attachment> = HashMap::new();
+    let mut found: HashMap<MessageId, Attachment> = HashMap::new();
     let rows = stmt.query_map([ids], |r| {
         Ok((
-            r.get::<_, i64>(0)?,
+            MessageId(r.get(0)?),
             Attachment {
                 id: FileId(r.get(1)?),
                 name: r.get(2)?,
@@ -55,7 +55,7 @@ pub(super) fn attachments(conn: &Connection, messages: &mut [Message]) -> StoreR
         found.insert(id, attachment);
     }
     for m in messages.iter_mut() {
-        if let Some(a) = found.remove(&m.id.0) {
+        if let Some(a) = found.remove(&m.id) {
             m.attachment = Some(a);
         }
     }
@@ -63,10 +63,10 @@ pub(super) fn attachments(conn: &Connection, messages: &mut [Message]) -> StoreR
 }
 
 /// Checks that `file` was uploaded by `me` (the only files one may attach).
-pub(super) fn check_own_file(conn: &Connection, me: i64, file: FileId) -> StoreResult<()> {
+pub(super) fn check_own_file(conn: &Connection, me: UserId, file: FileId) -> StoreResult<()> {
     let mine: bool = conn
         .prepare_cached("SELECT EXISTS(SELECT 1 FROM files WHERE id = ?1 AND uploader_id = ?2)")?
-        .query_row(params![file.0, me], |r| r.get(0))?;
+        .query_row(params![file.0, me.0], |r| r.get(0))?;
     if mine {
         Ok(())
     } else {
@@ -78,7 +78,7 @@ impl Store {
     /// Records an upload whose bytes are already stored under their SHA-256.
     pub async fn insert_file(
         &self,
-        uploader: i64,
+        uploader: UserId,
         sha256: String,
         name: String,
         size: u64,
@@ -92,12 +92,12 @@ impl Store {
                     "INSERT INTO files (uploader_id, sha256, name, size, content_type, created_at) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?
-                .execute(params![uploader, sha256, name, size, content_type, ctx.now])?;
-            let id = ctx.conn.last_insert_rowid();
+                .execute(params![uploader.0, sha256, name, size, content_type, ctx.now])?;
+            let id = FileId(ctx.conn.last_insert_rowid());
             Ok(ctx
                 .conn
                 .prepare_cached(&format!("SELECT {FILE_COLUMNS} FROM files f WHERE f.id = ?1"))?
-                .query_row([id], file_from_row)?)
+                .query_row([id.0], file_from_row)?)
         })
         .await
     }
@@ -105,14 +105,14 @@ impl Store {
     /// A file `me` may download: one they uploaded, or one carried by a
     /// non-deleted message of a conversation they take part in. Anything
     /// else is "no such file" (existence is never revealed).
-    pub async fn file_for_download(&self, me: i64, id: FileId) -> StoreResult<FileInfo> {
+    pub async fn file_for_download(&self, me: UserId, id: FileId) -> StoreResult<FileInfo> {
         self.read(move |conn| {
             conn.prepare_cached(&format!(
                 "SELECT {FILE_COLUMNS} FROM files f WHERE f.id = ?1 AND (f.uploader_id = ?2 OR EXISTS( \
                  SELECT 1 FROM messages m JOIN participants p ON p.conversation_id = m.conversation_id \
                  WHERE m.file_id = f.id AND m.deleted_at IS NULL AND p.user_id = ?2))"
             ))?
-            .query_row(params![id.0, me], file_from_row)
+            .query_row(params![id.0, me.0], file_from_row)
             .optional()?
             .ok_or_else(|| StoreError::not_found("file"))
         })
@@ -177,25 +177,26 @@ impl Store {
 pub(super) fn detach_file(
     conn: &Connection,
     pins: &std::sync::Arc<super::blobs::BlobPins>,
-    message: i64,
+    message: MessageId,
 ) -> StoreResult<Option<super::blobs::Condemned>> {
-    let file: Option<i64> = conn
+    let file: Option<FileId> = conn
         .prepare_cached("SELECT file_id FROM messages WHERE id = ?1")?
-        .query_row([message], |r| r.get(0))
+        .query_row([message.0], |r| r.get::<_, Option<i64>>(0))
         .optional()?
-        .flatten();
+        .flatten()
+        .map(FileId);
     let Some(file) = file else { return Ok(None) };
     conn.prepare_cached("UPDATE messages SET file_id = NULL WHERE id = ?1")?
-        .execute([message])?;
+        .execute([message.0])?;
     let still_sent: bool = conn
         .prepare_cached("SELECT EXISTS(SELECT 1 FROM messages WHERE file_id = ?1)")?
-        .query_row([file], |r| r.get(0))?;
+        .query_row([file.0], |r| r.get(0))?;
     if still_sent {
         return Ok(None);
     }
     let sha: Option<String> = conn
         .prepare_cached("DELETE FROM files WHERE id = ?1 RETURNING sha256")?
-        .query_row([file], |r| r.get(0))
+        .query_row([file.0], |r| r.get(0))
         .optional()?;
     let Some(sha) = sha else { return Ok(None) };
     let shared: bool = conn

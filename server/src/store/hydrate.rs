@@ -36,20 +36,20 @@ pub(super) fn live_ids(messages: &[Message]) -> Option<String> {
     let mut ids = messages
         .iter()
         .filter(|m| m.deleted_at.is_none())
-        .map(|m| m.id.0)
+        .map(|m| m.id)
         .peekable();
     ids.peek()?;
     Some(id_list(ids))
 }
 
 /// `[1,2,3]`: the ids as a JSON array for `json_each`.
-fn id_list(ids: impl Iterator<Item = i64>) -> String {
+fn id_list(ids: impl Iterator<Item = MessageId>) -> String {
     let mut out = String::from("[");
     for (i, id) in ids.enumerate() {
         if i > 0 {
             out.push(',');
         }
-        out.push_str(&id.to_string());
+        out.push_str(&id.0.to_string());
     }
     out.push(']');
     out
@@ -64,11 +64,11 @@ pub(super) fn excerpt(body: &str) -> String {
 }
 
 fn quotes(conn: &Connection, messages: &mut [Message]) -> StoreResult<()> {
-    let parents: Vec<i64> = messages.iter().filter_map(|m| m.reply_to.map(|r| r.0)).collect();
+    let parents: Vec<MessageId> = messages.iter().filter_map(|m| m.reply_to).collect();
     if parents.is_empty() {
         return Ok(());
     }
-    let mut found: HashMap<i64, ReplyQuote> = HashMap::with_capacity(parents.len());
+    let mut found: HashMap<MessageId, ReplyQuote> = HashMap::with_capacity(parents.len());
     let mut stmt = conn.prepare_cached(
         "SELECT m.id, s.username, substr(m.body, 1, ?2), m.deleted_at IS NOT NULL \
          FROM messages m LEFT JOIN users s ON s.id = m.sender_id \
@@ -89,11 +89,11 @@ fn quotes(conn: &Connection, messages: &mut [Message]) -> StoreResult<()> {
     )?;
     for q in rows {
         let q = q?;
-        found.insert(q.id.0, q);
+        found.insert(q.id, q);
     }
     for m in messages.iter_mut() {
         if let Some(parent) = m.reply_to {
-            m.reply = found.get(&parent.0).cloned();
+            m.reply = found.get(&parent).cloned();
         }
     }
     Ok(())
@@ -110,12 +110,12 @@ fn reactions(conn: &Connection, messages: &mut [Message]) -> StoreResult<()> {
     )?;
     let rows = stmt.query_map([ids], |r| {
         Ok((
-            r.get::<_, i64>(0)?,
+            MessageId(r.get(0)?),
             r.get::<_, String>(1)?,
             r.get::<_, String>(2)?,
         ))
     })?;
-    let mut by_message: HashMap<i64, Vec<Reaction>> = HashMap::new();
+    let mut by_message: HashMap<MessageId, Vec<Reaction>> = HashMap::new();
     for row in rows {
         let (id, emoji, user) = row?;
         let list = by_message.entry(id).or_default();
@@ -132,7 +132,7 @@ fn reactions(conn: &Connection, messages: &mut [Message]) -> StoreResult<()> {
         }
     }
     for m in messages.iter_mut() {
-        if let Some(list) = by_message.remove(&m.id.0) {
+        if let Some(list) = by_message.remove(&m.id) {
             m.reactions = list;
         }
     }
@@ -149,7 +149,7 @@ mod tests {
         let long: String = "é".repeat(QUOTE_MAX_CHARS + 5);
         let cut = excerpt(&long);
         assert_eq!(cut.chars().count(), QUOTE_MAX_CHARS);
-        assert_eq!(id_list([1, 22, 3].into_iter()), "[1,22,3]");
+        assert_eq!(id_list([1, 22, 3].map(MessageId).into_iter()), "[1,22,3]");
         assert_eq!(id_list(std::iter::empty()), "[]");
     }
 }

@@ -37,15 +37,15 @@ use super::{Store, StoreError, StoreResult, WriteCtx};
 use mchat_shared::api::{ConversationStatus, Message, MessageEdit, MessageEdits, MessageKind, Role};
 use mchat_shared::events::EventKind;
 use mchat_shared::limits::REACTIONS_PER_USER_MAX;
-use mchat_shared::{ErrorCode, MessageId};
+use mchat_shared::{ConversationId, ErrorCode, MessageId, ScheduledId, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 /// What the checks need to know about a message.
 struct Target {
-    conversation: i64,
-    sender: Option<i64>,
+    conversation: ConversationId,
+    sender: Option<UserId>,
     kind: MessageKind,
     body: String,
     deleted: bool,
@@ -57,7 +57,7 @@ struct Target {
 
 /// The message `id` as `me` may see it: only through my participant row,
 /// unless `admin_too` and I am an admin. Otherwise not found.
-fn target(conn: &Connection, me: i64, id: MessageId, admin_too: bool) -> StoreResult<Target> {
+fn target(conn: &Connection, me: UserId, id: MessageId, admin_too: bool) -> StoreResult<Target> {
     let found = conn
         .prepare_cached(
             "SELECT m.conversation_id, m.sender_id, m.kind, m.body, m.deleted_at IS NOT NULL, c.status, \
@@ -66,11 +66,11 @@ fn target(conn: &Connection, me: i64, id: MessageId, admin_too: bool) -> StoreRe
              (SELECT u.role FROM users u WHERE u.id = ?2) \
              FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.id = ?1",
         )?
-        .query_row(params![id.0, me], |r| {
+        .query_row(params![id.0, me.0], |r| {
             let role: Option<String> = r.get(7)?;
             Ok(Target {
-                conversation: r.get(0)?,
-                sender: r.get(1)?,
+                conversation: ConversationId(r.get(0)?),
+                sender: r.get::<_, Option<i64>>(1)?.map(UserId),
                 kind: MessageKind::parse(&r.get::<_, String>(2)?).unwrap_or(MessageKind::Text),
                 body: r.get(3)?,
                 deleted: r.get(4)?,
@@ -106,8 +106,8 @@ fn conflict(message: &str) -> StoreError {
 }
 
 /// Loads the message after a change and tells every participant.
-fn publish(ctx: &mut WriteCtx<'_>, id: MessageId, conversation: i64) -> StoreResult<Message> {
-    let message = load_message(ctx.conn, id.0)?;
+fn publish(ctx: &mut WriteCtx<'_>, id: MessageId, conversation: ConversationId) -> StoreResult<Message> {
+    let message = load_message(ctx.conn, id)?;
     let everyone = participants(ctx.conn, conversation)?;
     ctx.emit_all(
         &everyone,
@@ -121,17 +121,17 @@ fn publish(ctx: &mut WriteCtx<'_>, id: MessageId, conversation: i64) -> StoreRes
 /// Brings the log's stored copies of `id`, and of the replies that quote
 /// it, to their current state (see [`rewrite_message`]).
 fn rewrite_stored(conn: &Connection, id: MessageId) -> StoreResult<()> {
-    let replies: Vec<i64> = conn
+    let replies: Vec<MessageId> = conn
         .prepare_cached("SELECT id FROM messages WHERE reply_to = ?1")?
-        .query_map([id.0], |r| r.get(0))?
+        .query_map([id.0], |r| r.get(0).map(MessageId))?
         .collect::<Result<_, _>>()?;
-    for m in std::iter::once(id.0).chain(replies) {
+    for m in std::iter::once(id).chain(replies) {
         rewrite_message(conn, &load_message(conn, m)?)?;
     }
     Ok(())
 }
 
-fn edit(ctx: &mut WriteCtx<'_>, me: i64, id: MessageId, body: String) -> StoreResult<Message> {
+fn edit(ctx: &mut WriteCtx<'_>, me: UserId, id: MessageId, body: String) -> StoreResult<Message> {
     let t = target(ctx.conn, me, id, false)?;
     if t.kind == MessageKind::System {
         return Err(conflict("system messages cannot be edited"));
@@ -147,7 +147,7 @@ fn edit(ctx: &mut WriteCtx<'_>, me: i64, id: MessageId, body: String) -> StoreRe
     }
     require_open(t.status, "edit")?;
     if t.body == body {
-        return load_message(ctx.conn, id.0);
+        return load_message(ctx.conn, id);
     }
     ctx.conn
         .prepare_cached("INSERT INTO message_edits (message_id, body, replaced_at) VALUES (?1, ?2, ?3)")?
@@ -167,7 +167,7 @@ struct Deleted {
     blob: Option<super::blobs::Condemned>,
 }
 
-fn delete(ctx: &mut WriteCtx<'_>, me: i64, id: MessageId, pins: &Arc<BlobPins>) -> StoreResult<Deleted> {
+fn delete(ctx: &mut WriteCtx<'_>, me: UserId, id: MessageId, pins: &Arc<BlobPins>) -> StoreResult<Deleted> {
     let t = target(ctx.conn, me, id, true)?;
     if t.kind == MessageKind::System {
         return Err(conflict("system messages cannot be deleted"));
@@ -180,7 +180,7 @@ fn delete(ctx: &mut WriteCtx<'_>, me: i64, id: MessageId, pins: &Arc<BlobPins>) 
     }
     if t.deleted {
         return Ok(Deleted {
-            message: load_message(ctx.conn, id.0)?,
+            message: load_message(ctx.conn, id)?,
             member: t.member,
             blob: None,
         });
@@ -196,7 +196,7 @@ fn delete(ctx: &mut WriteCtx<'_>, me: i64, id: MessageId, pins: &Arc<BlobPins>) 
     ctx.conn
         .prepare_cached("DELETE FROM reactions WHERE message_id = ?1")?
         .execute([id.0])?;
-    let blob = super::files::detach_file(ctx.conn, pins, id.0)?;
+    let blob = super::files::detach_file(ctx.conn, pins, id)?;
     if let Some(sender) = t.sender {
         forget_scheduled_text(ctx.conn, sender, id)?;
     }
@@ -210,26 +210,26 @@ fn delete(ctx: &mut WriteCtx<'_>, me: i64, id: MessageId, pins: &Arc<BlobPins>) 
 
 /// A scheduled message that became `id` keeps no copy of its text, neither
 /// in its row nor in its owner's `scheduled_updated` events.
-fn forget_scheduled_text(conn: &Connection, sender: i64, id: MessageId) -> StoreResult<()> {
-    let items: Vec<i64> = conn
+fn forget_scheduled_text(conn: &Connection, sender: UserId, id: MessageId) -> StoreResult<()> {
+    let items: Vec<ScheduledId> = conn
         .prepare_cached("SELECT id FROM scheduled WHERE user_id = ?1 AND message_id = ?2")?
-        .query_map(params![sender, id.0], |r| r.get(0))?
+        .query_map(params![sender.0, id.0], |r| r.get(0).map(ScheduledId))?
         .collect::<Result<_, _>>()?;
     for item in items {
         conn.prepare_cached("UPDATE scheduled SET body = '' WHERE id = ?1")?
-            .execute([item])?;
+            .execute([item.0])?;
         conn.prepare_cached(
             "UPDATE events SET payload = json_set(payload, '$.data.item.body', '') \
              WHERE user_id = ?1 AND kind = 'scheduled_updated' AND json_extract(payload, '$.data.item.id') = ?2",
         )?
-        .execute(params![sender, item])?;
+        .execute(params![sender.0, item.0])?;
     }
     Ok(())
 }
 
 /// The earlier texts of `id`, newest first, for its sender or an admin who
 /// takes part; for anyone else the message does not exist.
-fn edit_history(conn: &Connection, me: i64, id: MessageId) -> StoreResult<MessageEdits> {
+fn edit_history(conn: &Connection, me: UserId, id: MessageId) -> StoreResult<MessageEdits> {
     let t = target(conn, me, id, false)?;
     if t.sender != Some(me) && !t.admin {
         return Err(StoreError::not_found("message"));
@@ -264,7 +264,13 @@ fn bare_tombstone(mut m: Message) -> Message {
     m
 }
 
-fn react(ctx: &mut WriteCtx<'_>, me: i64, id: MessageId, emoji: String, add: bool) -> StoreResult<Message> {
+fn react(
+    ctx: &mut WriteCtx<'_>,
+    me: UserId,
+    id: MessageId,
+    emoji: String,
+    add: bool,
+) -> StoreResult<Message> {
     let t = target(ctx.conn, me, id, false)?;
     if t.kind == MessageKind::System {
         return Err(conflict("system messages take no reactions"));
@@ -279,9 +285,9 @@ fn react(ctx: &mut WriteCtx<'_>, me: i64, id: MessageId, emoji: String, add: boo
             "SELECT EXISTS(SELECT 1 FROM reactions WHERE message_id = ?1 AND user_id = ?2 AND emoji = ?3), \
              (SELECT COUNT(*) FROM reactions WHERE message_id = ?1 AND user_id = ?2)",
         )?
-        .query_row(params![id.0, me, emoji], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        .query_row(params![id.0, me.0, emoji], |r| Ok((r.get(0)?, r.get(1)?)))?;
     if exists == add {
-        return load_message(ctx.conn, id.0);
+        return load_message(ctx.conn, id);
     }
     if add {
         if mine >= REACTIONS_PER_USER_MAX as i64 {
@@ -301,34 +307,39 @@ fn react(ctx: &mut WriteCtx<'_>, me: i64, id: MessageId, emoji: String, add: boo
                  SELECT ?1, ?2, ?3, MAX(?4, COALESCE(MAX(created_at) + 1, 0)) \
                  FROM reactions WHERE message_id = ?1",
             )?
-            .execute(params![id.0, me, emoji, ctx.now])?;
+            .execute(params![id.0, me.0, emoji, ctx.now])?;
     } else {
         ctx.conn
             .prepare_cached("DELETE FROM reactions WHERE message_id = ?1 AND user_id = ?2 AND emoji = ?3")?
-            .execute(params![id.0, me, emoji])?;
+            .execute(params![id.0, me.0, emoji])?;
     }
     publish(ctx, id, t.conversation)
 }
 
 impl Store {
     /// One message, for a participant (otherwise not found).
-    pub async fn message(&self, me: i64, id: MessageId) -> StoreResult<Message> {
+    pub async fn message(&self, me: UserId, id: MessageId) -> StoreResult<Message> {
         self.read(move |conn| {
             target(conn, me, id, false)?;
-            load_message(conn, id.0)
+            load_message(conn, id)
         })
         .await
     }
 
     /// Replaces the body of my message (already validated), keeping the old one.
-    pub async fn edit_message(&self, me: i64, id: MessageId, body: String) -> StoreResult<Message> {
+    pub async fn edit_message(&self, me: UserId, id: MessageId, body: String) -> StoreResult<Message> {
         self.write(move |ctx| edit(ctx, me, id, body)).await
     }
 
     /// Deletes a message (mine, or any as an admin) down to its tombstone,
     /// which it returns; its file's bytes under `files_dir` go after COMMIT
     /// when nothing else names them.
-    pub async fn delete_message(&self, me: i64, id: MessageId, files_dir: PathBuf) -> StoreResult<Message> {
+    pub async fn delete_message(
+        &self,
+        me: UserId,
+        id: MessageId,
+        files_dir: PathBuf,
+    ) -> StoreResult<Message> {
         let pins = self.blob_pins();
         let mut done = self.write(move |ctx| delete(ctx, me, id, &pins)).await?;
         if let Some(doomed) = done.blob.take() {
@@ -342,12 +353,12 @@ impl Store {
     }
 
     /// The earlier texts of a message (see [`MessageEdits`] for who may read them).
-    pub async fn message_edits(&self, me: i64, id: MessageId) -> StoreResult<MessageEdits> {
+    pub async fn message_edits(&self, me: UserId, id: MessageId) -> StoreResult<MessageEdits> {
         self.read(move |conn| edit_history(conn, me, id)).await
     }
 
     /// Adds (or with `add` false takes back) my reaction `emoji` (already validated).
-    pub async fn react(&self, me: i64, id: MessageId, emoji: String, add: bool) -> StoreResult<Message> {
+    pub async fn react(&self, me: UserId, id: MessageId, emoji: String, add: bool) -> StoreResult<Message> {
         self.write(move |ctx| react(ctx, me, id, emoji, add)).await
     }
 }

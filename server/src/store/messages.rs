@@ -6,24 +6,24 @@ use super::rows::{MESSAGE_SELECT, marker, message_from_row};
 use super::{Store, StoreError, StoreResult, WriteCtx};
 use mchat_shared::api::{ConversationStatus, Message, MessageKind, MessagePage, ReadMarker, SystemAction};
 use mchat_shared::events::EventKind;
-use mchat_shared::{ConversationId, ErrorCode, FileId, MessageId};
+use mchat_shared::{ConversationId, ErrorCode, FileId, MessageId, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub(super) struct MessageInsert {
-    pub conversation: i64,
-    pub sender: Option<i64>,
+    pub conversation: ConversationId,
+    pub sender: Option<UserId>,
     pub kind: MessageKind,
     pub body: String,
     pub system: Option<SystemAction>,
     pub client_id: Option<String>,
-    pub reply_to: Option<i64>,
+    pub reply_to: Option<MessageId>,
 }
 
 /// One message, completed by `hydrate` (quote, reactions, attachment).
-pub(super) fn load_message(conn: &Connection, id: i64) -> StoreResult<Message> {
+pub(super) fn load_message(conn: &Connection, id: MessageId) -> StoreResult<Message> {
     let mut message = conn
         .prepare_cached(&format!("{MESSAGE_SELECT} WHERE m.id = ?1"))?
-        .query_row([id], message_from_row)?;
+        .query_row([id.0], message_from_row)?;
     super::hydrate::hydrate(conn, std::slice::from_mut(&mut message))?;
     Ok(message)
 }
@@ -46,31 +46,31 @@ pub(super) fn insert_message_with_file(
              created_at, file_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?
         .execute(params![
-            m.conversation,
-            m.sender,
+            m.conversation.0,
+            m.sender.map(|s| s.0),
             m.client_id,
             m.kind.as_str(),
             m.system.map(|s| s.as_str()),
             m.body,
-            m.reply_to,
+            m.reply_to.map(|r| r.0),
             ctx.now,
             file.map(|f| f.0),
         ])?;
-    let id = ctx.conn.last_insert_rowid();
+    let id = MessageId(ctx.conn.last_insert_rowid());
     let is_text = m.kind != MessageKind::System;
     ctx.conn
         .prepare_cached(
             "UPDATE conversations SET last_message_id = ?2, last_activity_at = ?3, \
              last_text_message_id = CASE WHEN ?4 THEN ?2 ELSE last_text_message_id END WHERE id = ?1",
         )?
-        .execute(params![m.conversation, id, ctx.now, is_text])?;
+        .execute(params![m.conversation.0, id.0, ctx.now, is_text])?;
     if let Some(sender) = m.sender {
         ctx.conn
             .prepare_cached(
                 "UPDATE participants SET read_up_to = ?3, delivered_up_to = ?3 \
                  WHERE conversation_id = ?1 AND user_id = ?2",
             )?
-            .execute(params![m.conversation, sender, id])?;
+            .execute(params![m.conversation.0, sender.0, id.0])?;
     }
     // New activity brings an archived conversation back (settings.rs).
     super::settings::on_new_message(ctx, m.conversation, m.sender)?;
@@ -99,38 +99,40 @@ fn not_open(status: ConversationStatus, me_is_requester: bool, peer: &str) -> St
     StoreError::api(ErrorCode::ConversationNotOpen, msg)
 }
 
-fn peer_name(conn: &Connection, me: i64, conv: i64) -> StoreResult<String> {
+fn peer_name(conn: &Connection, me: UserId, conv: ConversationId) -> StoreResult<String> {
     Ok(conn
         .prepare_cached(
             "SELECT u.username FROM participants p JOIN users u ON u.id = p.user_id \
              WHERE p.conversation_id = ?1 AND p.user_id != ?2 LIMIT 1",
         )?
-        .query_row(params![conv, me], |r| r.get(0))
+        .query_row(params![conv.0, me.0], |r| r.get(0))
         .optional()?
         .unwrap_or_default())
 }
 
-fn markers(conn: &Connection, conv: i64) -> StoreResult<Vec<ReadMarker>> {
+fn markers(conn: &Connection, conv: ConversationId) -> StoreResult<Vec<ReadMarker>> {
     Ok(conn
         .prepare_cached(
             "SELECT u.username, p.delivered_up_to, p.read_up_to FROM participants p \
              JOIN users u ON u.id = p.user_id WHERE p.conversation_id = ?1 ORDER BY u.username",
         )?
-        .query_map([conv], |r| Ok(marker(r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .query_map([conv.0], |r| {
+            Ok(marker(r.get(0)?, MessageId(r.get(1)?), MessageId(r.get(2)?)))
+        })?
         .collect::<Result<Vec<_>, _>>()?)
 }
 
-fn unread(conn: &Connection, me: i64, conv: i64, read_up_to: i64) -> StoreResult<u32> {
+fn unread(conn: &Connection, me: UserId, conv: ConversationId, read_up_to: MessageId) -> StoreResult<u32> {
     Ok(conn
         .prepare_cached(
             "SELECT COUNT(*) FROM messages WHERE conversation_id = ?1 AND id > ?3 \
              AND (sender_id IS NULL OR sender_id != ?2)",
         )?
-        .query_row(params![conv, me, read_up_to], |r| r.get(0))?)
+        .query_row(params![conv.0, me.0, read_up_to.0], |r| r.get(0))?)
 }
 
 /// Whether a user has a live connection right now (the real-time hub answers).
-pub type IsOnline = std::sync::Arc<dyn Fn(i64) -> bool + Send + Sync>;
+pub type IsOnline = std::sync::Arc<dyn Fn(UserId) -> bool + Send + Sync>;
 
 /// A "message received" notification for each recipient with no live
 /// connection, unless they are busy (do not disturb), muted the
@@ -138,8 +140,8 @@ pub type IsOnline = std::sync::Arc<dyn Fn(i64) -> bool + Send + Sync>;
 /// is enough to bring them back). Also used by scheduled sends.
 pub(super) fn notify_offline(
     ctx: &mut WriteCtx<'_>,
-    sender: i64,
-    conv: i64,
+    sender: UserId,
+    conv: ConversationId,
     is_online: &IsOnline,
 ) -> StoreResult<()> {
     for user in participants(ctx.conn, conv)? {
@@ -154,14 +156,14 @@ pub(super) fn notify_offline(
                     AND n.kind = 'message_received' AND n.read_at IS NULL) \
              FROM users u WHERE u.id = ?1",
             )?
-            .query_row(params![user, conv], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            .query_row(params![user.0, conv.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
         if busy || pending {
             continue;
         }
         let name: String = ctx
             .conn
             .prepare_cached("SELECT username FROM users WHERE id = ?1")?
-            .query_row([sender], |r| r.get(0))?;
+            .query_row([sender.0], |r| r.get(0))?;
         super::notifications::notify(
             ctx,
             user,
@@ -193,7 +195,7 @@ impl Store {
     #[allow(clippy::too_many_arguments)]
     pub async fn send_message(
         &self,
-        me: i64,
+        me: UserId,
         conv: ConversationId,
         client_id: String,
         body: String,
@@ -202,19 +204,23 @@ impl Store {
         is_online: IsOnline,
     ) -> StoreResult<(Message, bool)> {
         self.write(move |ctx| {
-            let conv = conv.0;
             let (status, requested_by) = status_of(ctx.conn, me, conv)?;
-            let existing: Option<(i64, i64, String, Option<i64>)> = ctx
+            let existing: Option<(MessageId, ConversationId, String, Option<FileId>)> = ctx
                 .conn
                 .prepare_cached(
                     "SELECT id, conversation_id, body, file_id FROM messages WHERE sender_id = ?1 AND client_id = ?2",
                 )?
-                .query_row(params![me, client_id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                .query_row(params![me.0, client_id], |r| {
+                    Ok((
+                        MessageId(r.get(0)?),
+                        ConversationId(r.get(1)?),
+                        r.get(2)?,
+                        r.get::<_, Option<i64>>(3)?.map(FileId),
+                    ))
                 })
                 .optional()?;
             if let Some((id, in_conv, stored, stored_file)) = existing {
-                if in_conv != conv || stored != body || stored_file != file.map(|f| f.0) {
+                if in_conv != conv || stored != body || stored_file != file {
                     return Err(StoreError::api(
                         ErrorCode::IdempotencyConflict,
                         "this client_id was already used for a different message",
@@ -232,7 +238,7 @@ impl Store {
             if let Some(parent) = reply_to {
                 let ok: bool = ctx.conn.query_row(
                     "SELECT EXISTS(SELECT 1 FROM messages WHERE id = ?1 AND conversation_id = ?2)",
-                    params![parent.0, conv],
+                    params![parent.0, conv.0],
                     |r| r.get(0),
                 )?;
                 if !ok {
@@ -258,7 +264,7 @@ impl Store {
                     body,
                     system: None,
                     client_id: Some(client_id),
-                    reply_to: reply_to.map(|r| r.0),
+                    reply_to,
                 },
                 file,
             )?;
@@ -272,21 +278,20 @@ impl Store {
     /// page ends just before `before` (or is the newest page).
     pub async fn messages(
         &self,
-        me: i64,
+        me: UserId,
         conv: ConversationId,
         before: Option<MessageId>,
         after: Option<MessageId>,
         limit: u32,
     ) -> StoreResult<MessagePage> {
         self.read(move |conn| {
-            let conv = conv.0;
             status_of(conn, me, conv)?;
             let take = i64::from(limit) + 1;
             let mut messages = if let Some(after) = after {
                 conn.prepare_cached(&format!(
                     "{MESSAGE_SELECT} WHERE m.conversation_id = ?1 AND m.id > ?2 ORDER BY m.id ASC LIMIT ?3"
                 ))?
-                .query_map(params![conv, after.0, take], message_from_row)?
+                .query_map(params![conv.0, after.0, take], message_from_row)?
                 .collect::<Result<Vec<_>, _>>()?
             } else {
                 let before = before.map_or(i64::MAX, |b| b.0);
@@ -294,7 +299,7 @@ impl Store {
                     .prepare_cached(&format!(
                         "{MESSAGE_SELECT} WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"
                     ))?
-                    .query_map(params![conv, before, take], message_from_row)?
+                    .query_map(params![conv.0, before, take], message_from_row)?
                     .collect::<Result<Vec<_>, _>>()?;
                 page.reverse();
                 page
@@ -321,14 +326,13 @@ impl Store {
     /// Returns my markers and, when counted, my unread count.
     pub async fn update_markers(
         &self,
-        me: i64,
+        me: UserId,
         conv: ConversationId,
         update: MarkerUpdate,
     ) -> StoreResult<(ReadMarker, Option<u32>)> {
         self.write(move |ctx| {
-            let conv = conv.0;
             status_of(ctx.conn, me, conv)?;
-            let (username, delivered, read, last): (String, i64, i64, i64) = ctx
+            let (username, delivered, read, last): (String, MessageId, MessageId, MessageId) = ctx
                 .conn
                 .prepare_cached(
                     "SELECT u.username, p.delivered_up_to, p.read_up_to, COALESCE(c.last_message_id, 0) \
@@ -336,26 +340,31 @@ impl Store {
                      JOIN conversations c ON c.id = p.conversation_id \
                      WHERE p.conversation_id = ?1 AND p.user_id = ?2",
                 )?
-                .query_row(params![conv, me], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                .query_row(params![conv.0, me.0], |r| {
+                    Ok((
+                        r.get(0)?,
+                        MessageId(r.get(1)?),
+                        MessageId(r.get(2)?),
+                        MessageId(r.get(3)?),
+                    ))
                 })?;
-            let new_read = update.read_up_to.map_or(read, |r| read.max(r.0.min(last)));
+            let new_read = update.read_up_to.map_or(read, |r| read.max(r.min(last)));
             let new_delivered = update
                 .delivered_up_to
-                .map_or(delivered, |d| delivered.max(d.0.min(last)))
+                .map_or(delivered, |d| delivered.max(d.min(last)))
                 .max(new_read);
             let mine = marker(username, new_delivered, new_read);
             if (new_read, new_delivered) != (read, delivered) {
                 ctx.conn.execute(
                     "UPDATE participants SET read_up_to = ?3, delivered_up_to = ?4 \
                      WHERE conversation_id = ?1 AND user_id = ?2",
-                    params![conv, me, new_read, new_delivered],
+                    params![conv.0, me.0, new_read.0, new_delivered.0],
                 )?;
                 let everyone = participants(ctx.conn, conv)?;
                 ctx.emit_all(
                     &everyone,
                     EventKind::MarkersUpdated {
-                        conversation_id: ConversationId(conv),
+                        conversation_id: conv,
                         markers: mine.clone(),
                     },
                 )?;
@@ -371,7 +380,7 @@ impl Store {
                 ctx.conn.execute(
                     "UPDATE notifications SET read_at = ?3 WHERE user_id = ?1 AND conversation_id = ?2 \
                      AND kind = 'message_received' AND read_at IS NULL",
-                    params![me, conv, ctx.now],
+                    params![me.0, conv.0, ctx.now],
                 )?;
             }
             Ok((mine, left))

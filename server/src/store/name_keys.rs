@@ -10,9 +10,9 @@
 //! are filled by [`backfill`] when the store opens.
 
 use super::{StoreError, StoreResult};
-use mchat_shared::ErrorCode;
 use mchat_shared::confusable::name_key;
 use mchat_shared::validate::ValidationError;
+use mchat_shared::{ErrorCode, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
 
 // Two single-column lookups rather than one `OR`, so each uses its index.
@@ -21,9 +21,9 @@ const TAKEN_SQL: &str = "SELECT EXISTS(SELECT 1 FROM users WHERE username_key = 
 
 /// Whether any user other than `except` has a username or display name
 /// with this key.
-fn taken(conn: &Connection, key: &str, except: Option<i64>) -> StoreResult<bool> {
+fn taken(conn: &Connection, key: &str, except: Option<UserId>) -> StoreResult<bool> {
     let mut stmt = conn.prepare_cached(TAKEN_SQL)?;
-    Ok(stmt.query_row(params![key, except], |r| r.get(0))?)
+    Ok(stmt.query_row(params![key, except.map(|u| u.0)], |r| r.get(0))?)
 }
 
 /// Refuses (409 `username_taken`) a new username that looks like anyone's
@@ -47,13 +47,13 @@ pub(super) fn check_new_username(conn: &Connection, username: &str) -> StoreResu
 pub(super) fn check_display_name(
     conn: &Connection,
     display_name: &str,
-    me: Option<i64>,
+    me: Option<UserId>,
 ) -> StoreResult<String> {
     let key = name_key(display_name);
     if let Some(id) = me {
         let current: Option<Option<String>> = conn
             .prepare_cached("SELECT display_key FROM users WHERE id = ?1")?
-            .query_row([id], |r| r.get(0))
+            .query_row([id.0], |r| r.get(0))
             .optional()?;
         if current.flatten().as_deref() == Some(key.as_str()) {
             return Ok(key);
@@ -72,16 +72,16 @@ pub(super) fn check_display_name(
 /// migrations, on the writer's connection (before the writer thread starts).
 pub(super) fn backfill(conn: &mut Connection) -> StoreResult<usize> {
     let tx = conn.transaction()?;
-    let rows: Vec<(i64, String, String)> = tx
+    let rows: Vec<(UserId, String, String)> = tx
         .prepare(
             "SELECT id, username, display_name FROM users WHERE username_key IS NULL OR display_key IS NULL",
         )?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .query_map([], |r| Ok((UserId(r.get(0)?), r.get(1)?, r.get(2)?)))?
         .collect::<Result<_, _>>()?;
     {
         let mut update = tx.prepare("UPDATE users SET username_key = ?2, display_key = ?3 WHERE id = ?1")?;
         for (id, username, display_name) in &rows {
-            update.execute(params![id, name_key(username), name_key(display_name)])?;
+            update.execute(params![id.0, name_key(username), name_key(display_name)])?;
         }
     }
     tx.commit()?;
@@ -98,14 +98,14 @@ mod tests {
         conn
     }
 
-    fn insert(conn: &Connection, username: &str, display_name: &str) -> i64 {
+    fn insert(conn: &Connection, username: &str, display_name: &str) -> UserId {
         conn.execute(
             "INSERT INTO users (username, display_name, role, password_hash, created_at) \
              VALUES (?1, ?2, 'mentee', 'x', 0)",
             params![username, display_name],
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        conn.last_insert_rowid()
+        UserId(conn.last_insert_rowid())
     }
 
     /// Rows inserted without keys (an upgraded database, a seeded one) are

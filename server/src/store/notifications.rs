@@ -5,7 +5,7 @@ use super::rows::{ts, ts_opt};
 use super::{Store, StoreError, StoreResult, WriteCtx};
 use mchat_shared::api::{Notification, NotificationKind};
 use mchat_shared::events::EventKind;
-use mchat_shared::{ConversationId, NotificationId};
+use mchat_shared::{ConversationId, NotificationId, UserId};
 use rusqlite::{Connection, params};
 
 const SELECT: &str = "SELECT n.id, n.kind, n.body, n.conversation_id, a.username, n.created_at, n.read_at \
@@ -26,38 +26,45 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Notification> {
 /// Writes a notification for `user` and its event, in the caller's transaction.
 pub(super) fn notify(
     ctx: &mut WriteCtx<'_>,
-    user: i64,
+    user: UserId,
     kind: NotificationKind,
     body: String,
-    conversation: Option<i64>,
-    actor: Option<i64>,
+    conversation: Option<ConversationId>,
+    actor: Option<UserId>,
 ) -> StoreResult<()> {
     ctx.conn
         .prepare_cached(
             "INSERT INTO notifications (user_id, kind, body, conversation_id, actor_id, created_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?
-        .execute(params![user, kind.as_str(), body, conversation, actor, ctx.now])?;
-    let id = ctx.conn.last_insert_rowid();
+        .execute(params![
+            user.0,
+            kind.as_str(),
+            body,
+            conversation.map(|c| c.0),
+            actor.map(|a| a.0),
+            ctx.now
+        ])?;
+    let id = NotificationId(ctx.conn.last_insert_rowid());
     let notification = ctx
         .conn
         .prepare_cached(&format!("{SELECT} WHERE n.id = ?1"))?
-        .query_row([id], from_row)?;
+        .query_row([id.0], from_row)?;
     ctx.emit(user, EventKind::NotificationNew { notification })?;
     Ok(())
 }
 
-fn unread_count(conn: &Connection, user: i64) -> StoreResult<u32> {
+fn unread_count(conn: &Connection, user: UserId) -> StoreResult<u32> {
     Ok(conn
         .prepare_cached("SELECT COUNT(*) FROM notifications WHERE user_id = ?1 AND read_at IS NULL")?
-        .query_row([user], |r| r.get(0))?)
+        .query_row([user.0], |r| r.get(0))?)
 }
 
 impl Store {
     /// The user's notifications, newest first.
     pub async fn notifications(
         &self,
-        user: i64,
+        user: UserId,
         unread_only: bool,
         limit: u32,
     ) -> StoreResult<(Vec<Notification>, u32)> {
@@ -68,7 +75,7 @@ impl Store {
             );
             let list = conn
                 .prepare_cached(&sql)?
-                .query_map(params![user, limit], from_row)?
+                .query_map(params![user.0, limit], from_row)?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok((list, unread_count(conn, user)?))
         })
@@ -79,7 +86,7 @@ impl Store {
     /// not the user's are "not found", exactly as ids that do not exist.
     pub async fn mark_notifications_read(
         &self,
-        user: i64,
+        user: UserId,
         ids: Option<Vec<NotificationId>>,
     ) -> StoreResult<(u32, u32)> {
         self.write(move |ctx| {
@@ -88,14 +95,14 @@ impl Store {
             let marked = match ids {
                 None => ctx.conn.execute(
                     "UPDATE notifications SET read_at = ?2 WHERE user_id = ?1 AND read_at IS NULL",
-                    params![user, ctx.now],
+                    params![user.0, ctx.now],
                 )?,
                 Some(ids) => {
                     let mut n = 0;
                     for id in ids {
                         let mine: bool = ctx.conn.query_row(
                             "SELECT EXISTS(SELECT 1 FROM notifications WHERE id = ?1 AND user_id = ?2)",
-                            params![id.0, user],
+                            params![id.0, user.0],
                             |r| r.get(0),
                         )?;
                         if !mine {
@@ -103,7 +110,7 @@ impl Store {
                         }
                         n += ctx.conn.execute(
                             "UPDATE notifications SET read_at = ?3 WHERE id = ?1 AND user_id = ?2 AND read_at IS NULL",
-                            params![id.0, user, ctx.now],
+                            params![id.0, user.0, ctx.now],
                         )?;
                     }
                     n

@@ -7,13 +7,13 @@ use super::rows::ts;
 use super::users::contacts;
 use super::{Store, StoreError, StoreResult};
 use mchat_shared::api::{Availability, Role};
-use mchat_shared::{ConversationId, Timestamp, TokenId};
+use mchat_shared::{ConversationId, Timestamp, TokenId, UserId};
 use rusqlite::{OptionalExtension, params};
 
 /// A participant of a conversation, as the hub needs it.
 #[derive(Debug, Clone)]
 pub struct Member {
-    pub id: i64,
+    pub id: UserId,
     pub username: String,
 }
 
@@ -28,14 +28,14 @@ pub struct PresenceInfo {
 
 impl Store {
     /// Everyone who shares a conversation with `user`.
-    pub async fn contacts(&self, user: i64) -> StoreResult<Vec<i64>> {
+    pub async fn contacts(&self, user: UserId) -> StoreResult<Vec<UserId>> {
         self.read(move |conn| contacts(conn, user)).await
     }
 
     /// The members of `conv`, if `me` is one of them; otherwise not found.
-    pub async fn members(&self, me: i64, conv: ConversationId) -> StoreResult<Vec<Member>> {
+    pub async fn members(&self, me: UserId, conv: ConversationId) -> StoreResult<Vec<Member>> {
         self.read(move |conn| {
-            let ids = participants(conn, conv.0)?;
+            let ids = participants(conn, conv)?;
             if !ids.contains(&me) {
                 return Err(StoreError::not_found("conversation"));
             }
@@ -43,7 +43,7 @@ impl Store {
             for id in ids {
                 let username = conn
                     .prepare_cached("SELECT username FROM users WHERE id = ?1")?
-                    .query_row([id], |r| r.get(0))?;
+                    .query_row([id.0], |r| r.get(0))?;
                 out.push(Member { id, username });
             }
             Ok(out)
@@ -51,11 +51,11 @@ impl Store {
         .await
     }
 
-    pub async fn presence_info(&self, user: i64) -> StoreResult<PresenceInfo> {
+    pub async fn presence_info(&self, user: UserId) -> StoreResult<PresenceInfo> {
         self.read(move |conn| {
             Ok(conn
                 .prepare_cached("SELECT username, role, availability, last_seen FROM users WHERE id = ?1")?
-                .query_row([user], |r| {
+                .query_row([user.0], |r| {
                     let role = Role::parse(&r.get::<_, String>(1)?);
                     Ok(PresenceInfo {
                         username: r.get(0)?,
@@ -72,11 +72,11 @@ impl Store {
     }
 
     /// Records that `user` was seen now (their last live connection closed).
-    pub async fn touch_last_seen(&self, user: i64) -> StoreResult<Timestamp> {
+    pub async fn touch_last_seen(&self, user: UserId) -> StoreResult<Timestamp> {
         self.write(move |ctx| {
             ctx.conn.execute(
                 "UPDATE users SET last_seen = ?2 WHERE id = ?1",
-                params![user, ctx.now],
+                params![user.0, ctx.now],
             )?;
             Ok(ts(ctx.now))
         })

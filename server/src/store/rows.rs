@@ -4,7 +4,7 @@
 use mchat_shared::api::{
     Availability, Message, MessageKind, Profile, ReadMarker, Role, SystemAction, User, UserBrief,
 };
-use mchat_shared::{ConversationId, MessageId, Timestamp};
+use mchat_shared::{ConversationId, MessageId, Timestamp, UserId};
 use rusqlite::Row;
 
 pub fn ts(ms: i64) -> Timestamp {
@@ -24,8 +24,8 @@ pub const USER_COLUMNS: &str = "u.id, u.username, u.display_name, u.role, u.avai
      u.headline, u.experience, u.level, u.bio, u.expertise, u.interests, u.created_at, u.last_seen";
 
 /// Reads the user at column `at` onward (the [`USER_COLUMNS`] layout).
-pub fn user_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<(i64, User)> {
-    let id: i64 = row.get(at)?;
+pub fn user_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<(UserId, User)> {
+    let id = UserId(row.get(at)?);
     let role = Role::parse(&row.get::<_, String>(at + 3)?).unwrap_or(Role::Mentee);
     let is_mentor = role == Role::Mentor;
     let availability = Availability::parse(&row.get::<_, String>(at + 4)?);
@@ -101,10 +101,10 @@ pub fn message_at(row: &Row<'_>, at: usize) -> rusqlite::Result<Message> {
     })
 }
 
-pub fn marker(username: String, delivered: i64, read: i64) -> ReadMarker {
+pub fn marker(username: String, delivered: MessageId, read: MessageId) -> ReadMarker {
     ReadMarker {
         username,
-        delivered_up_to: MessageId(delivered),
-        read_up_to: MessageId(read),
+        delivered_up_to: delivered,
+        read_up_to: read,
     }
 }

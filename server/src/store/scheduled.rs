@@ -19,7 +19,7 @@ use mchat_shared::api::{
 };
 use mchat_shared::events::EventKind;
 use mchat_shared::limits::SCHEDULED_MAX;
-use mchat_shared::{ConversationId, ErrorCode, MessageId, ScheduledId};
+use mchat_shared::{ConversationId, ErrorCode, MessageId, ScheduledId, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// How long finished items stay in `?all=true` lists.
@@ -69,16 +69,16 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ScheduledItem> {
     })
 }
 
-fn load(conn: &Connection, id: i64) -> StoreResult<ScheduledItem> {
+fn load(conn: &Connection, id: ScheduledId) -> StoreResult<ScheduledItem> {
     Ok(conn
         .prepare_cached(&format!("{SELECT} WHERE s.id = ?1"))?
-        .query_row([id], from_row)?)
+        .query_row([id.0], from_row)?)
 }
 
 /// The item `id` if it is `me`'s; anyone else's is simply not found.
-fn load_mine(conn: &Connection, me: i64, id: i64) -> StoreResult<ScheduledItem> {
+fn load_mine(conn: &Connection, me: UserId, id: ScheduledId) -> StoreResult<ScheduledItem> {
     conn.prepare_cached(&format!("{SELECT} WHERE s.id = ?1 AND s.user_id = ?2"))?
-        .query_row(params![id, me], from_row)
+        .query_row(params![id.0, me.0], from_row)
         .optional()?
         .ok_or_else(|| StoreError::api(ErrorCode::NotFound, format!("you have no scheduled item {id}")))
 }
@@ -87,7 +87,7 @@ fn ms(t: mchat_shared::Timestamp) -> i64 {
     t.as_millisecond()
 }
 
-fn emit_item(ctx: &mut WriteCtx<'_>, user: i64, id: i64) -> StoreResult<ScheduledItem> {
+fn emit_item(ctx: &mut WriteCtx<'_>, user: UserId, id: ScheduledId) -> StoreResult<ScheduledItem> {
     let item = load(ctx.conn, id)?;
     ctx.emit(user, EventKind::ScheduledUpdated { item: item.clone() })?;
     Ok(item)
@@ -106,20 +106,26 @@ fn not_open_reason(status: ConversationStatus, peer: &str) -> String {
 
 /// The item a retry of `req` (same client_id) refers to; the same client_id
 /// with different content is a conflict.
-fn replay(conn: &Connection, me: i64, req: &CreateScheduledRequest) -> StoreResult<Option<ScheduledItem>> {
-    let existing: Option<(i64, String, Option<i64>, String, i64)> = conn
+fn replay(conn: &Connection, me: UserId, req: &CreateScheduledRequest) -> StoreResult<Option<ScheduledItem>> {
+    let existing: Option<(ScheduledId, String, Option<ConversationId>, String, i64)> = conn
         .prepare_cached(
             "SELECT id, kind, conversation_id, body, due_at FROM scheduled WHERE user_id = ?1 AND client_id = ?2",
         )?
-        .query_row(params![me, req.client_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        .query_row(params![me.0, req.client_id], |r| {
+            Ok((
+                ScheduledId(r.get(0)?),
+                r.get(1)?,
+                r.get::<_, Option<i64>>(2)?.map(ConversationId),
+                r.get(3)?,
+                r.get(4)?,
+            ))
         })
         .optional()?;
     let Some((id, kind, in_conv, body, due_at)) = existing else {
         return Ok(None);
     };
     if kind != kind_str(req.kind)
-        || in_conv != req.conversation_id.map(|c| c.0)
+        || in_conv != req.conversation_id
         || body != req.body
         || due_at != ms(req.due_at)
     {
@@ -133,11 +139,11 @@ fn replay(conn: &Connection, me: i64, req: &CreateScheduledRequest) -> StoreResu
 
 fn create(
     ctx: &mut WriteCtx<'_>,
-    me: i64,
+    me: UserId,
     req: CreateScheduledRequest,
 ) -> StoreResult<(ScheduledItem, bool)> {
     let due = ms(req.due_at);
-    let conv = req.conversation_id.map(|c| c.0);
+    let conv = req.conversation_id;
     // A retry (same client_id) answers with what the first attempt stored.
     if let Some(item) = replay(ctx.conn, me, &req)? {
         return Ok((item, false));
@@ -154,7 +160,7 @@ fn create(
     let pending: i64 = ctx
         .conn
         .prepare_cached("SELECT COUNT(*) FROM scheduled WHERE user_id = ?1 AND status = 'pending'")?
-        .query_row([me], |r| r.get(0))?;
+        .query_row([me.0], |r| r.get(0))?;
     if pending >= SCHEDULED_MAX as i64 {
         return Err(StoreError::api(
             ErrorCode::ValidationFailed,
@@ -169,44 +175,50 @@ fn create(
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
         .execute(params![
-            me,
+            me.0,
             kind_str(req.kind),
-            conv,
+            conv.map(|c| c.0),
             req.body,
             due,
             req.client_id,
             ctx.now
         ])?;
-    let id = ctx.conn.last_insert_rowid();
+    let id = ScheduledId(ctx.conn.last_insert_rowid());
     Ok((emit_item(ctx, me, id)?, true))
 }
 
 fn finish(
     ctx: &mut WriteCtx<'_>,
-    id: i64,
+    id: ScheduledId,
     status: &str,
-    message: Option<i64>,
+    message: Option<MessageId>,
     error: Option<&str>,
 ) -> StoreResult<()> {
     ctx.conn
         .prepare_cached(
             "UPDATE scheduled SET status = ?2, message_id = ?3, error = ?4, finished_at = ?5 WHERE id = ?1",
         )?
-        .execute(params![id, status, message, error, ctx.now])?;
+        .execute(params![id.0, status, message.map(|m| m.0), error, ctx.now])?;
     Ok(())
 }
 
 /// Delivers one due item (if it is still pending): the message or the
 /// reminder, its status, the events. Returns whether it did anything.
-fn deliver(ctx: &mut WriteCtx<'_>, id: i64, is_online: &IsOnline) -> StoreResult<bool> {
-    let row: Option<(i64, String, Option<i64>, String, String)> = ctx
+fn deliver(ctx: &mut WriteCtx<'_>, id: ScheduledId, is_online: &IsOnline) -> StoreResult<bool> {
+    let row: Option<(UserId, String, Option<ConversationId>, String, String)> = ctx
         .conn
         .prepare_cached(
             "SELECT user_id, kind, conversation_id, body, client_id FROM scheduled \
              WHERE id = ?1 AND status = 'pending' AND due_at <= ?2",
         )?
-        .query_row(params![id, ctx.now], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        .query_row(params![id.0, ctx.now], |r| {
+            Ok((
+                UserId(r.get(0)?),
+                r.get(1)?,
+                r.get::<_, Option<i64>>(2)?.map(ConversationId),
+                r.get(3)?,
+                r.get(4)?,
+            ))
         })
         .optional()?;
     let Some((user, kind, conv, body, client_id)) = row else {
@@ -214,10 +226,10 @@ fn deliver(ctx: &mut WriteCtx<'_>, id: i64, is_online: &IsOnline) -> StoreResult
     };
     match (kind.as_str(), conv) {
         ("message", Some(conv)) => {
-            let already: Option<i64> = ctx
+            let already: Option<MessageId> = ctx
                 .conn
                 .prepare_cached("SELECT id FROM messages WHERE sender_id = ?1 AND client_id = ?2")?
-                .query_row(params![user, client_id], |r| r.get(0))
+                .query_row(params![user.0, client_id], |r| r.get(0).map(MessageId))
                 .optional()?;
             let status = status_of(ctx.conn, user, conv).map(|(s, _)| s);
             match (already, status) {
@@ -236,7 +248,7 @@ fn deliver(ctx: &mut WriteCtx<'_>, id: i64, is_online: &IsOnline) -> StoreResult
                         },
                     )?;
                     notify_offline(ctx, user, conv, is_online)?;
-                    finish(ctx, id, "sent", Some(message.id.0), None)?;
+                    finish(ctx, id, "sent", Some(message.id), None)?;
                 }
                 (None, status) => {
                     let peer = participants(ctx.conn, conv)?
@@ -244,7 +256,7 @@ fn deliver(ctx: &mut WriteCtx<'_>, id: i64, is_online: &IsOnline) -> StoreResult
                         .find(|&u| u != user)
                         .map(|p| {
                             ctx.conn
-                                .query_row("SELECT username FROM users WHERE id = ?1", [p], |r| {
+                                .query_row("SELECT username FROM users WHERE id = ?1", [p.0], |r| {
                                     r.get::<_, String>(0)
                                 })
                         })
@@ -281,7 +293,7 @@ impl Store {
     /// client_id, due time, kind/conversation). 201-new or 200-replay.
     pub async fn create_scheduled(
         &self,
-        me: i64,
+        me: UserId,
         req: CreateScheduledRequest,
     ) -> StoreResult<(ScheduledItem, bool)> {
         self.write(move |ctx| create(ctx, me, req)).await
@@ -291,7 +303,7 @@ impl Store {
     /// that arrive after the item's time has passed).
     pub async fn find_scheduled_replay(
         &self,
-        me: i64,
+        me: UserId,
         req: CreateScheduledRequest,
     ) -> StoreResult<Option<ScheduledItem>> {
         self.read(move |conn| replay(conn, me, &req)).await
@@ -299,7 +311,7 @@ impl Store {
 
     /// My pending items by due time; with `all`, also the ones finished in
     /// the last 30 days.
-    pub async fn scheduled(&self, me: i64, all: bool) -> StoreResult<Vec<ScheduledItem>> {
+    pub async fn scheduled(&self, me: UserId, all: bool) -> StoreResult<Vec<ScheduledItem>> {
         self.read(move |conn| {
             let since = super::now_ms().saturating_sub(FINISHED_VISIBLE_MS);
             let list = if all {
@@ -308,13 +320,13 @@ impl Store {
                      AND (s.status = 'pending' OR COALESCE(s.finished_at, s.created_at) >= ?2) \
                      ORDER BY s.due_at, s.id"
                 ))?
-                .query_map(params![me, since], from_row)?
+                .query_map(params![me.0, since], from_row)?
                 .collect::<Result<Vec<_>, _>>()?
             } else {
                 conn.prepare_cached(&format!(
                     "{SELECT} WHERE s.user_id = ?1 AND s.status = 'pending' ORDER BY s.due_at, s.id"
                 ))?
-                .query_map([me], from_row)?
+                .query_map([me.0], from_row)?
                 .collect::<Result<Vec<_>, _>>()?
             };
             Ok(list)
@@ -324,9 +336,9 @@ impl Store {
 
     /// Cancels my pending item. Already cancelled: answered as it is;
     /// already sent or failed: 409; not mine: not found.
-    pub async fn cancel_scheduled(&self, me: i64, id: ScheduledId) -> StoreResult<ScheduledItem> {
+    pub async fn cancel_scheduled(&self, me: UserId, id: ScheduledId) -> StoreResult<ScheduledItem> {
         self.write(move |ctx| {
-            let item = load_mine(ctx.conn, me, id.0)?;
+            let item = load_mine(ctx.conn, me, id)?;
             match item.status {
                 ScheduledStatus::Cancelled => Ok(item),
                 ScheduledStatus::Sent | ScheduledStatus::Failed => Err(StoreError::api(
@@ -341,8 +353,8 @@ impl Store {
                     ),
                 )),
                 ScheduledStatus::Pending => {
-                    finish(ctx, id.0, "cancelled", None, None)?;
-                    emit_item(ctx, me, id.0)
+                    finish(ctx, id, "cancelled", None, None)?;
+                    emit_item(ctx, me, id)
                 }
             }
         })
@@ -363,13 +375,13 @@ impl Store {
     /// item does not hold the others back). Returns how many were delivered.
     pub async fn deliver_due_scheduled(&self, is_online: IsOnline) -> StoreResult<u32> {
         let now = super::now_ms();
-        let due: Vec<i64> = self
+        let due: Vec<ScheduledId> = self
             .read(move |conn| {
                 Ok(conn
                     .prepare_cached(
                         "SELECT id FROM scheduled WHERE status = 'pending' AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2",
                     )?
-                    .query_map(params![now, DUE_BATCH], |r| r.get(0))?
+                    .query_map(params![now, DUE_BATCH], |r| r.get(0).map(ScheduledId))?
                     .collect::<Result<Vec<_>, _>>()?)
             })
             .await?;
@@ -380,7 +392,7 @@ impl Store {
                 Ok(true) => delivered += 1,
                 Ok(false) => {}
                 Err(StoreError::Closed) => return Err(StoreError::Closed),
-                Err(e) => tracing::warn!(error = %e, item = id, "scheduled delivery failed; will retry"),
+                Err(e) => tracing::warn!(error = %e, item = id.0, "scheduled delivery failed; will retry"),
             }
         }
         Ok(delivered)

@@ -19,7 +19,7 @@
 use super::rows::message_at;
 use super::{Store, StoreError, StoreResult};
 use mchat_shared::api::{SearchHit, SearchResults};
-use mchat_shared::{ConversationId, ErrorCode};
+use mchat_shared::{ConversationId, ErrorCode, MessageId, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// Above this many conversations the `conv` filter is left out of the FTS5
@@ -146,33 +146,33 @@ fn split_highlights(marked: &str, open: char, close: char) -> (String, Vec<[u32;
 /// "not found", as everywhere.
 fn scope(
     conn: &Connection,
-    me: i64,
+    me: UserId,
     with: Option<&str>,
     conversation: Option<ConversationId>,
-) -> StoreResult<Vec<i64>> {
-    let mut convs: Vec<i64> = conn
+) -> StoreResult<Vec<ConversationId>> {
+    let mut convs: Vec<ConversationId> = conn
         .prepare_cached(
             "SELECT conversation_id FROM participants WHERE user_id = ?1 ORDER BY conversation_id",
         )?
-        .query_map([me], |r| r.get(0))?
+        .query_map([me.0], |r| r.get(0).map(ConversationId))?
         .collect::<Result<_, _>>()?;
     if let Some(id) = conversation {
-        if !convs.contains(&id.0) {
+        if !convs.contains(&id) {
             return Err(StoreError::not_found("conversation"));
         }
-        convs = vec![id.0];
+        convs = vec![id];
     }
     if let Some(user) = with {
         // Usernames are case-folded; a name that cannot be one is nobody's.
         let name = mchat_shared::validate::username(user).ok();
-        let theirs: Vec<i64> = match &name {
+        let theirs: Vec<ConversationId> = match &name {
             Some(name) => conn
                 .prepare_cached(
                     "SELECT p.conversation_id FROM participants p JOIN users u ON u.id = p.user_id \
                      JOIN participants mine ON mine.conversation_id = p.conversation_id AND mine.user_id = ?1 \
                      WHERE u.username = ?2 AND u.id != ?1",
                 )?
-                .query_map(params![me, name], |r| r.get(0))?
+                .query_map(params![me.0, name], |r| r.get(0).map(ConversationId))?
                 .collect::<Result<_, _>>()?,
             None => Vec::new(),
         };
@@ -236,7 +236,7 @@ fn token_counts(marked: &str, open: char, close: char) -> (u32, u32) {
 /// on every search (20 ms for a word in half of a million messages); every
 /// candidate here contains every word anyway (AND), so IDF would only
 /// reweigh the words against each other.
-fn rank(window: &[(i64, String)], open: char, close: char) -> Vec<(usize, f64)> {
+fn rank(window: &[(MessageId, String)], open: char, close: char) -> Vec<(usize, f64)> {
     let counts: Vec<(u32, u32)> = window.iter().map(|(_, m)| token_counts(m, open, close)).collect();
     let total: u64 = counts.iter().map(|&(t, _)| u64::from(t)).sum();
     let avg = (total as f64 / counts.len().max(1) as f64).max(1.0);
@@ -260,13 +260,19 @@ const MESSAGE_SQL: &str = "SELECT m.id, m.conversation_id, s.username, m.kind, m
      FROM messages m LEFT JOIN users s ON s.id = m.sender_id WHERE m.id = ?1";
 
 /// One matched body with other markers (for a body that contains ours).
-fn highlight_with(conn: &Connection, expr: &str, id: i64, open: char, close: char) -> StoreResult<String> {
+fn highlight_with(
+    conn: &Connection,
+    expr: &str,
+    id: MessageId,
+    open: char,
+    close: char,
+) -> StoreResult<String> {
     Ok(conn
         .prepare_cached(
             "SELECT highlight(messages_fts, 0, ?3, ?4) FROM messages_fts \
              WHERE messages_fts MATCH ?1 AND rowid = ?2",
         )?
-        .query_row(params![expr, id, open.to_string(), close.to_string()], |r| {
+        .query_row(params![expr, id.0, open.to_string(), close.to_string()], |r| {
             r.get::<_, Option<String>>(0)
         })
         .optional()?
@@ -343,20 +349,20 @@ fn make_snippet(text: &str, ranges: &[[u32; 2]]) -> (String, Vec<[u32; 2]>) {
 }
 
 /// The other participant of `conv` (as seen by `me`).
-fn peer(conn: &Connection, me: i64, conv: i64) -> StoreResult<String> {
+fn peer(conn: &Connection, me: UserId, conv: ConversationId) -> StoreResult<String> {
     Ok(conn
         .prepare_cached(
             "SELECT u.username FROM participants o JOIN users u ON u.id = o.user_id \
              WHERE o.conversation_id = ?1 AND o.user_id != ?2 ORDER BY o.user_id LIMIT 1",
         )?
-        .query_row(params![conv, me], |r| r.get(0))
+        .query_row(params![conv.0, me.0], |r| r.get(0))
         .optional()?
         .unwrap_or_default())
 }
 
 fn search(
     conn: &Connection,
-    me: i64,
+    me: UserId,
     q: &str,
     with: Option<&str>,
     conversation: Option<ConversationId>,
@@ -379,23 +385,28 @@ fn search(
         body.clone()
     };
     let (open, close) = MARKERS[0];
-    let window: Vec<(i64, String)> = conn
+    let window: Vec<(MessageId, String)> = conn
         .prepare_cached(WINDOW_SQL)?
         .query_map(
-            params![me, expr, open.to_string(), close.to_string(), RANK_WINDOW],
-            |r| Ok((r.get(0)?, r.get::<_, Option<String>>(1)?.unwrap_or_default())),
+            params![me.0, expr, open.to_string(), close.to_string(), RANK_WINDOW],
+            |r| {
+                Ok((
+                    MessageId(r.get(0)?),
+                    r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                ))
+            },
         )?
         .collect::<Result<_, _>>()?;
     let mut ranked = rank(&window, open, close);
     ranked.truncate(limit as usize);
     let mut messages = Vec::with_capacity(ranked.len());
     let mut rest = Vec::with_capacity(ranked.len());
-    let mut peers: Vec<(i64, String)> = Vec::new();
+    let mut peers: Vec<(ConversationId, String)> = Vec::new();
     for (at, rank) in ranked {
         let (id, marked) = &window[at];
         let message = conn
             .prepare_cached(MESSAGE_SQL)?
-            .query_row([id], |r| message_at(r, 0))?;
+            .query_row([id.0], |r| message_at(r, 0))?;
         let clash = |(a, b): (char, char)| message.body.contains(a) || message.body.contains(b);
         let (text, ranges) = if !clash((open, close)) {
             split_highlights(marked, open, close)
@@ -406,7 +417,7 @@ fn search(
             (message.body.clone(), Vec::new())
         };
         let (snippet, highlights) = make_snippet(&text, &ranges);
-        let conv = message.conversation_id.0;
+        let conv = message.conversation_id;
         let peer = match peers.iter().find(|(c, _)| *c == conv) {
             Some((_, p)) => p.clone(),
             None => {
@@ -438,7 +449,7 @@ impl Store {
     /// `limit`; `with` / `conversation` narrow to one conversation.
     pub async fn search(
         &self,
-        me: i64,
+        me: UserId,
         q: String,
         with: Option<String>,
         conversation: Option<ConversationId>,
@@ -505,14 +516,17 @@ mod tests {
         assert_eq!(token_counts(&m("[café]-crème 12"), o, c), (3, 1));
         // Newest first, as the window query returns them.
         let window = vec![
-            (4, m("[rust] short")),
-            (3, m("[rust] short")),
-            (2, m("[rust] [rust] twice")),
-            (1, m("[rust] once in a rather long message about other things")),
+            (MessageId(4), m("[rust] short")),
+            (MessageId(3), m("[rust] short")),
+            (MessageId(2), m("[rust] [rust] twice")),
+            (
+                MessageId(1),
+                m("[rust] once in a rather long message about other things"),
+            ),
         ];
         let ids: Vec<i64> = rank(&window, o, c)
             .into_iter()
-            .map(|(at, _)| window[at].0)
+            .map(|(at, _)| window[at].0.0)
             .collect();
         assert_eq!(ids, vec![2, 4, 3, 1]);
         assert!(rank(&[], o, c).is_empty());

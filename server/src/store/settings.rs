@@ -9,7 +9,7 @@ use super::conversations::{load, status_of};
 use super::{Store, StoreResult, WriteCtx};
 use mchat_shared::api::{Conversation, ConversationSettings};
 use mchat_shared::events::EventKind;
-use mchat_shared::{ConversationId, ErrorCode};
+use mchat_shared::{ConversationId, ErrorCode, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// Called for every stored message, inside its transaction: unarchives the
@@ -17,27 +17,27 @@ use rusqlite::{Connection, OptionalExtension, params};
 /// writing in a conversation brings it back for them too) and tells them.
 pub(super) fn on_new_message(
     ctx: &mut WriteCtx<'_>,
-    conversation: i64,
-    _sender: Option<i64>,
+    conversation: ConversationId,
+    _sender: Option<UserId>,
 ) -> StoreResult<()> {
-    let archived: Vec<(i64, bool)> = ctx
+    let archived: Vec<(UserId, bool)> = ctx
         .conn
         .prepare_cached(
             "SELECT user_id, muted FROM participants WHERE conversation_id = ?1 AND archived != 0",
         )?
-        .query_map([conversation], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map([conversation.0], |r| Ok((UserId(r.get(0)?), r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     if archived.is_empty() {
         return Ok(());
     }
     ctx.conn
         .prepare_cached("UPDATE participants SET archived = 0 WHERE conversation_id = ?1 AND archived != 0")?
-        .execute([conversation])?;
+        .execute([conversation.0])?;
     for (user, muted) in archived {
         ctx.emit(
             user,
             EventKind::SettingsUpdated {
-                conversation_id: ConversationId(conversation),
+                conversation_id: conversation,
                 muted,
                 archived: false,
             },
@@ -47,10 +47,10 @@ pub(super) fn on_new_message(
 }
 
 /// Whether `user` muted `conversation`.
-pub(super) fn is_muted(conn: &Connection, user: i64, conversation: i64) -> StoreResult<bool> {
+pub(super) fn is_muted(conn: &Connection, user: UserId, conversation: ConversationId) -> StoreResult<bool> {
     Ok(conn
         .prepare_cached("SELECT muted FROM participants WHERE conversation_id = ?1 AND user_id = ?2")?
-        .query_row(params![conversation, user], |r| r.get::<_, bool>(0))
+        .query_row(params![conversation.0, user.0], |r| r.get::<_, bool>(0))
         .optional()?
         .unwrap_or(false))
 }
@@ -61,12 +61,11 @@ impl Store {
     /// devices when something changed.
     pub async fn set_conversation_settings(
         &self,
-        me: i64,
+        me: UserId,
         conv: ConversationId,
         settings: ConversationSettings,
     ) -> StoreResult<Conversation> {
         self.write(move |ctx| {
-            let conv = conv.0;
             status_of(ctx.conn, me, conv)?;
             if settings.muted.is_none() && settings.archived.is_none() {
                 return Err(super::StoreError::api(
@@ -79,18 +78,18 @@ impl Store {
                 .prepare_cached(
                     "SELECT muted, archived FROM participants WHERE conversation_id = ?1 AND user_id = ?2",
                 )?
-                .query_row(params![conv, me], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                .query_row(params![conv.0, me.0], |r| Ok((r.get(0)?, r.get(1)?)))?;
             let new_muted = settings.muted.unwrap_or(muted);
             let new_archived = settings.archived.unwrap_or(archived);
             if (new_muted, new_archived) != (muted, archived) {
                 ctx.conn.execute(
                     "UPDATE participants SET muted = ?3, archived = ?4 WHERE conversation_id = ?1 AND user_id = ?2",
-                    params![conv, me, new_muted, new_archived],
+                    params![conv.0, me.0, new_muted, new_archived],
                 )?;
                 ctx.emit(
                     me,
                     EventKind::SettingsUpdated {
-                        conversation_id: ConversationId(conv),
+                        conversation_id: conv,
                         muted: new_muted,
                         archived: new_archived,
                     },

@@ -3,13 +3,13 @@
 use super::rows::{ts, ts_opt};
 use super::{Store, StoreError, StoreResult, WriteCtx, now_ms};
 use mchat_shared::api::{Role, TokenInfo};
-use mchat_shared::{ErrorCode, TokenId};
+use mchat_shared::{ErrorCode, TokenId, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// Who a request is from, resolved from its token.
 #[derive(Debug, Clone)]
 pub struct AuthContext {
-    pub user_id: i64,
+    pub user_id: UserId,
     pub username: String,
     pub role: Role,
     pub token_id: TokenId,
@@ -20,34 +20,40 @@ pub struct AuthContext {
     pub expires_at: i64,
 }
 
-fn info(row: &rusqlite::Row<'_>, current: i64) -> rusqlite::Result<TokenInfo> {
-    let id: i64 = row.get(0)?;
+fn info(row: &rusqlite::Row<'_>, current: Option<TokenId>) -> rusqlite::Result<TokenInfo> {
+    let id = TokenId(row.get(0)?);
     Ok(TokenInfo {
-        id: TokenId(id),
+        id,
         name: row.get(1)?,
         created_at: ts(row.get(2)?),
         last_used_at: ts_opt(row.get(3)?),
         expires_at: ts(row.get(4)?),
-        current: id == current,
+        current: current == Some(id),
     })
 }
 
 /// Stores a new token; returns its id.
-fn insert(ctx: &WriteCtx<'_>, user_id: i64, hash: &[u8], name: &str, expires_at: i64) -> StoreResult<i64> {
+fn insert(
+    ctx: &WriteCtx<'_>,
+    user_id: UserId,
+    hash: &[u8],
+    name: &str,
+    expires_at: i64,
+) -> StoreResult<TokenId> {
     ctx.conn.execute(
         "INSERT INTO tokens (user_id, hash, name, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![user_id, hash, name, ctx.now, expires_at],
+        params![user_id.0, hash, name, ctx.now, expires_at],
     )?;
-    Ok(ctx.conn.last_insert_rowid())
+    Ok(TokenId(ctx.conn.last_insert_rowid()))
 }
 
 /// The token just stored, as its owner sees it; `current` says whether it
 /// is the token the caller will use (a login) or another one (a script's).
-fn stored(conn: &Connection, id: i64, current: bool) -> StoreResult<TokenInfo> {
+fn stored(conn: &Connection, id: TokenId, current: bool) -> StoreResult<TokenInfo> {
     Ok(conn.query_row(
         "SELECT id, name, created_at, last_used_at, expires_at FROM tokens WHERE id = ?1",
-        [id],
-        |r| info(r, if current { id } else { 0 }),
+        [id.0],
+        |r| info(r, current.then_some(id)),
     )?)
 }
 
@@ -57,7 +63,7 @@ impl Store {
     /// is not the token of the request that made it (`current: false`).
     pub async fn create_named_token(
         &self,
-        user_id: i64,
+        user_id: UserId,
         hash: Vec<u8>,
         name: String,
         expires_at: i64,
@@ -66,7 +72,7 @@ impl Store {
             let taken: bool = ctx.conn.query_row(
                 "SELECT EXISTS(SELECT 1 FROM tokens WHERE user_id = ?1 AND name = ?2 \
                  AND revoked_at IS NULL AND expires_at > ?3)",
-                params![user_id, name, ctx.now],
+                params![user_id.0, name, ctx.now],
                 |r| r.get(0),
             )?;
             if taken {
@@ -83,7 +89,7 @@ impl Store {
 
     pub async fn create_token(
         &self,
-        user_id: i64,
+        user_id: UserId,
         hash: Vec<u8>,
         name: String,
         expires_at: i64,
@@ -106,7 +112,7 @@ impl Store {
                 )?
                 .query_row(params![hash, now_ms()], |r| {
                     Ok(AuthContext {
-                        user_id: r.get(0)?,
+                        user_id: UserId(r.get(0)?),
                         username: r.get(1)?,
                         role: Role::parse(&r.get::<_, String>(2)?).unwrap_or(Role::Mentee),
                         token_id: TokenId(r.get(3)?),
@@ -132,14 +138,14 @@ impl Store {
     }
 
     /// The live tokens of a user, newest first.
-    pub async fn list_tokens(&self, user_id: i64, current: TokenId) -> StoreResult<Vec<TokenInfo>> {
+    pub async fn list_tokens(&self, user_id: UserId, current: TokenId) -> StoreResult<Vec<TokenInfo>> {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, name, created_at, last_used_at, expires_at FROM tokens \
                  WHERE user_id = ?1 AND revoked_at IS NULL AND expires_at > ?2 ORDER BY id DESC",
             )?;
             let list = stmt
-                .query_map(params![user_id, now_ms()], |r| info(r, current.0))?
+                .query_map(params![user_id.0, now_ms()], |r| info(r, Some(current)))?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(list)
         })
@@ -147,11 +153,11 @@ impl Store {
     }
 
     /// Revokes one of the user's own tokens; another user's token is "not found".
-    pub async fn revoke_token(&self, user_id: i64, token: TokenId) -> StoreResult<()> {
+    pub async fn revoke_token(&self, user_id: UserId, token: TokenId) -> StoreResult<()> {
         self.write(move |ctx| {
             let n = ctx.conn.execute(
                 "UPDATE tokens SET revoked_at = ?3 WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL",
-                params![token.0, user_id, ctx.now],
+                params![token.0, user_id.0, ctx.now],
             )?;
             if n == 0 {
                 return Err(StoreError::not_found("token"));

@@ -4,9 +4,9 @@ use super::name_keys;
 use super::notifications::notify;
 use super::rows::{USER_COLUMNS, user_from_row};
 use super::{Store, StoreError, StoreResult, WriteCtx};
-use mchat_shared::ErrorCode;
 use mchat_shared::api::{Availability, NotificationKind, Profile, Role, User};
 use mchat_shared::events::EventKind;
+use mchat_shared::{ErrorCode, UserId};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// A validated registration, ready to store.
@@ -23,7 +23,7 @@ pub struct NewUser {
 /// A user with their row id.
 #[derive(Debug, Clone)]
 pub struct UserRecord {
-    pub id: i64,
+    pub id: UserId,
     pub user: User,
 }
 
@@ -50,11 +50,11 @@ pub struct DirectoryFilter {
     pub limit: u32,
 }
 
-pub(super) fn load_user(conn: &Connection, id: i64) -> StoreResult<UserRecord> {
+pub(super) fn load_user(conn: &Connection, id: UserId) -> StoreResult<UserRecord> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1");
     let (id, user) = conn
         .prepare_cached(&sql)?
-        .query_row([id], |r| user_from_row(r, 0))
+        .query_row([id.0], |r| user_from_row(r, 0))
         .optional()?
         .ok_or_else(|| StoreError::not_found("user"))?;
     Ok(UserRecord { id, user })
@@ -74,16 +74,16 @@ fn find_user(conn: &Connection, username: &str) -> StoreResult<Option<UserRecord
 /// directory); `last_seen` is for people who share a conversation with them
 /// (the audience of their presence), themselves and admins.
 struct Viewer {
-    id: i64,
+    id: UserId,
     admin: bool,
-    contacts: std::collections::HashSet<i64>,
+    contacts: std::collections::HashSet<UserId>,
 }
 
 impl Viewer {
-    fn load(conn: &Connection, id: i64) -> StoreResult<Viewer> {
+    fn load(conn: &Connection, id: UserId) -> StoreResult<Viewer> {
         let role: Option<String> = conn
             .prepare_cached("SELECT role FROM users WHERE id = ?1")?
-            .query_row([id], |r| r.get(0))
+            .query_row([id.0], |r| r.get(0))
             .optional()?;
         Ok(Viewer {
             id,
@@ -92,12 +92,12 @@ impl Viewer {
         })
     }
 
-    fn sees_user(&self, id: i64, user: &User) -> bool {
+    fn sees_user(&self, id: UserId, user: &User) -> bool {
         user.role != Role::Mentor || user.mentor_approved == Some(true) || self.admin || id == self.id
     }
 
     /// `user` with what this viewer may not see removed.
-    fn redact(&self, id: i64, mut user: User) -> User {
+    fn redact(&self, id: UserId, mut user: User) -> User {
         if !(self.admin || id == self.id || self.contacts.contains(&id)) {
             user.last_seen = None;
         }
@@ -106,20 +106,20 @@ impl Viewer {
 }
 
 /// Everyone who shares a conversation with `user`.
-pub(super) fn contacts(conn: &Connection, user: i64) -> StoreResult<Vec<i64>> {
+pub(super) fn contacts(conn: &Connection, user: UserId) -> StoreResult<Vec<UserId>> {
     let mut stmt = conn.prepare_cached(
         "SELECT DISTINCT p2.user_id FROM participants p1 \
          JOIN participants p2 ON p2.conversation_id = p1.conversation_id AND p2.user_id != p1.user_id \
          WHERE p1.user_id = ?1",
     )?;
     let ids = stmt
-        .query_map([user], |r| r.get(0))?
-        .collect::<Result<Vec<i64>, _>>()?;
+        .query_map([user.0], |r| r.get(0).map(UserId))?
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(ids)
 }
 
 /// Tells `user` and their contacts that `user`'s profile changed.
-fn emit_user_updated(ctx: &mut WriteCtx<'_>, user: i64) -> StoreResult<User> {
+fn emit_user_updated(ctx: &mut WriteCtx<'_>, user: UserId) -> StoreResult<User> {
     let record = load_user(ctx.conn, user)?;
     let mut audience = contacts(ctx.conn, user)?;
     audience.push(user);
@@ -193,7 +193,7 @@ impl Store {
                     display_key,
                 ],
             )?;
-            load_user(ctx.conn, ctx.conn.last_insert_rowid())
+            load_user(ctx.conn, UserId(ctx.conn.last_insert_rowid()))
         })
         .await
     }
@@ -204,7 +204,7 @@ impl Store {
 
     /// `username` as `viewer` may see them (see [`Viewer`]); `None` when
     /// they do not exist for the viewer.
-    pub async fn user_for(&self, viewer: i64, username: String) -> StoreResult<Option<User>> {
+    pub async fn user_for(&self, viewer: UserId, username: String) -> StoreResult<Option<User>> {
         self.read(move |conn| {
             let Some(rec) = find_user(conn, &username)? else {
                 return Ok(None);
@@ -217,29 +217,29 @@ impl Store {
         .await
     }
 
-    pub async fn user_by_id(&self, id: i64) -> StoreResult<UserRecord> {
+    pub async fn user_by_id(&self, id: UserId) -> StoreResult<UserRecord> {
         self.read(move |conn| load_user(conn, id)).await
     }
 
     /// The stored password hash for a login attempt.
-    pub async fn password_hash(&self, username: String) -> StoreResult<Option<(i64, String)>> {
+    pub async fn password_hash(&self, username: String) -> StoreResult<Option<(UserId, String)>> {
         self.read(move |conn| {
             Ok(conn
                 .prepare_cached("SELECT id, password_hash FROM users WHERE username = ?1")?
-                .query_row([username], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_row([username], |r| Ok((UserId(r.get(0)?), r.get(1)?)))
                 .optional()?)
         })
         .await
     }
 
-    pub async fn update_profile(&self, id: i64, patch: ProfilePatch) -> StoreResult<User> {
+    pub async fn update_profile(&self, id: UserId, patch: ProfilePatch) -> StoreResult<User> {
         self.write(move |ctx| {
             let mut u = load_user(ctx.conn, id)?.user;
             if let Some(name) = patch.display_name {
                 let key = name_keys::check_display_name(ctx.conn, &name, Some(id))?;
                 ctx.conn.execute(
                     "UPDATE users SET display_key = ?2 WHERE id = ?1",
-                    params![id, key],
+                    params![id.0, key],
                 )?;
                 u.display_name = name;
             }
@@ -276,7 +276,7 @@ impl Store {
                 "UPDATE users SET display_name = ?2, availability = ?3, headline = ?4, experience = ?5, \
                  level = ?6, bio = ?7, expertise = ?8, interests = ?9 WHERE id = ?1",
                 params![
-                    id,
+                    id.0,
                     u.display_name,
                     u.availability.unwrap_or(Availability::Available).as_str(),
                     p.headline,
@@ -294,7 +294,7 @@ impl Store {
 
     /// The directory: everyone except unapproved mentors, filtered, with
     /// `last_seen` only where `viewer` may see it (see [`Viewer`]).
-    pub async fn directory(&self, viewer: i64, f: DirectoryFilter) -> StoreResult<Vec<User>> {
+    pub async fn directory(&self, viewer: UserId, f: DirectoryFilter) -> StoreResult<Vec<User>> {
         self.read(move |conn| {
             let viewer = Viewer::load(conn, viewer)?;
             let mut sql = format!(
@@ -355,7 +355,7 @@ impl Store {
                 return Ok(rec.user);
             }
             ctx.conn
-                .execute("UPDATE users SET mentor_approved = 1 WHERE id = ?1", [rec.id])?;
+                .execute("UPDATE users SET mentor_approved = 1 WHERE id = ?1", [rec.id.0])?;
             notify(
                 ctx,
                 rec.id,
@@ -407,10 +407,10 @@ impl Store {
     /// Admin: an announcement notification for every user. Returns how many got it.
     pub async fn announce(&self, body: String) -> StoreResult<u32> {
         self.write(move |ctx| {
-            let ids: Vec<i64> = ctx
+            let ids: Vec<UserId> = ctx
                 .conn
                 .prepare("SELECT id FROM users")?
-                .query_map([], |r| r.get(0))?
+                .query_map([], |r| r.get(0).map(UserId))?
                 .collect::<Result<_, _>>()?;
             for &id in &ids {
                 notify(ctx, id, NotificationKind::Announcement, body.clone(), None, None)?;

@@ -171,7 +171,7 @@ fn publish_foreign(conn: &Connection, seen: &mut i64, sink: Option<&dyn EventSin
             .query_map([*seen], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
-                    r.get::<_, i64>(1)?,
+                    UserId(r.get(1)?),
                     r.get::<_, i64>(2)?,
                     r.get::<_, String>(3)?,
                 ))
@@ -182,7 +182,7 @@ fn publish_foreign(conn: &Connection, seen: &mut i64, sink: Option<&dyn EventSin
             *seen = (*seen).max(seq);
             match serde_json::from_str(&payload) {
                 Ok(kind) => events.push(UserEvent {
-                    user_id: UserId(user),
+                    user_id: user,
                     event: Event {
                         seq: Seq(seq),
                         at: ts(at),
