@@ -7,6 +7,8 @@
 //! - [`DropResponseProxy`]: a loopback TCP proxy that lets the server commit
 //!   a request and then closes the client's connection instead of answering,
 //!   to force a "lost response after commit".
+//! - [`TestDatabase`]: a database of its own on the throwaway PostgreSQL
+//!   cluster `scripts/with-postgres.sh` starts, for the PostgreSQL tests.
 //! - [`TestPki`]: a throwaway CA and server certificate for the TLS tests.
 //! - [`http_client`] / [`https_client`]: reqwest clients with ring as the
 //!   TLS provider (reqwest has none of its own in this workspace): tests
@@ -34,12 +36,14 @@
 mod bins;
 mod http;
 mod pki;
+mod postgres;
 mod proxy;
 mod server;
 
 pub use bins::{mchat_bin, mchatd_bin, workspace_root};
 pub use http::{http_client, http_client_builder, https_client, tls_config};
 pub use pki::TestPki;
+pub use postgres::{PG_URL_VAR, TestDatabase};
 pub use proxy::{DropResponseProxy, RequestHead};
 pub use server::TestServer;
 

@@ -18,6 +18,7 @@ mod messages;
 mod migrations;
 mod name_keys;
 mod notifications;
+pub mod postgres;
 mod presence;
 mod readers;
 mod rows;
@@ -57,6 +58,13 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("migration: {0}")]
     Migration(#[from] rusqlite_migration::Error),
+    #[error("postgres: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// The database was migrated by a newer mchatd than this one.
+    #[error(
+        "the database's schema is version {found}, newer than this mchatd knows ({known}): run the newer mchatd"
+    )]
+    SchemaTooNew { found: i64, known: i64 },
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
     #[error("the storage threads have stopped")]

@@ -1,0 +1,196 @@
+//! The PostgreSQL backend's schema on a real cluster: migrations bring a
+//! fresh database to the latest version once, also when three nodes start at
+//! the same moment, and a database from a newer build is refused; search
+//! finds words whatever their diacritics, only in the conversations asked
+//! for and only in searchable rows.
+//!
+//! Each test has a database of its own on the throwaway cluster that
+//! `scripts/with-postgres.sh` starts (CI runs these through it):
+//! `scripts/with-postgres.sh cargo test -p mchatd --test postgres -- --ignored`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use mchat_testkit::TestDatabase;
+use mchatd::store::StoreError;
+use mchatd::store::postgres::{LATEST, migrate};
+use tokio_postgres::{Client, NoTls};
+
+async fn connect(db: &TestDatabase) -> Client {
+    let (client, conn) = tokio_postgres::connect(db.url(), NoTls).await.expect("connect");
+    tokio::spawn(conn);
+    client
+}
+
+async fn recorded_versions(client: &Client) -> Vec<i32> {
+    client
+        .query(
+            "SELECT version FROM mchat_schema_migrations ORDER BY version",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+async fn migrations_bring_a_fresh_database_to_the_latest_version_once() {
+    let db = TestDatabase::create();
+    let mut client = connect(&db).await;
+    let applied = migrate(&mut client).await.expect("migrate");
+    assert_eq!(applied, (1..=LATEST).collect::<Vec<_>>());
+    assert_eq!(recorded_versions(&client).await, (1..=LATEST).collect::<Vec<_>>());
+
+    let tables: Vec<String> = client
+        .query(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for t in [
+        "conversations",
+        "event_heads",
+        "events",
+        "files",
+        "invites",
+        "message_edits",
+        "messages",
+        "meta",
+        "notifications",
+        "participants",
+        "reactions",
+        "scheduled",
+        "templates",
+        "tokens",
+        "users",
+    ] {
+        assert!(tables.iter().any(|have| have == t), "no table {t} in {tables:?}");
+    }
+
+    // A second start finds nothing to do.
+    assert_eq!(
+        migrate(&mut client).await.expect("migrate again"),
+        Vec::<i32>::new()
+    );
+    assert_eq!(recorded_versions(&client).await, (1..=LATEST).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+async fn three_nodes_starting_at_once_apply_each_migration_once() {
+    let db = TestDatabase::create();
+    // As after any earlier start: the version table exists, so nothing but
+    // the advisory lock makes the nodes take turns over what is pending.
+    connect(&db)
+        .await
+        .batch_execute(
+            "CREATE TABLE mchat_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+                 applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+        )
+        .await
+        .unwrap();
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        clients.push(connect(&db).await);
+    }
+    let runs: Vec<_> = clients
+        .into_iter()
+        .map(|mut c| tokio::spawn(async move { migrate(&mut c).await.map_err(|e| e.to_string()) }))
+        .collect();
+    let mut all = Vec::new();
+    for run in runs {
+        all.extend(run.await.unwrap().expect("every node's migration succeeds"));
+    }
+    all.sort();
+    assert_eq!(
+        all,
+        (1..=LATEST).collect::<Vec<_>>(),
+        "each version applied by exactly one node"
+    );
+    assert_eq!(
+        recorded_versions(&connect(&db).await).await,
+        (1..=LATEST).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+async fn a_database_from_a_newer_build_is_refused_with_a_sentence() {
+    let db = TestDatabase::create();
+    let mut client = connect(&db).await;
+    migrate(&mut client).await.expect("migrate");
+    client
+        .execute(
+            "INSERT INTO mchat_schema_migrations (version, name) VALUES ($1, 'from the future')",
+            &[&(LATEST + 1)],
+        )
+        .await
+        .unwrap();
+    let err = migrate(&mut client).await.expect_err("a newer schema is refused");
+    assert!(matches!(err, StoreError::SchemaTooNew { .. }), "{err:?}");
+    let sentence = err.to_string();
+    assert!(
+        sentence.contains(&format!("version {}", LATEST + 1)) && sentence.contains("newer"),
+        "{sentence}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+async fn search_ignores_diacritics_and_keeps_to_the_conversations_asked_for() {
+    let db = TestDatabase::create();
+    let mut client = connect(&db).await;
+    migrate(&mut client).await.expect("migrate");
+    client
+        .batch_execute(
+            "INSERT INTO users (id, username, display_name, role, password_hash, created_at)
+                 VALUES (1, 'mona', 'Mona', 'mentor', 'x', 0), (2, 'ana', 'Ana', 'mentee', 'x', 0);
+             INSERT INTO conversations (id, status, requested_by, created_at, status_changed_at, last_activity_at)
+                 VALUES (10, 'accepted', 2, 0, 0, 0), (20, 'accepted', 2, 0, 0, 0);
+             INSERT INTO messages (id, conversation_id, sender_id, kind, body, created_at, deleted_at) VALUES
+                 (1, 10, 1, 'text', 'Un café avant la revue ?', 0, NULL),
+                 (2, 20, 1, 'text', 'cafe in the other conversation', 0, NULL),
+                 (3, 10, NULL, 'system', 'cafe as a system line', 0, NULL),
+                 (4, 10, 1, 'text', 'cafe, but deleted', 0, 5),
+                 (5, 10, 2, 'file', 'CAFÉ menu attached', 0, NULL);",
+        )
+        .await
+        .unwrap();
+    let hits = |convs: Vec<i64>, query: &'static str| {
+        let client = &client;
+        async move {
+            client
+                .query(
+                    "SELECT id FROM messages
+                     WHERE conversation_id = ANY($1) AND mchat_search_vector(body) @@ to_tsquery('pg_catalog.simple', unaccent('unaccent', $2))
+                       AND kind IN ('text', 'file') AND deleted_at IS NULL AND body <> ''
+                     ORDER BY id",
+                    &[&convs, &query],
+                )
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get::<_, i64>(0))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        hits(vec![10], "cafe").await,
+        vec![1, 5],
+        "diacritics and case fold"
+    );
+    assert_eq!(hits(vec![10], "café").await, vec![1, 5], "on the query side too");
+    assert_eq!(hits(vec![10, 20], "cafe").await, vec![1, 2, 5]);
+    assert_eq!(
+        hits(vec![10], "rev:*").await,
+        vec![1],
+        "a prefix on the last word"
+    );
+    assert_eq!(hits(vec![], "cafe").await, Vec::<i64>::new());
+}
