@@ -79,6 +79,15 @@ impl From<StoreError> for ApiError {
             StoreError::Api(code, message) => Self::new(code, message),
             StoreError::Invalid(v) => v.into(),
             StoreError::Busy => Self::busy(1),
+            StoreError::Unavailable(why) => {
+                tracing::warn!(error = %why, "database unavailable");
+                let mut e = Self::new(
+                    ErrorCode::Unavailable,
+                    "the database is unavailable; try again in a moment",
+                );
+                e.retry_after_secs = Some(1);
+                e
+            }
             other => {
                 tracing::error!(error = %other, "storage failure");
                 Self::internal()

@@ -2,7 +2,9 @@
 //! fresh database to the latest version once, also when three nodes start at
 //! the same moment, and a database from a newer build is refused; search
 //! finds words whatever their diacritics, only in the conversations asked
-//! for and only in searchable rows.
+//! for and only in searchable rows. The resources already behind the
+//! storage seam (docs/STORAGE.md) behave the same through `Store` on both
+//! backends.
 //!
 //! Each test has a database of its own on the throwaway cluster that
 //! `scripts/with-postgres.sh` starts (CI runs these through it):
@@ -10,9 +12,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use mchat_shared::api::{Profile, Role};
+use mchat_shared::limits::TEMPLATES_MAX;
+use mchat_shared::{ErrorCode, UserId};
 use mchat_testkit::TestDatabase;
-use mchatd::store::StoreError;
+use mchatd::config::StorageConfig;
 use mchatd::store::postgres::{LATEST, migrate};
+use mchatd::store::{NewUser, Store, StoreError};
 use tokio_postgres::{Client, NoTls};
 
 async fn connect(db: &TestDatabase) -> Client {
@@ -193,4 +199,140 @@ async fn search_ignores_diacritics_and_keeps_to_the_conversations_asked_for() {
         "a prefix on the last word"
     );
     assert_eq!(hits(vec![], "cafe").await, Vec::<i64>::new());
+}
+
+/// A template's life, told as lines (no timestamps): what both backends
+/// must tell alike. `me` and `other` are two users of `store`.
+async fn template_story(store: &Store, me: UserId, other: UserId) -> Vec<String> {
+    let mut story = Vec::new();
+    let outcome = |r: Result<String, StoreError>| match r {
+        Ok(line) => line,
+        Err(StoreError::Api(code, message)) => format!("refused {code:?}: {message}"),
+        Err(e) => format!("failed: {e}"),
+    };
+    story.push(format!("listed {}", store.templates(me).await.unwrap().len()));
+    for body in ["Welcome, {first_name}!", "Welcome aboard, {first_name}."] {
+        let put = store.put_template(me, "welcome".into(), body.into()).await;
+        story.push(outcome(
+            put.map(|(t, new)| format!("put {} = {:?}, new: {new}", t.name, t.body)),
+        ));
+    }
+    story.push(format!(
+        "the other user lists {}",
+        store.templates(other).await.unwrap().len()
+    ));
+    for i in 1..TEMPLATES_MAX {
+        store
+            .put_template(me, format!("t{i:03}"), "x".into())
+            .await
+            .unwrap();
+    }
+    let over = store.put_template(me, "one-too-many".into(), "x".into()).await;
+    story.push(outcome(over.map(|(t, _)| format!("put {}", t.name))));
+    let names: Vec<String> = store
+        .templates(me)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    story.push(format!(
+        "listed {}, first {:?}, last {:?}",
+        names.len(),
+        names[0],
+        names[names.len() - 1]
+    ));
+    for who in [other, me, me] {
+        let deleted = store.delete_template(who, "welcome".into()).await;
+        story.push(outcome(deleted.map(|()| format!("user {who} deleted welcome"))));
+    }
+    story
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+async fn templates_behave_the_same_on_sqlite_and_postgres() {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = Store::open(&dir.path().join("mchatd.sqlite3"), &StorageConfig::default()).unwrap();
+    let mut ids = Vec::new();
+    for name in ["mona", "ana"] {
+        let user = NewUser {
+            username: name.into(),
+            display_name: name.into(),
+            role: Role::Mentor,
+            password_hash: "x".into(),
+            profile: Profile::default(),
+            mentor_approved: true,
+        };
+        ids.push(sqlite.create_user(user, None).await.unwrap().id);
+    }
+    let on_sqlite = template_story(&sqlite, ids[0], ids[1]).await;
+    sqlite.close().await;
+
+    let db = TestDatabase::create();
+    let pg = Store::open_postgres(db.url(), 4)
+        .await
+        .expect("open on PostgreSQL");
+    connect(&db)
+        .await
+        .execute(
+            "INSERT INTO users (id, username, display_name, role, password_hash, created_at)
+                 VALUES ($1, 'mona', 'mona', 'mentor', 'x', 0), ($2, 'ana', 'ana', 'mentor', 'x', 0)",
+            &[&ids[0].0, &ids[1].0],
+        )
+        .await
+        .unwrap();
+    let on_postgres = template_story(&pg, ids[0], ids[1]).await;
+    pg.close().await;
+
+    assert_eq!(on_postgres, on_sqlite, "the same rules, the same answers");
+    // And the answers are the right ones, not merely equal.
+    assert_eq!(on_sqlite[0], "listed 0");
+    assert!(
+        on_sqlite[1].ends_with("new: true") && on_sqlite[2].ends_with("new: false"),
+        "{on_sqlite:?}"
+    );
+    assert!(on_sqlite[2].contains("Welcome aboard"), "{on_sqlite:?}");
+    assert_eq!(on_sqlite[3], "the other user lists 0");
+    assert!(
+        on_sqlite[4].starts_with(&format!("refused {:?}", ErrorCode::ValidationFailed)),
+        "{on_sqlite:?}"
+    );
+    assert_eq!(
+        on_sqlite[5],
+        format!("listed {TEMPLATES_MAX}, first \"t001\", last \"welcome\"")
+    );
+    assert!(
+        on_sqlite[6].starts_with(&format!("refused {:?}", ErrorCode::NotFound)),
+        "{on_sqlite:?}"
+    );
+    assert!(on_sqlite[7].ends_with("deleted welcome"), "{on_sqlite:?}");
+    assert!(
+        on_sqlite[8].starts_with(&format!("refused {:?}", ErrorCode::NotFound)),
+        "{on_sqlite:?}"
+    );
+}
+
+/// Needs no cluster, so it runs in the default suite too.
+#[tokio::test]
+async fn an_unreachable_database_is_one_sentence() {
+    // A port nothing listens on: bind one and let it go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = match Store::open_postgres(&format!("postgres://mchat@127.0.0.1:{port}/nowhere"), 2).await {
+        Ok(_) => panic!("opened a store on a closed port"),
+        Err(e) => e,
+    };
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    let sentence = err.to_string();
+    assert!(sentence.starts_with("cannot reach the database"), "{sentence}");
+    assert!(!sentence.contains('\n'), "{sentence}");
+    let err = match Store::open_postgres("mysql://nope", 2).await {
+        Ok(_) => panic!("opened a store from a non-PostgreSQL URL"),
+        Err(e) => e,
+    };
+    assert!(err.to_string().contains("not a PostgreSQL URL"), "{err}");
 }

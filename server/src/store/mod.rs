@@ -9,6 +9,7 @@
 
 mod blobs;
 mod conversations;
+mod data;
 mod db;
 mod events;
 mod files;
@@ -25,6 +26,7 @@ mod rows;
 mod scheduled;
 mod search;
 mod settings;
+mod sqlite;
 mod templates;
 mod tokens;
 mod users;
@@ -67,6 +69,9 @@ pub enum StoreError {
     SchemaTooNew { found: i64, known: i64 },
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
+    /// The database cannot be reached right now (503; the request did not run).
+    #[error("{0}")]
+    Unavailable(String),
     #[error("the storage threads have stopped")]
     Closed,
     /// The writer's or the readers' queue is full: the request was refused
@@ -98,15 +103,45 @@ pub struct Store {
 }
 
 struct Inner {
-    writer: Writer,
-    readers: Readers,
-    path: PathBuf,
+    backend: Backend,
     /// Blobs that uploads in flight are about to name: a deletion's unlink
     /// after COMMIT leaves them alone (see `blobs`).
     blob_pins: Arc<blobs::BlobPins>,
 }
 
+/// Where the data lives.
+enum Backend {
+    /// The embedded default: one file, one group-committing writer thread
+    /// and a few reader threads.
+    Sqlite {
+        writer: Writer,
+        readers: Readers,
+        path: PathBuf,
+    },
+    /// PostgreSQL (docs/STORAGE.md). Only the resources already behind the
+    /// seam ([`Store::read_data`] / [`Store::write_data`]) run on it yet, so
+    /// nothing but the tests opens one; the configuration cannot ask for it.
+    Postgres(postgres::Backend),
+}
+
+/// What a PostgreSQL store answers for an operation still written against
+/// SQLite's connection.
+fn not_moved() -> StoreError {
+    StoreError::Internal("this operation has not moved to PostgreSQL yet (docs/STORAGE.md)".into())
+}
+
 impl Store {
+    /// A store on PostgreSQL at `url` (migrated to the latest schema), for
+    /// the tests of the resources already behind the seam.
+    pub async fn open_postgres(url: &str, pool_size: usize) -> StoreResult<Store> {
+        Ok(Store {
+            inner: Arc::new(Inner {
+                backend: Backend::Postgres(postgres::Backend::connect(url, pool_size).await?),
+                blob_pins: Arc::default(),
+            }),
+        })
+    }
+
     /// Opens (creating if needed) the database at `path`, applies migrations
     /// and starts the writer and reader threads.
     pub fn open(path: &Path, cfg: &StorageConfig) -> StoreResult<Store> {
@@ -130,9 +165,11 @@ impl Store {
         let readers = Readers::start(path, cfg)?;
         Ok(Store {
             inner: Arc::new(Inner {
-                writer,
-                readers,
-                path: path.to_path_buf(),
+                backend: Backend::Sqlite {
+                    writer,
+                    readers,
+                    path: path.to_path_buf(),
+                },
                 blob_pins: Arc::default(),
             }),
         })
@@ -144,7 +181,36 @@ impl Store {
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        self.inner.readers.run(f).await
+        match &self.inner.backend {
+            Backend::Sqlite { readers, .. } => readers.run(f).await,
+            Backend::Postgres(_) => Err(not_moved()),
+        }
+    }
+
+    /// Runs `f` over the read operations (`data::Read`) on a reader thread:
+    /// how rules that have moved behind the seam read (docs/STORAGE.md).
+    pub(crate) async fn read_data<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&dyn data::Read) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.inner.backend {
+            Backend::Sqlite { readers, .. } => readers.run(move |conn| f(&sqlite::SqliteRead(conn))).await,
+            Backend::Postgres(pg) => pg.read(f).await,
+        }
+    }
+
+    /// Runs `f` over the write operations (`data::Tx`) inside the writer's
+    /// transaction; resolves after COMMIT.
+    pub(crate) async fn write_data<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        F: FnOnce(&mut dyn data::Tx) -> StoreResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        match &self.inner.backend {
+            Backend::Sqlite { writer, .. } => writer.run(move |ctx| f(ctx)).await,
+            Backend::Postgres(pg) => pg.write(f).await,
+        }
     }
 
     /// Runs `f` inside the writer's transaction; resolves after COMMIT.
@@ -153,18 +219,31 @@ impl Store {
         F: FnOnce(&mut WriteCtx<'_>) -> StoreResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        self.inner.writer.run(f).await
+        match &self.inner.backend {
+            Backend::Sqlite { writer, .. } => writer.run(f).await,
+            Backend::Postgres(_) => Err(not_moved()),
+        }
     }
 
     /// Finishes queued writes, checkpoints the WAL and stops the threads.
     pub async fn close(&self) {
-        self.inner.writer.shutdown().await;
-        self.inner.readers.shutdown().await;
+        match &self.inner.backend {
+            Backend::Sqlite { writer, readers, .. } => {
+                writer.shutdown().await;
+                readers.shutdown().await;
+            }
+            Backend::Postgres(pg) => pg.close(),
+        }
     }
 
     /// Writes a consistent copy of the live database to `dest` (SQLite online backup).
     pub async fn backup(&self, dest: PathBuf) -> StoreResult<()> {
-        let src = self.inner.path.clone();
+        let Backend::Sqlite { path, .. } = &self.inner.backend else {
+            return Err(StoreError::Internal(
+                "mchatd backup copies SQLite databases; back PostgreSQL up with pg_dump".into(),
+            ));
+        };
+        let src = path.clone();
         tokio::task::spawn_blocking(move || db::backup(&src, &dest))
             .await
             .map_err(|e| StoreError::Internal(format!("backup task failed: {e}")))?

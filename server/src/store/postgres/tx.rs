@@ -1,0 +1,108 @@
+//! One request's transaction on PostgreSQL, as the rules see it: [`PgTx`]
+//! implements the storage traits (`store/data`) with one statement per
+//! call. The rules are synchronous (docs/STORAGE.md), so a job runs on a
+//! blocking thread holding one pooled connection, and each statement blocks
+//! that thread, never the runtime; the connection's own task keeps running
+//! on the runtime.
+
+use crate::store::data::{Read, Tx};
+use crate::store::{StoreError, StoreResult, now_ms};
+use deadpool_postgres::{Object, Pool};
+use std::future::Future;
+use tokio::runtime::Handle;
+use tokio_postgres::IsolationLevel;
+
+/// An open transaction and the runtime its connection runs on.
+pub struct PgTx<'c> {
+    tx: deadpool_postgres::Transaction<'c>,
+    rt: Handle,
+    /// Milliseconds since the epoch, fixed for the request (as on SQLite).
+    pub now: i64,
+}
+
+impl<'c> PgTx<'c> {
+    /// Waits for one statement, on the job's blocking thread.
+    pub(super) fn wait<T>(
+        &self,
+        f: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> StoreResult<T> {
+        self.rt.block_on(f).map_err(StoreError::from)
+    }
+
+    /// The transaction, to run statements on.
+    pub(super) fn tx(&self) -> &deadpool_postgres::Transaction<'c> {
+        &self.tx
+    }
+}
+
+/// Whether a job may write: reads run in a read-only snapshot.
+#[derive(Clone, Copy)]
+enum Mode {
+    Read,
+    Write,
+}
+
+/// Takes a connection from the pool (503 when the database cannot be
+/// reached) and runs `job` on a blocking thread inside one transaction:
+/// committed when it succeeds, rolled back when it fails or panics.
+async fn run<T, F>(pool: &Pool, mode: Mode, job: F) -> StoreResult<T>
+where
+    F: FnOnce(&mut PgTx<'_>) -> StoreResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let mut conn: Object = pool
+        .get()
+        .await
+        .map_err(|e| StoreError::Unavailable(format!("no database connection: {e}")))?;
+    let rt = Handle::current();
+    let done = tokio::task::spawn_blocking(move || {
+        let builder = conn.build_transaction();
+        let builder = match mode {
+            Mode::Read => builder
+                .read_only(true)
+                .isolation_level(IsolationLevel::RepeatableRead),
+            Mode::Write => builder,
+        };
+        let tx = rt.block_on(builder.start())?;
+        let mut ptx = PgTx {
+            tx,
+            rt,
+            now: now_ms(),
+        };
+        match job(&mut ptx) {
+            Ok(v) => {
+                ptx.rt.block_on(ptx.tx.commit())?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = ptx.rt.block_on(ptx.tx.rollback());
+                Err(e)
+            }
+        }
+    })
+    .await;
+    match done {
+        Ok(result) => result,
+        // A panic dropped the transaction (rolled back) and the connection.
+        Err(_) => Err(StoreError::Internal("a database request panicked".into())),
+    }
+}
+
+/// Runs `f` over the read operations, in a read-only snapshot.
+pub async fn read<T, F>(pool: &Pool, f: F) -> StoreResult<T>
+where
+    F: FnOnce(&dyn Read) -> StoreResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    run(pool, Mode::Read, move |tx| f(tx)).await
+}
+
+/// Runs `f` over the write operations in one transaction; resolves after
+/// COMMIT.
+pub async fn write<T, F>(pool: &Pool, f: F) -> StoreResult<T>
+where
+    F: FnOnce(&mut dyn Tx) -> StoreResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    run(pool, Mode::Write, move |tx| f(tx)).await
+}

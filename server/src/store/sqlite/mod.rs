@@ -1,0 +1,32 @@
+//! The SQLite backend's implementations of the storage traits that the
+//! rules are written over (docs/STORAGE.md). Writes implement them on the
+//! group-commit writer's [`WriteCtx`](super::WriteCtx); reads on a reader
+//! thread's connection, through [`SqliteRead`]. Resources move here one at
+//! a time; the rest still run their SQL beside their rules.
+
+mod templates;
+
+use super::WriteCtx;
+use rusqlite::Connection;
+
+/// A reader thread's connection, as the read traits see it.
+pub struct SqliteRead<'c>(pub &'c Connection);
+
+/// What the read implementations read through: a reader thread's
+/// connection, or the writer's inside its transaction (a rule reads what
+/// its own transaction wrote). One blanket impl per read trait serves both.
+pub trait SqliteConn {
+    fn conn(&self) -> &Connection;
+}
+
+impl SqliteConn for SqliteRead<'_> {
+    fn conn(&self) -> &Connection {
+        self.0
+    }
+}
+
+impl SqliteConn for WriteCtx<'_> {
+    fn conn(&self) -> &Connection {
+        self.conn
+    }
+}
