@@ -205,11 +205,6 @@ async fn search_ignores_diacritics_and_keeps_to_the_conversations_asked_for() {
 /// must tell alike. `me` and `other` are two users of `store`.
 async fn template_story(store: &Store, me: UserId, other: UserId) -> Vec<String> {
     let mut story = Vec::new();
-    let outcome = |r: Result<String, StoreError>| match r {
-        Ok(line) => line,
-        Err(StoreError::Api(code, message)) => format!("refused {code:?}: {message}"),
-        Err(e) => format!("failed: {e}"),
-    };
     story.push(format!("listed {}", store.templates(me).await.unwrap().len()));
     for body in ["Welcome, {first_name}!", "Welcome aboard, {first_name}."] {
         let put = store.put_template(me, "welcome".into(), body.into()).await;
@@ -249,24 +244,29 @@ async fn template_story(store: &Store, me: UserId, other: UserId) -> Vec<String>
     story
 }
 
-#[tokio::test]
-#[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
-async fn templates_behave_the_same_on_sqlite_and_postgres() {
+/// A fresh store on each backend, each with the users mona (mentor) and
+/// ana (mentee) under the same ids; `story` runs on both. Returns what it
+/// told on SQLite, after checking PostgreSQL told exactly the same.
+async fn on_both_backends<F, Fut>(story: F) -> Vec<String>
+where
+    F: Fn(Store, UserId, UserId) -> Fut,
+    Fut: std::future::Future<Output = Vec<String>>,
+{
     let dir = tempfile::tempdir().unwrap();
     let sqlite = Store::open(&dir.path().join("mchatd.sqlite3"), &StorageConfig::default()).unwrap();
     let mut ids = Vec::new();
-    for name in ["mona", "ana"] {
+    for (name, role) in [("mona", Role::Mentor), ("ana", Role::Mentee)] {
         let user = NewUser {
             username: name.into(),
             display_name: name.into(),
-            role: Role::Mentor,
+            role,
             password_hash: "x".into(),
             profile: Profile::default(),
             mentor_approved: true,
         };
         ids.push(sqlite.create_user(user, None).await.unwrap().id);
     }
-    let on_sqlite = template_story(&sqlite, ids[0], ids[1]).await;
+    let on_sqlite = story(sqlite.clone(), ids[0], ids[1]).await;
     sqlite.close().await;
 
     let db = TestDatabase::create();
@@ -276,41 +276,154 @@ async fn templates_behave_the_same_on_sqlite_and_postgres() {
     connect(&db)
         .await
         .execute(
-            "INSERT INTO users (id, username, display_name, role, password_hash, created_at)
-                 VALUES ($1, 'mona', 'mona', 'mentor', 'x', 0), ($2, 'ana', 'ana', 'mentor', 'x', 0)",
+            "INSERT INTO users (id, username, display_name, role, password_hash, mentor_approved, created_at)
+                 VALUES ($1, 'mona', 'mona', 'mentor', 'x', TRUE, 0), ($2, 'ana', 'ana', 'mentee', 'x', TRUE, 0)",
             &[&ids[0].0, &ids[1].0],
         )
         .await
         .unwrap();
-    let on_postgres = template_story(&pg, ids[0], ids[1]).await;
+    let on_postgres = story(pg.clone(), ids[0], ids[1]).await;
     pg.close().await;
 
     assert_eq!(on_postgres, on_sqlite, "the same rules, the same answers");
-    // And the answers are the right ones, not merely equal.
-    assert_eq!(on_sqlite[0], "listed 0");
+    on_sqlite
+}
+
+/// A refusal or failure as a line of a story.
+fn outcome(r: Result<String, StoreError>) -> String {
+    match r {
+        Ok(line) => line,
+        Err(StoreError::Api(code, message)) => format!("refused {code:?}: {message}"),
+        Err(e) => format!("failed: {e}"),
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+async fn templates_behave_the_same_on_sqlite_and_postgres() {
+    let story =
+        on_both_backends(|store, me, other| async move { template_story(&store, me, other).await }).await;
+    // The answers are the right ones, not merely equal.
+    assert_eq!(story[0], "listed 0");
     assert!(
-        on_sqlite[1].ends_with("new: true") && on_sqlite[2].ends_with("new: false"),
-        "{on_sqlite:?}"
+        story[1].ends_with("new: true") && story[2].ends_with("new: false"),
+        "{story:?}"
     );
-    assert!(on_sqlite[2].contains("Welcome aboard"), "{on_sqlite:?}");
-    assert_eq!(on_sqlite[3], "the other user lists 0");
+    assert!(story[2].contains("Welcome aboard"), "{story:?}");
+    assert_eq!(story[3], "the other user lists 0");
     assert!(
-        on_sqlite[4].starts_with(&format!("refused {:?}", ErrorCode::ValidationFailed)),
-        "{on_sqlite:?}"
+        story[4].starts_with(&format!("refused {:?}", ErrorCode::ValidationFailed)),
+        "{story:?}"
     );
     assert_eq!(
-        on_sqlite[5],
+        story[5],
         format!("listed {TEMPLATES_MAX}, first \"t001\", last \"welcome\"")
     );
     assert!(
-        on_sqlite[6].starts_with(&format!("refused {:?}", ErrorCode::NotFound)),
-        "{on_sqlite:?}"
+        story[6].starts_with(&format!("refused {:?}", ErrorCode::NotFound)),
+        "{story:?}"
     );
-    assert!(on_sqlite[7].ends_with("deleted welcome"), "{on_sqlite:?}");
+    assert!(story[7].ends_with("deleted welcome"), "{story:?}");
     assert!(
-        on_sqlite[8].starts_with(&format!("refused {:?}", ErrorCode::NotFound)),
-        "{on_sqlite:?}"
+        story[8].starts_with(&format!("refused {:?}", ErrorCode::NotFound)),
+        "{story:?}"
     );
+}
+
+/// A login's and a script's tokens, told as lines (ids and names, no
+/// timestamps).
+async fn token_story(store: &Store, me: UserId, other: UserId) -> Vec<String> {
+    let far = mchatd::store::now_ms() + 3_600_000;
+    let mut story = Vec::new();
+    let login = store
+        .create_token(me, vec![1; 32], "login".into(), far)
+        .await
+        .unwrap();
+    story.push(format!("login token {} current {}", login.id, login.current));
+    let cron = store
+        .create_named_token(me, vec![2; 32], "cron".into(), far)
+        .await
+        .unwrap();
+    story.push(format!("named token {} current {}", cron.id, cron.current));
+    let again = store
+        .create_named_token(me, vec![3; 32], "cron".into(), far)
+        .await;
+    story.push(outcome(again.map(|t| format!("named token {}", t.id))));
+    let expired = store
+        .create_token(me, vec![4; 32], "old".into(), mchatd::store::now_ms() - 1)
+        .await
+        .unwrap();
+    for (what, hash) in [
+        ("login", vec![1; 32]),
+        ("unknown", vec![9; 32]),
+        ("expired", vec![4; 32]),
+    ] {
+        let who = store.authenticate(hash).await.unwrap();
+        story.push(match who {
+            Some(a) => format!(
+                "{what} is user {} {} {:?} token {}",
+                a.user_id, a.username, a.role, a.token_id
+            ),
+            None => format!("{what} authenticates nobody"),
+        });
+    }
+    let list = |store: Store| async move {
+        let tokens = store.list_tokens(me, login.id).await.unwrap();
+        let names: Vec<String> = tokens
+            .iter()
+            .map(|t| {
+                format!(
+                    "{}{}{}",
+                    t.name,
+                    if t.current { "*" } else { "" },
+                    if t.last_used_at.is_some() { "+used" } else { "" }
+                )
+            })
+            .collect();
+        format!("live: {}", names.join(", "))
+    };
+    story.push(list(store.clone()).await);
+    story.push(format!("expired token {} is not listed", expired.id));
+    let theirs = store.revoke_token(other, cron.id).await;
+    story.push(outcome(theirs.map(|()| "another user revoked cron".into())));
+    store.revoke_token(me, cron.id).await.unwrap();
+    story.push(format!(
+        "after revoking: {:?}",
+        store.authenticate(vec![2; 32]).await.unwrap().map(|a| a.token_id)
+    ));
+    let reused = store
+        .create_named_token(me, vec![5; 32], "cron".into(), far)
+        .await;
+    story.push(outcome(
+        reused.map(|t| format!("the name is free again: token {}", t.id)),
+    ));
+    store.touch_token(login.id).await.unwrap();
+    story.push(list(store.clone()).await);
+    story
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+async fn tokens_behave_the_same_on_sqlite_and_postgres() {
+    let story =
+        on_both_backends(|store, me, other| async move { token_story(&store, me, other).await }).await;
+    let expect = ["login token 1 current true", "named token 2 current false"];
+    assert_eq!(story[..2], expect, "{story:?}");
+    assert!(
+        story[2].starts_with(&format!("refused {:?}", ErrorCode::NameTaken)),
+        "{story:?}"
+    );
+    assert_eq!(story[3], "login is user 1 mona Mentor token 1");
+    assert_eq!(story[4], "unknown authenticates nobody");
+    assert_eq!(story[5], "expired authenticates nobody");
+    assert_eq!(story[6], "live: cron, login*");
+    assert!(
+        story[8].starts_with(&format!("refused {:?}", ErrorCode::NotFound)),
+        "{story:?}"
+    );
+    assert_eq!(story[9], "after revoking: None");
+    assert_eq!(story[10], "the name is free again: token 4");
+    assert_eq!(story[11], "live: cron, login*+used");
 }
 
 /// Needs no cluster, so it runs in the default suite too.

@@ -33,10 +33,10 @@ mod users;
 mod writer;
 
 pub use conversations::Transition;
+pub use data::AuthContext;
 pub use events::{EventSink, Replay, UserEvent};
 pub use messages::{IsOnline, MarkerUpdate};
 pub use presence::{Member, PresenceInfo};
-pub use tokens::AuthContext;
 pub use users::{DirectoryFilter, NewUser, ProfilePatch, UserRecord};
 pub use writer::WriteCtx;
 

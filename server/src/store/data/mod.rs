@@ -5,15 +5,23 @@
 //! supertrait as each resource moves behind the seam.
 
 mod templates;
+mod tokens;
 
 pub use templates::{TemplatesRead, TemplatesWrite};
+pub use tokens::{AuthContext, TokensRead, TokensWrite};
+
+/// The request's clock inside a write: one instant for the whole
+/// transaction (milliseconds since the epoch).
+pub trait Now {
+    fn now(&self) -> i64;
+}
 
 /// Every read operation, on a consistent snapshot.
-pub trait Read: TemplatesRead {}
+pub trait Read: TemplatesRead + TokensRead {}
 
-impl<T: TemplatesRead + ?Sized> Read for T {}
+impl<T: TemplatesRead + TokensRead + ?Sized> Read for T {}
 
 /// Every operation a write may use, inside its one transaction.
-pub trait Tx: Read + TemplatesWrite {}
+pub trait Tx: Read + Now + TemplatesWrite + TokensWrite {}
 
-impl<T: Read + TemplatesWrite + ?Sized> Tx for T {}
+impl<T: Read + Now + TemplatesWrite + TokensWrite + ?Sized> Tx for T {}

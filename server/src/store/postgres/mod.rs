@@ -7,6 +7,7 @@
 
 mod migrate;
 mod templates;
+mod tokens;
 mod tx;
 
 pub use migrate::{LATEST, migrate};

@@ -5,7 +5,7 @@
 //! that thread, never the runtime; the connection's own task keeps running
 //! on the runtime.
 
-use crate::store::data::{Read, Tx};
+use crate::store::data::{Now, Read, Tx};
 use crate::store::{StoreError, StoreResult, now_ms};
 use deadpool_postgres::{Object, Pool};
 use std::future::Future;
@@ -32,6 +32,12 @@ impl<'c> PgTx<'c> {
     /// The transaction, to run statements on.
     pub(super) fn tx(&self) -> &deadpool_postgres::Transaction<'c> {
         &self.tx
+    }
+}
+
+impl Now for PgTx<'_> {
+    fn now(&self) -> i64 {
+        self.now
     }
 }
 

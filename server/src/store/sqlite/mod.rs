@@ -5,8 +5,10 @@
 //! a time; the rest still run their SQL beside their rules.
 
 mod templates;
+mod tokens;
 
 use super::WriteCtx;
+use super::data::Now;
 use rusqlite::Connection;
 
 /// A reader thread's connection, as the read traits see it.
@@ -28,5 +30,11 @@ impl SqliteConn for SqliteRead<'_> {
 impl SqliteConn for WriteCtx<'_> {
     fn conn(&self) -> &Connection {
         self.conn
+    }
+}
+
+impl Now for WriteCtx<'_> {
+    fn now(&self) -> i64 {
+        self.now
     }
 }
