@@ -8,7 +8,7 @@
 //!
 //! Each test has a database of its own on the throwaway cluster that
 //! `scripts/with-postgres.sh` starts (CI runs these through it):
-//! `scripts/with-postgres.sh cargo test -p mchatd --test postgres -- --ignored`.
+//! `scripts/with-postgres.sh cargo test -p mchatd --lib --test postgres -- --ignored`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

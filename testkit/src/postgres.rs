@@ -2,7 +2,7 @@
 //! that `scripts/with-postgres.sh` (which `.ci/run` uses) starts and names in
 //! `MCHAT_TEST_PG_URL`. Tests on PostgreSQL are `#[ignore]`d so the default
 //! `cargo test --workspace` needs no PostgreSQL; run them with
-//! `scripts/with-postgres.sh cargo test -p mchatd --test postgres -- --ignored`.
+//! `scripts/with-postgres.sh cargo test -p mchatd --lib --test postgres -- --ignored`.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -1,134 +1,234 @@
 //! Notifications: written inside other changes with [`notify`], listed and
-//! marked read by their owner only.
+//! marked read by their owner only. The rules live here, over the storage
+//! traits (`data/notifications.rs`); each backend has the SQL.
 
-use super::rows::{ts, ts_opt};
-use super::{Store, StoreError, StoreResult, WriteCtx};
+use super::data::Tx;
+use super::{Store, StoreError, StoreResult};
 use mchat_shared::api::{Notification, NotificationKind};
 use mchat_shared::events::EventKind;
 use mchat_shared::{ConversationId, NotificationId, UserId};
-use rusqlite::{Connection, params};
-
-const SELECT: &str = "SELECT n.id, n.kind, n.body, n.conversation_id, a.username, n.created_at, n.read_at \
-     FROM notifications n LEFT JOIN users a ON a.id = n.actor_id";
-
-fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Notification> {
-    Ok(Notification {
-        id: NotificationId(r.get(0)?),
-        kind: NotificationKind::parse(&r.get::<_, String>(1)?).unwrap_or(NotificationKind::Announcement),
-        body: r.get(2)?,
-        conversation_id: r.get::<_, Option<i64>>(3)?.map(ConversationId),
-        actor: r.get(4)?,
-        created_at: ts(r.get(5)?),
-        read_at: ts_opt(r.get(6)?),
-    })
-}
 
 /// Writes a notification for `user` and its event, in the caller's transaction.
 pub(super) fn notify(
-    ctx: &mut WriteCtx<'_>,
+    tx: &mut dyn Tx,
     user: UserId,
     kind: NotificationKind,
     body: String,
     conversation: Option<ConversationId>,
     actor: Option<UserId>,
 ) -> StoreResult<()> {
-    ctx.conn
-        .prepare_cached(
-            "INSERT INTO notifications (user_id, kind, body, conversation_id, actor_id, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?
-        .execute(params![
-            user.0,
-            kind.as_str(),
-            body,
-            conversation.map(|c| c.0),
-            actor.map(|a| a.0),
-            ctx.now
-        ])?;
-    let id = NotificationId(ctx.conn.last_insert_rowid());
-    let notification = ctx
-        .conn
-        .prepare_cached(&format!("{SELECT} WHERE n.id = ?1"))?
-        .query_row([id.0], from_row)?;
-    ctx.emit(user, EventKind::NotificationNew { notification })?;
-    Ok(())
+    let id = tx.insert_notification(user, kind, &body, conversation, actor)?;
+    let notification = tx.notification(id)?;
+    tx.emit(user, EventKind::NotificationNew { notification })
 }
 
-fn unread_count(conn: &Connection, user: UserId) -> StoreResult<u32> {
-    Ok(conn
-        .prepare_cached("SELECT COUNT(*) FROM notifications WHERE user_id = ?1 AND read_at IS NULL")?
-        .query_row([user.0], |r| r.get(0))?)
+/// Marks some (`ids`) or all (`None`) of `user`'s notifications read and
+/// tells their other devices. Ids that are not the user's are "not found",
+/// exactly as ids that do not exist. Returns how many were marked and how
+/// many are left unread.
+fn mark_read(tx: &mut dyn Tx, user: UserId, ids: Option<Vec<NotificationId>>) -> StoreResult<(u32, u32)> {
+    let marked_ids: Vec<NotificationId> = ids.clone().unwrap_or_default();
+    let marked = match ids {
+        None => tx.mark_all_notifications_read(user)?,
+        Some(ids) => {
+            let mut n = 0;
+            for id in ids {
+                if !tx.owns_notification(user, id)? {
+                    return Err(StoreError::not_found("notification"));
+                }
+                n += tx.mark_notification_read(user, id)?;
+            }
+            n
+        }
+    };
+    let unread = tx.unread_notifications(user)?;
+    if marked > 0 {
+        // The user's other devices update their counts and banners.
+        tx.emit(
+            user,
+            EventKind::NotificationsRead {
+                ids: marked_ids,
+                unread,
+            },
+        )?;
+    }
+    Ok((u32::try_from(marked).unwrap_or(u32::MAX), unread))
 }
 
 impl Store {
-    /// The user's notifications, newest first.
+    /// The user's notifications, newest first, and how many are unread.
     pub async fn notifications(
         &self,
         user: UserId,
         unread_only: bool,
         limit: u32,
     ) -> StoreResult<(Vec<Notification>, u32)> {
-        self.read(move |conn| {
-            let sql = format!(
-                "{SELECT} WHERE n.user_id = ?1 {} ORDER BY n.id DESC LIMIT ?2",
-                if unread_only { "AND n.read_at IS NULL" } else { "" }
-            );
-            let list = conn
-                .prepare_cached(&sql)?
-                .query_map(params![user.0, limit], from_row)?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((list, unread_count(conn, user)?))
+        self.read_data(move |r| {
+            Ok((
+                r.notifications(user, unread_only, limit)?,
+                r.unread_notifications(user)?,
+            ))
         })
         .await
     }
 
-    /// Marks some (`ids`) or all of the user's notifications read. Ids that are
-    /// not the user's are "not found", exactly as ids that do not exist.
+    /// Marks some (`ids`) or all of the user's notifications read.
     pub async fn mark_notifications_read(
         &self,
         user: UserId,
         ids: Option<Vec<NotificationId>>,
     ) -> StoreResult<(u32, u32)> {
-        self.write(move |ctx| {
-            // Empty: all of them.
-            let marked_ids: Vec<NotificationId> = ids.clone().unwrap_or_default();
-            let marked = match ids {
-                None => ctx.conn.execute(
-                    "UPDATE notifications SET read_at = ?2 WHERE user_id = ?1 AND read_at IS NULL",
-                    params![user.0, ctx.now],
-                )?,
-                Some(ids) => {
-                    let mut n = 0;
-                    for id in ids {
-                        let mine: bool = ctx.conn.query_row(
-                            "SELECT EXISTS(SELECT 1 FROM notifications WHERE id = ?1 AND user_id = ?2)",
-                            params![id.0, user.0],
-                            |r| r.get(0),
-                        )?;
-                        if !mine {
-                            return Err(StoreError::not_found("notification"));
-                        }
-                        n += ctx.conn.execute(
-                            "UPDATE notifications SET read_at = ?3 WHERE id = ?1 AND user_id = ?2 AND read_at IS NULL",
-                            params![id.0, user.0, ctx.now],
-                        )?;
-                    }
-                    n
-                }
-            };
-            let unread = unread_count(ctx.conn, user)?;
-            if marked > 0 {
-                // The user's other devices update their counts and banners.
-                ctx.emit(
-                    user,
-                    EventKind::NotificationsRead {
-                        ids: marked_ids,
-                        unread,
-                    },
+        self.write_data(move |tx| mark_read(tx, user, ids)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The notification rules on both backends: the same story through
+    //! `Store` on SQLite and on PostgreSQL, identical and right.
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::notify;
+    use crate::config::StorageConfig;
+    use crate::store::{NewUser, Store, StoreError};
+    use mchat_shared::api::{NotificationKind, Profile, Role};
+    use mchat_shared::{ErrorCode, NotificationId, UserId};
+    use mchat_testkit::TestDatabase;
+
+    async fn story(store: &Store, me: UserId, other: UserId) -> Vec<String> {
+        let mut lines = Vec::new();
+        store
+            .write_data(move |tx| {
+                notify(
+                    tx,
+                    me,
+                    NotificationKind::MessageReceived,
+                    "ana sent you a message".into(),
+                    None,
+                    Some(other),
                 )?;
-            }
-            Ok((marked as u32, unread))
-        })
-        .await
+                notify(
+                    tx,
+                    me,
+                    NotificationKind::Announcement,
+                    "Office hours move".into(),
+                    None,
+                    None,
+                )?;
+                notify(
+                    tx,
+                    other,
+                    NotificationKind::Announcement,
+                    "Office hours move".into(),
+                    None,
+                    None,
+                )
+            })
+            .await
+            .unwrap();
+        let (list, unread) = store.notifications(me, false, 50).await.unwrap();
+        lines.push(format!("unread {unread}"));
+        for n in &list {
+            lines.push(format!(
+                "{} {:?} {:?} by {:?} read {}",
+                n.id,
+                n.kind,
+                n.body,
+                n.actor,
+                n.read_at.is_some()
+            ));
+        }
+        let (theirs, _) = store.notifications(other, false, 50).await.unwrap();
+        let refused = store.mark_notifications_read(me, Some(vec![theirs[0].id])).await;
+        lines.push(match refused {
+            Err(StoreError::Api(code, m)) => format!("refused {code:?}: {m}"),
+            other => format!("{other:?}"),
+        });
+        let oldest: NotificationId = list[list.len() - 1].id;
+        lines.push(format!(
+            "{:?}",
+            store
+                .mark_notifications_read(me, Some(vec![oldest]))
+                .await
+                .unwrap()
+        ));
+        lines.push(format!(
+            "{:?}",
+            store
+                .mark_notifications_read(me, Some(vec![oldest]))
+                .await
+                .unwrap()
+        ));
+        lines.push(format!(
+            "{:?}",
+            store.mark_notifications_read(me, None).await.unwrap()
+        ));
+        let (unread_only, left) = store.notifications(me, true, 50).await.unwrap();
+        lines.push(format!("unread only {} left {left}", unread_only.len()));
+        lines
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+    async fn notifications_behave_the_same_on_sqlite_and_postgres() {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = Store::open(&dir.path().join("mchatd.sqlite3"), &StorageConfig::default()).unwrap();
+        let mut ids = Vec::new();
+        for (name, role) in [("mona", Role::Mentor), ("ana", Role::Mentee)] {
+            let new = NewUser {
+                username: name.into(),
+                display_name: name.into(),
+                role,
+                password_hash: "x".into(),
+                profile: Profile::default(),
+                mentor_approved: true,
+            };
+            ids.push(sqlite.create_user(new, None).await.unwrap().id);
+        }
+        let on_sqlite = story(&sqlite, ids[0], ids[1]).await;
+        sqlite.close().await;
+
+        let db = TestDatabase::create();
+        let pg = Store::open_postgres(db.url(), 4).await.unwrap();
+        let (client, conn) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        client
+            .execute(
+                "INSERT INTO users (id, username, display_name, role, password_hash, created_at)
+                     VALUES ($1, 'mona', 'mona', 'mentor', 'x', 0), ($2, 'ana', 'ana', 'mentee', 'x', 0)",
+                &[&ids[0].0, &ids[1].0],
+            )
+            .await
+            .unwrap();
+        let on_postgres = story(&pg, ids[0], ids[1]).await;
+        let logged: i64 = client
+            .query_one("SELECT COUNT(*) FROM events WHERE user_id = $1", &[&ids[0].0])
+            .await
+            .unwrap()
+            .get(0);
+        pg.close().await;
+
+        assert_eq!(on_postgres, on_sqlite, "the same rules, the same answers");
+        let s = &on_sqlite;
+        assert_eq!(s[0], "unread 2");
+        assert!(
+            s[1].contains("Announcement")
+                && s[2].contains("MessageReceived")
+                && s[2].contains("Some(\"ana\")"),
+            "{s:?}"
+        );
+        assert!(
+            s[3].starts_with(&format!("refused {:?}", ErrorCode::NotFound)),
+            "{s:?}"
+        );
+        assert_eq!(
+            s[4..],
+            ["(1, 1)", "(0, 1)", "(1, 0)", "unread only 0 left 0"],
+            "{s:?}"
+        );
+        // Two notification_new and two notifications_read (nothing changed: no event).
+        assert_eq!(logged, 4);
     }
 }

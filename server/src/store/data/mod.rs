@@ -4,9 +4,13 @@
 //! [`Tx`] everything a write may use inside its transaction; both grow a
 //! supertrait as each resource moves behind the seam.
 
+mod events;
+mod notifications;
 mod templates;
 mod tokens;
 
+pub use events::EventsWrite;
+pub use notifications::{NotificationsRead, NotificationsWrite};
 pub use templates::{TemplatesRead, TemplatesWrite};
 pub use tokens::{AuthContext, TokensRead, TokensWrite};
 
@@ -17,11 +21,12 @@ pub trait Now {
 }
 
 /// Every read operation, on a consistent snapshot.
-pub trait Read: TemplatesRead + TokensRead {}
+pub trait Read: NotificationsRead + TemplatesRead + TokensRead {}
 
-impl<T: TemplatesRead + TokensRead + ?Sized> Read for T {}
+impl<T: NotificationsRead + TemplatesRead + TokensRead + ?Sized> Read for T {}
 
 /// Every operation a write may use, inside its one transaction.
-pub trait Tx: Read + Now + TemplatesWrite + TokensWrite {}
+pub trait Tx: Read + Now + EventsWrite + NotificationsWrite + TemplatesWrite + TokensWrite {}
 
-impl<T: Read + Now + TemplatesWrite + TokensWrite + ?Sized> Tx for T {}
+impl<T> Tx for T where T: Read + Now + EventsWrite + NotificationsWrite + TemplatesWrite + TokensWrite + ?Sized
+{}

@@ -5,7 +5,9 @@
 //! migration runner every node runs at start; the pool; the transaction the
 //! rules run in ([`tx`]); and the resources already behind the seam.
 
+mod events;
 mod migrate;
+mod notifications;
 mod templates;
 mod tokens;
 mod tx;

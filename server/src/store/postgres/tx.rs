@@ -8,6 +8,8 @@
 use crate::store::data::{Now, Read, Tx};
 use crate::store::{StoreError, StoreResult, now_ms};
 use deadpool_postgres::{Object, Pool};
+use mchat_shared::UserId;
+use mchat_shared::events::EventKind;
 use std::future::Future;
 use tokio::runtime::Handle;
 use tokio_postgres::IsolationLevel;
@@ -18,6 +20,8 @@ pub struct PgTx<'c> {
     rt: Handle,
     /// Milliseconds since the epoch, fixed for the request (as on SQLite).
     pub now: i64,
+    /// Events emitted so far, appended just before COMMIT (`events.rs`).
+    pub(super) events: Vec<(UserId, EventKind)>,
 }
 
 impl<'c> PgTx<'c> {
@@ -74,8 +78,9 @@ where
             tx,
             rt,
             now: now_ms(),
+            events: Vec::new(),
         };
-        match job(&mut ptx) {
+        match job(&mut ptx).and_then(|v| super::events::append(&mut ptx).map(|()| v)) {
             Ok(v) => {
                 ptx.rt.block_on(ptx.tx.commit())?;
                 Ok(v)

@@ -1,0 +1,34 @@
+//! What the notification rules (`store/notifications.rs`) need from
+//! storage: one user's notifications, their read marks and counts.
+
+use crate::store::StoreResult;
+use mchat_shared::api::{Notification, NotificationKind};
+use mchat_shared::{ConversationId, NotificationId, UserId};
+
+/// Reading notifications.
+pub trait NotificationsRead {
+    /// `user`'s notifications, newest first, at most `limit`.
+    fn notifications(&self, user: UserId, unread_only: bool, limit: u32) -> StoreResult<Vec<Notification>>;
+    /// How many of `user`'s notifications are unread.
+    fn unread_notifications(&self, user: UserId) -> StoreResult<u32>;
+    /// One notification, as its owner sees it.
+    fn notification(&self, id: NotificationId) -> StoreResult<Notification>;
+    /// Whether notification `id` is `user`'s.
+    fn owns_notification(&self, user: UserId, id: NotificationId) -> StoreResult<bool>;
+}
+
+/// Changing notifications, inside the request's transaction.
+pub trait NotificationsWrite: NotificationsRead {
+    fn insert_notification(
+        &mut self,
+        user: UserId,
+        kind: NotificationKind,
+        body: &str,
+        conversation: Option<ConversationId>,
+        actor: Option<UserId>,
+    ) -> StoreResult<NotificationId>;
+    /// Marks all of `user`'s unread notifications read; how many.
+    fn mark_all_notifications_read(&mut self, user: UserId) -> StoreResult<usize>;
+    /// Marks `user`'s notification `id` read if it was unread; how many (0 or 1).
+    fn mark_notification_read(&mut self, user: UserId, id: NotificationId) -> StoreResult<usize>;
+}

@@ -1,0 +1,182 @@
+//! The event log on PostgreSQL. A sequence hands seqs out in one order and
+//! transactions commit in another, so a reader could see seq 11 committed
+//! while 10 is still in flight, move its cursor past 10 and lose it. So an
+//! event takes no seq when it is emitted: the transaction's events are
+//! appended at its end, after locking the affected users' `event_heads`
+//! rows in user-id order (no two appends can deadlock). Two transactions
+//! with events for the same user take turns on that row until COMMIT, so
+//! each user's events become visible in seq order; every cursor is per user
+//! (replay and live push both read one user's log), so none skips a late
+//! commit. Appends for different users do not wait for each other.
+
+use super::tx::PgTx;
+use crate::store::StoreResult;
+use crate::store::data::EventsWrite;
+use mchat_shared::UserId;
+use mchat_shared::events::EventKind;
+
+impl EventsWrite for PgTx<'_> {
+    fn emit(&mut self, user: UserId, kind: EventKind) -> StoreResult<()> {
+        self.events.push((user, kind));
+        Ok(())
+    }
+}
+
+/// Appends the transaction's events (see the module's documentation); runs
+/// just before COMMIT.
+pub(super) fn append(ptx: &mut PgTx<'_>) -> StoreResult<()> {
+    if ptx.events.is_empty() {
+        return Ok(());
+    }
+    let events = std::mem::take(&mut ptx.events);
+    let mut users: Vec<i64> = events.iter().map(|(u, _)| u.0).collect();
+    users.sort_unstable();
+    users.dedup();
+    ptx.wait(ptx.tx().execute(
+        "INSERT INTO event_heads (user_id) SELECT * FROM unnest($1::BIGINT[]) ORDER BY 1 ON CONFLICT DO NOTHING",
+        &[&users],
+    ))?;
+    ptx.wait(ptx.tx().execute(
+        "SELECT user_id FROM event_heads WHERE user_id = ANY($1) ORDER BY user_id FOR UPDATE",
+        &[&users],
+    ))?;
+    for (user, kind) in &events {
+        let payload = serde_json::to_string(kind)?;
+        let message = match kind {
+            EventKind::MessageNew { message } | EventKind::MessageUpdated { message } => Some(message.id.0),
+            _ => None,
+        };
+        let row = ptx.wait(ptx.tx().query_one(
+            "INSERT INTO events (user_id, kind, payload, created_at, message_id) VALUES ($1, $2, $3, $4, $5) \
+             RETURNING seq",
+            &[&user.0, &kind.name(), &payload, &ptx.now, &message],
+        ))?;
+        let seq: i64 = row.try_get(0)?;
+        ptx.wait(ptx.tx().execute(
+            "UPDATE event_heads SET last_seq = $2 WHERE user_id = $1",
+            &[&user.0, &seq],
+        ))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The forced interleaving: the first transaction to take a seq for a
+    //! user commits last. Its event's insert sleeps (a trigger this test
+    //! adds to its own database), so it holds its seq uncommitted while a
+    //! second transaction for the same user, and one for another user, run.
+    //! A third connection watches the user's log the whole time: every
+    //! snapshot must be a prefix of the final log.
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use crate::store::Store;
+    use mchat_shared::events::EventKind;
+    use mchat_shared::{ConversationId, UserId};
+    use mchat_testkit::TestDatabase;
+    use std::time::Duration;
+
+    fn settings(marker: i64) -> EventKind {
+        EventKind::SettingsUpdated {
+            conversation_id: ConversationId(marker),
+            muted: true,
+            archived: false,
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+    async fn a_cursor_never_skips_a_late_commit() {
+        let db = TestDatabase::create();
+        let store = Store::open_postgres(db.url(), 4).await.unwrap();
+        let (watch, conn) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        watch
+            .batch_execute(
+                "INSERT INTO users (id, username, display_name, role, password_hash, created_at)
+                     VALUES (1, 'mona', 'mona', 'mentor', 'x', 0), (2, 'ana', 'ana', 'mentee', 'x', 0);
+                 CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+                 BEGIN
+                     IF NEW.payload LIKE '%\"conversation_id\":111%' THEN PERFORM pg_sleep(1.5); END IF;
+                     RETURN NEW;
+                 END $$;
+                 CREATE TRIGGER slow_commit AFTER INSERT ON events FOR EACH ROW EXECUTE FUNCTION slow_commit();",
+            )
+            .await
+            .unwrap();
+        let (mona, ana) = (UserId(1), UserId(2));
+        // Both users already have a log (their `event_heads` rows exist), as
+        // every user soon does: what keeps the order then is the row lock.
+        for user in [mona, ana] {
+            store
+                .write_data(move |tx| tx.emit(user, settings(1)))
+                .await
+                .unwrap();
+        }
+
+        let first = tokio::spawn({
+            let store = store.clone();
+            async move { store.write_data(move |tx| tx.emit(mona, settings(111))).await }
+        });
+        // The first has taken its seq and sleeps before COMMIT: now the
+        // second for the same user, and one for another user.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let second = tokio::spawn({
+            let store = store.clone();
+            async move { store.write_data(move |tx| tx.emit(mona, settings(222))).await }
+        });
+        let other = tokio::spawn({
+            let store = store.clone();
+            async move { store.write_data(move |tx| tx.emit(ana, settings(333))).await }
+        });
+
+        let log = |user: i64| {
+            let watch = &watch;
+            async move {
+                watch
+                    .query(
+                        "SELECT seq, payload FROM events WHERE user_id = $1 ORDER BY seq",
+                        &[&user],
+                    )
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1)))
+                    .collect::<Vec<_>>()
+            }
+        };
+        let mut snapshots = Vec::new();
+        let mut other_done_early = false;
+        while !first.is_finished() || !second.is_finished() {
+            snapshots.push(log(1).await);
+            if other.is_finished() && !first.is_finished() {
+                other_done_early = true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        first.await.unwrap().unwrap();
+        second.await.unwrap().unwrap();
+        other.await.unwrap().unwrap();
+        let last = log(1).await;
+
+        assert_eq!(last.len(), 3, "{last:?}");
+        assert!(
+            last[1].1.contains("111") && last[2].1.contains("222"),
+            "emission order is seq order: {last:?}"
+        );
+        for seen in &snapshots {
+            assert!(
+                last.starts_with(seen),
+                "a reader saw {seen:?}, not a prefix of {last:?}"
+            );
+        }
+        assert!(
+            snapshots.iter().any(|s| s.len() == 1),
+            "the watcher looked while the first was still in flight"
+        );
+        assert!(other_done_early, "another user's append does not wait for mona's");
+        assert_eq!(log(2).await.len(), 2);
+    }
+}
