@@ -1,13 +1,13 @@
-//! Appending to the event log inside a write, rewriting the stored copies of
-//! an edited or deleted message, and the committed-event type the real-time
-//! layer receives.
+//! The event log's rules: replay from a cursor (or `resync`), where a
+//! user's log stands, pruning by age, and the committed-event type the
+//! real-time layer receives. Appending is `data::EventsWrite`; the SQL is
+//! in each backend (`sqlite/events.rs`, `postgres/events.rs`).
 
+use super::data::{Read, Tx};
 use super::rows::ts;
-use super::{Store, StoreResult, WriteCtx};
-use mchat_shared::api::Message;
-use mchat_shared::events::{Event, EventKind};
+use super::{Store, StoreResult};
+use mchat_shared::events::Event;
 use mchat_shared::{Seq, UserId};
-use rusqlite::{Connection, OptionalExtension, params};
 
 /// Receives committed events, in commit order, on the writer thread right
 /// after COMMIT. Implementations must not block (the real-time hub only
@@ -21,63 +21,6 @@ pub trait EventSink: Send + Sync {
 pub struct UserEvent {
     pub user_id: UserId,
     pub event: Event,
-}
-
-impl WriteCtx<'_> {
-    /// Appends `kind` to `user`'s event log in the current transaction; it is
-    /// published to live connections after COMMIT.
-    pub fn emit(&mut self, user: UserId, kind: EventKind) -> StoreResult<Seq> {
-        let payload = serde_json::to_string(&kind)?;
-        let message = match &kind {
-            EventKind::MessageNew { message } | EventKind::MessageUpdated { message } => Some(message.id.0),
-            _ => None,
-        };
-        let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO events (user_id, kind, payload, created_at, message_id) VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
-        stmt.execute(rusqlite::params![user.0, kind.name(), payload, self.now, message])?;
-        let seq = Seq(self.conn.last_insert_rowid());
-        self.events.push(UserEvent {
-            user_id: user,
-            event: Event {
-                seq,
-                at: ts(self.now),
-                kind,
-            },
-        });
-        Ok(seq)
-    }
-
-    /// Emits a clone of `kind` to each of `users`.
-    pub fn emit_all(&mut self, users: &[UserId], kind: EventKind) -> StoreResult<()> {
-        for &u in users {
-            self.emit(u, kind.clone())?;
-        }
-        Ok(())
-    }
-}
-
-/// Rewrites every stored copy of `message` in the log (the events that carry
-/// it, found by `events.message_id`) to `message` as it is now, so a replay
-/// serves the current text or the tombstone, never what was edited away or
-/// deleted. Only the message inside the payload changes; the event's kind,
-/// seq and time stay.
-pub(super) fn rewrite_message(conn: &Connection, message: &Message) -> StoreResult<()> {
-    let json = serde_json::to_string(message)?;
-    conn.prepare_cached(
-        "UPDATE events SET payload = json_set(payload, '$.data.message', json(?2)) WHERE message_id = ?1",
-    )?
-    .execute(params![message.id.0, json])?;
-    Ok(())
-}
-
-/// Where retention pruned up to: cursors below it cannot be replayed.
-fn horizon(conn: &Connection) -> StoreResult<i64> {
-    Ok(conn
-        .prepare_cached("SELECT value FROM meta WHERE key = 'events_pruned_up_to'")?
-        .query_row([], |r| r.get(0))
-        .optional()?
-        .unwrap_or(0))
 }
 
 /// What a replay from a cursor looks like.
@@ -95,20 +38,49 @@ pub struct Replay {
 /// Where the user's log stands now: their newest event, or the pruning
 /// horizon if that is later (their older events may be gone, and a cursor
 /// below the horizon could only ever get `resync`).
-fn latest_seq(conn: &Connection, user: UserId) -> StoreResult<i64> {
-    let own: i64 = conn
-        .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM events WHERE user_id = ?1")?
-        .query_row([user.0], |r| r.get(0))?;
-    Ok(own.max(horizon(conn)?))
+fn latest_seq(r: &dyn Read, user: UserId) -> StoreResult<i64> {
+    Ok(r.newest_user_seq(user)?.max(r.pruned_up_to()?))
 }
 
-/// The newest seq ever issued: the newest event, or the pruning horizon
-/// when pruning removed everything up to it.
-fn global_seq(conn: &Connection) -> StoreResult<i64> {
-    let top: i64 = conn
-        .prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM events")?
-        .query_row([], |r| r.get(0))?;
-    Ok(top.max(horizon(conn)?))
+/// The user's events after `since`, at most `limit`; `resync` for a cursor
+/// older than the retention horizon or beyond the newest seq ever issued.
+fn replay(r: &dyn Read, user: UserId, since: Seq, limit: u32) -> StoreResult<Replay> {
+    let latest = Seq(latest_seq(r, user)?);
+    let horizon = r.pruned_up_to()?;
+    // The newest seq ever issued: the newest event, or the horizon when
+    // pruning removed everything up to it.
+    let issued = r.newest_seq()?.max(horizon);
+    if since.0 < horizon || since.0 > issued || since.0 < 0 {
+        return Ok(Replay {
+            events: Vec::new(),
+            resync: true,
+            latest,
+        });
+    }
+    let mut events = Vec::new();
+    for (seq, at, payload) in r.events_after(user, since.0, limit)? {
+        events.push(Event {
+            seq: Seq(seq),
+            at: ts(at),
+            kind: serde_json::from_str(&payload)?,
+        });
+    }
+    Ok(Replay {
+        events,
+        resync: false,
+        latest,
+    })
+}
+
+/// Deletes events older than `older_than_ms`, raising the horizon so older
+/// cursors get a resync. Returns how many.
+fn prune(tx: &mut dyn Tx, older_than_ms: i64) -> StoreResult<u64> {
+    let Some(top) = tx.newest_seq_before(older_than_ms)? else {
+        return Ok(0);
+    };
+    let n = tx.delete_events_up_to(top)?;
+    tx.raise_pruned_up_to(top)?;
+    Ok(n)
 }
 
 impl Store {
@@ -116,64 +88,98 @@ impl Store {
     /// the retention horizon, or beyond the newest event of the whole log,
     /// yields `resync` instead. Only the user's own rows are ever read.
     pub async fn events_after(&self, user: UserId, since: Seq, limit: u32) -> StoreResult<Replay> {
-        self.read(move |conn| {
-            let latest = latest_seq(conn, user)?;
-            if since.0 < horizon(conn)? || since.0 > global_seq(conn)? || since.0 < 0 {
-                return Ok(Replay {
-                    events: Vec::new(),
-                    resync: true,
-                    latest: Seq(latest),
-                });
-            }
-            let mut stmt = conn.prepare_cached(
-                "SELECT seq, created_at, payload FROM events WHERE user_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
-            )?;
-            let rows = stmt
-                .query_map(params![user.0, since.0, limit], |r| {
-                    Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            let mut events = Vec::with_capacity(rows.len());
-            for (seq, at, payload) in rows {
-                events.push(Event {
-                    seq: Seq(seq),
-                    at: ts(at),
-                    kind: serde_json::from_str(&payload)?,
-                });
-            }
-            Ok(Replay {
-                events,
-                resync: false,
-                latest: Seq(latest),
-            })
-        })
-        .await
+        self.read_data(move |r| replay(r, user, since, limit)).await
     }
 
     /// Where the user's log stands now: their newest event, or the pruning
     /// horizon if later (0 for an empty log). A valid cursor: it never
     /// yields `resync`.
     pub async fn latest_seq(&self, user: UserId) -> StoreResult<Seq> {
-        self.read(move |conn| latest_seq(conn, user).map(Seq)).await
+        self.read_data(move |r| latest_seq(r, user).map(Seq)).await
     }
 
     /// Deletes events older than `older_than_ms` (unix ms); records the
     /// highest pruned seq so older cursors get a resync. Returns how many.
     pub async fn prune_events(&self, older_than_ms: i64) -> StoreResult<u64> {
-        self.write(move |ctx| {
-            let top: Option<i64> = ctx
-                .conn
-                .prepare_cached("SELECT MAX(seq) FROM events WHERE created_at < ?1")?
-                .query_row([older_than_ms], |r| r.get(0))?;
-            let Some(top) = top else { return Ok(0) };
-            let n = ctx.conn.execute("DELETE FROM events WHERE seq <= ?1", [top])?;
-            ctx.conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('events_pruned_up_to', ?1) \
-                 ON CONFLICT(key) DO UPDATE SET value = MAX(value, excluded.value)",
-                [top],
-            )?;
-            Ok(n as u64)
-        })
-        .await
+        self.write_data(move |tx| prune(tx, older_than_ms)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Replay, `latest` and pruning on both backends: the same story
+    //! through `Store` on SQLite and on PostgreSQL, identical and right.
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use crate::store::Store;
+    use crate::store::both_backends::on_both;
+    use mchat_shared::events::EventKind;
+    use mchat_shared::{ConversationId, Seq, UserId};
+
+    fn settings(c: i64) -> EventKind {
+        EventKind::SettingsUpdated {
+            conversation_id: ConversationId(c),
+            muted: false,
+            archived: c % 2 == 0,
+        }
+    }
+
+    async fn story(store: Store, me: UserId, other: UserId) -> Vec<String> {
+        let mut lines = Vec::new();
+        for (user, c) in [(me, 1), (other, 2), (me, 3), (me, 4)] {
+            store
+                .write_data(move |tx| tx.emit(user, settings(c)))
+                .await
+                .unwrap();
+        }
+        let replay = |since: i64| {
+            let store = store.clone();
+            async move {
+                let r = store.events_after(me, Seq(since), 2).await.unwrap();
+                let seqs: Vec<i64> = r.events.iter().map(|e| e.seq.0).collect();
+                format!("after {since}: {seqs:?} resync {} latest {}", r.resync, r.latest)
+            }
+        };
+        lines.push(replay(0).await);
+        lines.push(replay(3).await);
+        lines.push(replay(4).await);
+        lines.push(replay(5).await);
+        lines.push(replay(-1).await);
+        lines.push(format!(
+            "latest for the other: {}",
+            store.latest_seq(other).await.unwrap()
+        ));
+        let pruned = store.prune_events(crate::store::now_ms() + 1).await.unwrap();
+        lines.push(format!("pruned {pruned}"));
+        lines.push(replay(0).await);
+        lines.push(replay(4).await);
+        lines.push(format!(
+            "latest for the other: {}",
+            store.latest_seq(other).await.unwrap()
+        ));
+        lines.push(format!("pruned again {}", store.prune_events(0).await.unwrap()));
+        lines
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+    async fn replay_and_pruning_behave_the_same_on_sqlite_and_postgres() {
+        let s = on_both(story).await;
+        assert_eq!(
+            s,
+            [
+                "after 0: [1, 3] resync false latest 4",
+                "after 3: [4] resync false latest 4",
+                "after 4: [] resync false latest 4",
+                "after 5: [] resync true latest 4",
+                "after -1: [] resync true latest 4",
+                "latest for the other: 2",
+                "pruned 4",
+                "after 0: [] resync true latest 4",
+                "after 4: [] resync false latest 4",
+                "latest for the other: 4",
+                "pruned again 0",
+            ]
+        );
     }
 }

@@ -30,9 +30,9 @@
 
 use super::blobs::BlobPins;
 use super::conversations::participants;
-use super::events::rewrite_message;
 use super::messages::load_message;
 use super::rows::ts;
+use super::sqlite::rewrite_message;
 use super::{Store, StoreError, StoreResult, WriteCtx};
 use mchat_shared::api::{ConversationStatus, Message, MessageEdit, MessageEdits, MessageKind, Role};
 use mchat_shared::events::EventKind;

@@ -8,6 +8,8 @@
 //! would implement the same methods; handlers would not change.
 
 mod blobs;
+#[cfg(test)]
+mod both_backends;
 mod conversations;
 mod data;
 mod db;

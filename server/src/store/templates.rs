@@ -65,3 +65,89 @@ impl Store {
         self.write_data(move |tx| delete(tx, me, &name)).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The template rules on both backends: one story through `Store` on
+    //! SQLite and on PostgreSQL, identical and right.
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use crate::store::Store;
+    use crate::store::both_backends::{on_both, outcome};
+    use mchat_shared::limits::TEMPLATES_MAX;
+    use mchat_shared::{ErrorCode, UserId};
+
+    /// A template's life, told as lines (no timestamps): what both backends
+    /// must tell alike. `me` and `other` are two users of `store`.
+    async fn story(store: Store, me: UserId, other: UserId) -> Vec<String> {
+        let mut story = Vec::new();
+        story.push(format!("listed {}", store.templates(me).await.unwrap().len()));
+        for body in ["Welcome, {first_name}!", "Welcome aboard, {first_name}."] {
+            let put = store.put_template(me, "welcome".into(), body.into()).await;
+            story.push(outcome(
+                put.map(|(t, new)| format!("put {} = {:?}, new: {new}", t.name, t.body)),
+            ));
+        }
+        story.push(format!(
+            "the other user lists {}",
+            store.templates(other).await.unwrap().len()
+        ));
+        for i in 1..TEMPLATES_MAX {
+            store
+                .put_template(me, format!("t{i:03}"), "x".into())
+                .await
+                .unwrap();
+        }
+        let over = store.put_template(me, "one-too-many".into(), "x".into()).await;
+        story.push(outcome(over.map(|(t, _)| format!("put {}", t.name))));
+        let names: Vec<String> = store
+            .templates(me)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        story.push(format!(
+            "listed {}, first {:?}, last {:?}",
+            names.len(),
+            names[0],
+            names[names.len() - 1]
+        ));
+        for who in [other, me, me] {
+            let deleted = store.delete_template(who, "welcome".into()).await;
+            story.push(outcome(deleted.map(|()| format!("user {who} deleted welcome"))));
+        }
+        story
+    }
+
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+    async fn templates_behave_the_same_on_sqlite_and_postgres() {
+        let story = on_both(story).await;
+        // The answers are the right ones, not merely equal.
+        assert_eq!(story[0], "listed 0");
+        assert!(
+            story[1].ends_with("new: true") && story[2].ends_with("new: false"),
+            "{story:?}"
+        );
+        assert!(story[2].contains("Welcome aboard"), "{story:?}");
+        assert_eq!(story[3], "the other user lists 0");
+        assert!(
+            story[4].starts_with(&format!("refused {:?}", ErrorCode::ValidationFailed)),
+            "{story:?}"
+        );
+        assert_eq!(
+            story[5],
+            format!("listed {TEMPLATES_MAX}, first \"t001\", last \"welcome\"")
+        );
+        assert!(
+            story[6].starts_with(&format!("refused {:?}", ErrorCode::NotFound)),
+            "{story:?}"
+        );
+        assert!(story[7].ends_with("deleted welcome"), "{story:?}");
+        assert!(
+            story[8].starts_with(&format!("refused {:?}", ErrorCode::NotFound)),
+            "{story:?}"
+        );
+    }
+}

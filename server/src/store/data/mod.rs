@@ -9,7 +9,7 @@ mod notifications;
 mod templates;
 mod tokens;
 
-pub use events::EventsWrite;
+pub use events::{EventsRead, EventsWrite, StoredEvent};
 pub use notifications::{NotificationsRead, NotificationsWrite};
 pub use templates::{TemplatesRead, TemplatesWrite};
 pub use tokens::{AuthContext, TokensRead, TokensWrite};
@@ -21,9 +21,9 @@ pub trait Now {
 }
 
 /// Every read operation, on a consistent snapshot.
-pub trait Read: NotificationsRead + TemplatesRead + TokensRead {}
+pub trait Read: EventsRead + NotificationsRead + TemplatesRead + TokensRead {}
 
-impl<T: NotificationsRead + TemplatesRead + TokensRead + ?Sized> Read for T {}
+impl<T: EventsRead + NotificationsRead + TemplatesRead + TokensRead + ?Sized> Read for T {}
 
 /// Every operation a write may use, inside its one transaction.
 pub trait Tx: Read + Now + EventsWrite + NotificationsWrite + TemplatesWrite + TokensWrite {}

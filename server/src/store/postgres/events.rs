@@ -11,7 +11,7 @@
 
 use super::tx::PgTx;
 use crate::store::StoreResult;
-use crate::store::data::EventsWrite;
+use crate::store::data::{EventsRead, EventsWrite, StoredEvent};
 use mchat_shared::UserId;
 use mchat_shared::events::EventKind;
 
@@ -19,6 +19,66 @@ impl EventsWrite for PgTx<'_> {
     fn emit(&mut self, user: UserId, kind: EventKind) -> StoreResult<()> {
         self.events.push((user, kind));
         Ok(())
+    }
+
+    fn newest_seq_before(&self, before_ms: i64) -> StoreResult<Option<i64>> {
+        let row = self.wait(
+            self.tx()
+                .query_one("SELECT MAX(seq) FROM events WHERE created_at < $1", &[&before_ms]),
+        )?;
+        Ok(row.try_get(0)?)
+    }
+
+    fn delete_events_up_to(&mut self, top: i64) -> StoreResult<u64> {
+        self.wait(self.tx().execute("DELETE FROM events WHERE seq <= $1", &[&top]))
+    }
+
+    fn raise_pruned_up_to(&mut self, top: i64) -> StoreResult<()> {
+        self.wait(self.tx().execute(
+            "INSERT INTO meta (key, value) VALUES ('events_pruned_up_to', $1) \
+             ON CONFLICT (key) DO UPDATE SET value = GREATEST(meta.value, excluded.value)",
+            &[&top],
+        ))?;
+        Ok(())
+    }
+}
+
+impl EventsRead for PgTx<'_> {
+    fn events_after(&self, user: UserId, since: i64, limit: u32) -> StoreResult<Vec<StoredEvent>> {
+        let rows = self.wait(self.tx().query(
+            "SELECT seq, created_at, payload FROM events WHERE user_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            &[&user.0, &since, &i64::from(limit)],
+        ))?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect()
+    }
+
+    fn newest_user_seq(&self, user: UserId) -> StoreResult<i64> {
+        let row = self.wait(self.tx().query_one(
+            "SELECT COALESCE(MAX(seq), 0) FROM events WHERE user_id = $1",
+            &[&user.0],
+        ))?;
+        Ok(row.try_get(0)?)
+    }
+
+    fn newest_seq(&self) -> StoreResult<i64> {
+        let row = self.wait(
+            self.tx()
+                .query_one("SELECT COALESCE(MAX(seq), 0) FROM events", &[]),
+        )?;
+        Ok(row.try_get(0)?)
+    }
+
+    fn pruned_up_to(&self) -> StoreResult<i64> {
+        let row = self.wait(
+            self.tx()
+                .query_opt("SELECT value FROM meta WHERE key = 'events_pruned_up_to'", &[]),
+        )?;
+        Ok(match row {
+            Some(r) => r.try_get(0)?,
+            None => 0,
+        })
     }
 }
 

@@ -4,14 +4,15 @@
 //! thread's connection, through [`SqliteRead`]. Resources move here one at
 //! a time; the rest still run their SQL beside their rules.
 
+pub(crate) use events::rewrite_message;
+
+mod events;
 mod notifications;
 mod templates;
 mod tokens;
 
 use super::WriteCtx;
-use super::data::{EventsWrite, Now};
-use mchat_shared::UserId;
-use mchat_shared::events::EventKind;
+use super::data::Now;
 use rusqlite::Connection;
 
 /// A reader thread's connection, as the read traits see it.
@@ -39,12 +40,5 @@ impl SqliteConn for WriteCtx<'_> {
 impl Now for WriteCtx<'_> {
     fn now(&self) -> i64 {
         self.now
-    }
-}
-
-/// One writer commits in seq order, so an event can take its seq at once.
-impl EventsWrite for WriteCtx<'_> {
-    fn emit(&mut self, user: UserId, kind: EventKind) -> super::StoreResult<()> {
-        WriteCtx::emit(self, user, kind).map(|_| ())
     }
 }
