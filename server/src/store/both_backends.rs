@@ -1,16 +1,25 @@
 //! Test support: one story told through [`Store`] on SQLite and on
 //! PostgreSQL (the throwaway cluster of `scripts/with-postgres.sh`), with
-//! the users mona (mentor) and ana (mentee) under the same ids on both. The
+//! the users mona (mentor) and ana (mentee) under the same ids on both, and
+//! one accepted conversation between them, [`CONVERSATION`]. The
 //! rules are written once over the storage traits; this checks the two
 //! backends answer alike. Each test still checks the answers are right.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use super::{NewUser, Store, StoreError};
 use crate::config::StorageConfig;
-use mchat_shared::UserId;
 use mchat_shared::api::{Profile, Role};
+use mchat_shared::{ConversationId, UserId};
 use mchat_testkit::TestDatabase;
 use std::future::Future;
+
+/// The accepted conversation between mona and ana that every store starts with.
+pub const CONVERSATION: ConversationId = ConversationId(1);
+
+/// The conversation, in SQL both backends take (ids are its parameters).
+const SEED: &str = "INSERT INTO conversations (id, kind, direct_key, status, requested_by, created_at, \
+     status_changed_at, last_activity_at) VALUES (1, 'direct', '1:2', 'accepted', 2, 0, 0, 0); \
+     INSERT INTO participants (conversation_id, user_id, joined_at) VALUES (1, 1, 0), (1, 2, 0)";
 
 /// Tells `story(store, mona, ana)` on both backends; asserts the two tellings
 /// are identical and returns it.
@@ -33,6 +42,11 @@ where
         };
         ids.push(sqlite.create_user(new, None).await.unwrap().id);
     }
+    assert_eq!((ids[0].0, ids[1].0), (1, 2), "the seed's ids");
+    sqlite
+        .write(|ctx| Ok(ctx.conn.execute_batch(SEED)?))
+        .await
+        .unwrap();
     let on_sqlite = story(sqlite.clone(), ids[0], ids[1]).await;
     sqlite.close().await;
 
@@ -50,6 +64,7 @@ where
         )
         .await
         .unwrap();
+    client.batch_execute(SEED).await.unwrap();
     let on_postgres = story(pg.clone(), ids[0], ids[1]).await;
     pg.close().await;
 

@@ -123,10 +123,8 @@ pub(super) fn load(conn: &Connection, me: UserId, id: ConversationId) -> StoreRe
 
 /// The participants of a conversation (user ids).
 pub(super) fn participants(conn: &Connection, conv: ConversationId) -> StoreResult<Vec<UserId>> {
-    Ok(conn
-        .prepare_cached("SELECT user_id FROM participants WHERE conversation_id = ?1 ORDER BY user_id")?
-        .query_map([conv.0], |r| r.get(0).map(UserId))?
-        .collect::<Result<Vec<_>, _>>()?)
+    use super::data::MembershipRead;
+    super::sqlite::SqliteRead(conn).participants(conv)
 }
 
 /// Status and requester of a conversation `me` is in; otherwise not found.

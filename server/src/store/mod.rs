@@ -36,9 +36,9 @@ mod writer;
 
 pub use conversations::Transition;
 pub use data::AuthContext;
+pub use data::{Member, PresenceInfo};
 pub use events::{EventSink, Replay, UserEvent};
 pub use messages::{IsOnline, MarkerUpdate};
-pub use presence::{Member, PresenceInfo};
 pub use users::{DirectoryFilter, NewUser, ProfilePatch, UserRecord};
 pub use writer::WriteCtx;
 

@@ -1,99 +1,133 @@
 //! What the real-time layer asks of storage: who shares conversations with
 //! whom, who is in a conversation, `last_seen`, and whether a token still
-//! stands.
+//! stands. Rules over the storage traits (`data/membership.rs`,
+//! `data/presence.rs`); each backend has the SQL.
 
-use super::conversations::participants;
 use super::rows::ts;
-use super::users::contacts;
-use super::{Store, StoreError, StoreResult};
-use mchat_shared::api::{Availability, Role};
+use super::{Store, StoreError, StoreResult, now_ms};
 use mchat_shared::{ConversationId, Timestamp, TokenId, UserId};
-use rusqlite::{OptionalExtension, params};
 
-/// A participant of a conversation, as the hub needs it.
-#[derive(Debug, Clone)]
-pub struct Member {
-    pub id: UserId,
-    pub username: String,
-}
-
-/// What presence shows of a user.
-#[derive(Debug, Clone)]
-pub struct PresenceInfo {
-    pub username: String,
-    /// Mentors only.
-    pub availability: Option<Availability>,
-    pub last_seen: Option<Timestamp>,
-}
+pub use super::data::{Member, PresenceInfo};
 
 impl Store {
     /// Everyone who shares a conversation with `user`.
     pub async fn contacts(&self, user: UserId) -> StoreResult<Vec<UserId>> {
-        self.read(move |conn| contacts(conn, user)).await
+        self.read_data(move |r| r.contacts(user)).await
     }
 
     /// The members of `conv`, if `me` is one of them; otherwise not found.
     pub async fn members(&self, me: UserId, conv: ConversationId) -> StoreResult<Vec<Member>> {
-        self.read(move |conn| {
-            let ids = participants(conn, conv)?;
+        self.read_data(move |r| {
+            let ids = r.participants(conv)?;
             if !ids.contains(&me) {
                 return Err(StoreError::not_found("conversation"));
             }
-            let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                let username = conn
-                    .prepare_cached("SELECT username FROM users WHERE id = ?1")?
-                    .query_row([id.0], |r| r.get(0))?;
-                out.push(Member { id, username });
-            }
-            Ok(out)
+            ids.into_iter()
+                .map(|id| {
+                    Ok(Member {
+                        id,
+                        username: r.username(id)?,
+                    })
+                })
+                .collect()
         })
         .await
     }
 
     pub async fn presence_info(&self, user: UserId) -> StoreResult<PresenceInfo> {
-        self.read(move |conn| {
-            Ok(conn
-                .prepare_cached("SELECT username, role, availability, last_seen FROM users WHERE id = ?1")?
-                .query_row([user.0], |r| {
-                    let role = Role::parse(&r.get::<_, String>(1)?);
-                    Ok(PresenceInfo {
-                        username: r.get(0)?,
-                        availability: if role == Some(Role::Mentor) {
-                            Availability::parse(&r.get::<_, String>(2)?)
-                        } else {
-                            None
-                        },
-                        last_seen: r.get::<_, Option<i64>>(3)?.map(ts),
-                    })
-                })?)
-        })
-        .await
+        self.read_data(move |r| r.presence_info(user)).await
     }
 
     /// Records that `user` was seen now (their last live connection closed).
     pub async fn touch_last_seen(&self, user: UserId) -> StoreResult<Timestamp> {
-        self.write(move |ctx| {
-            ctx.conn.execute(
-                "UPDATE users SET last_seen = ?2 WHERE id = ?1",
-                params![user.0, ctx.now],
-            )?;
-            Ok(ts(ctx.now))
+        self.write_data(move |tx| {
+            tx.touch_last_seen(user)?;
+            Ok(ts(tx.now()))
         })
         .await
     }
 
     /// Whether a token is still live (not revoked, not expired).
     pub async fn token_live(&self, token: TokenId) -> StoreResult<bool> {
-        self.read(move |conn| {
-            Ok(conn
-                .prepare_cached(
-                    "SELECT 1 FROM tokens WHERE id = ?1 AND revoked_at IS NULL AND expires_at > ?2",
-                )?
-                .query_row(params![token.0, super::now_ms()], |_| Ok(()))
-                .optional()?
-                .is_some())
-        })
-        .await
+        self.read_data(move |r| r.token_live(token, now_ms())).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Membership and presence on both backends: the same story through
+    //! `Store` on SQLite and on PostgreSQL, identical and right.
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use crate::store::Store;
+    use crate::store::both_backends::{CONVERSATION, on_both, outcome};
+    use mchat_shared::{ConversationId, TokenId, UserId};
+
+    async fn story(store: Store, me: UserId, other: UserId) -> Vec<String> {
+        let mut lines = Vec::new();
+        lines.push(format!(
+            "contacts {:?} {:?}",
+            store.contacts(me).await.unwrap(),
+            store.contacts(other).await.unwrap()
+        ));
+        let members = store.members(me, CONVERSATION).await.unwrap();
+        let members: Vec<String> = members
+            .iter()
+            .map(|m| format!("{} {}", m.id, m.username))
+            .collect();
+        lines.push(format!("members {members:?}"));
+        let nowhere = store
+            .members(me, ConversationId(99))
+            .await
+            .map(|m| format!("{} members", m.len()));
+        lines.push(outcome(nowhere));
+        for user in [me, other] {
+            let p = store.presence_info(user).await.unwrap();
+            lines.push(format!(
+                "{} {:?} seen {}",
+                p.username,
+                p.availability,
+                p.last_seen.is_some()
+            ));
+        }
+        let seen = store.touch_last_seen(other).await.unwrap();
+        let p = store.presence_info(other).await.unwrap();
+        lines.push(format!("seen as stored {}", p.last_seen == Some(seen)));
+        let far = crate::store::now_ms() + 60_000;
+        let token = store
+            .create_token(me, vec![7; 32], "login".into(), far)
+            .await
+            .unwrap();
+        lines.push(format!("live {}", store.token_live(token.id).await.unwrap()));
+        store.revoke_token(me, token.id).await.unwrap();
+        lines.push(format!(
+            "after revoking {}",
+            store.token_live(token.id).await.unwrap()
+        ));
+        lines.push(format!(
+            "unknown {}",
+            store.token_live(TokenId(999)).await.unwrap()
+        ));
+        lines
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+    async fn membership_and_presence_behave_the_same_on_sqlite_and_postgres() {
+        let s = on_both(story).await;
+        assert_eq!(s[0], "contacts [UserId(2)] [UserId(1)]");
+        assert_eq!(s[1], r#"members ["1 mona", "2 ana"]"#);
+        assert!(s[2].starts_with("refused NotFound"), "{s:?}");
+        assert_eq!(
+            s[3..],
+            [
+                "mona Some(Available) seen false",
+                "ana None seen false",
+                "seen as stored true",
+                "live true",
+                "after revoking false",
+                "unknown false",
+            ]
+        );
     }
 }

@@ -107,15 +107,8 @@ impl Viewer {
 
 /// Everyone who shares a conversation with `user`.
 pub(super) fn contacts(conn: &Connection, user: UserId) -> StoreResult<Vec<UserId>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT DISTINCT p2.user_id FROM participants p1 \
-         JOIN participants p2 ON p2.conversation_id = p1.conversation_id AND p2.user_id != p1.user_id \
-         WHERE p1.user_id = ?1",
-    )?;
-    let ids = stmt
-        .query_map([user.0], |r| r.get(0).map(UserId))?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(ids)
+    use super::data::MembershipRead;
+    super::sqlite::SqliteRead(conn).contacts(user)
 }
 
 /// Tells `user` and their contacts that `user`'s profile changed.

@@ -5,12 +5,16 @@
 //! supertrait as each resource moves behind the seam.
 
 mod events;
+mod membership;
 mod notifications;
+mod presence;
 mod templates;
 mod tokens;
 
 pub use events::{EventsRead, EventsWrite, StoredEvent};
+pub use membership::MembershipRead;
 pub use notifications::{NotificationsRead, NotificationsWrite};
+pub use presence::{Member, PresenceInfo, PresenceRead, PresenceWrite};
 pub use templates::{TemplatesRead, TemplatesWrite};
 pub use tokens::{AuthContext, TokensRead, TokensWrite};
 
@@ -21,12 +25,23 @@ pub trait Now {
 }
 
 /// Every read operation, on a consistent snapshot.
-pub trait Read: EventsRead + NotificationsRead + TemplatesRead + TokensRead {}
+pub trait Read:
+    EventsRead + MembershipRead + NotificationsRead + PresenceRead + TemplatesRead + TokensRead
+{
+}
 
-impl<T: EventsRead + NotificationsRead + TemplatesRead + TokensRead + ?Sized> Read for T {}
+impl<T> Read for T where
+    T: EventsRead + MembershipRead + NotificationsRead + PresenceRead + TemplatesRead + TokensRead + ?Sized
+{
+}
 
 /// Every operation a write may use, inside its one transaction.
-pub trait Tx: Read + Now + EventsWrite + NotificationsWrite + TemplatesWrite + TokensWrite {}
+pub trait Tx:
+    Read + Now + EventsWrite + NotificationsWrite + PresenceWrite + TemplatesWrite + TokensWrite
+{
+}
 
-impl<T> Tx for T where T: Read + Now + EventsWrite + NotificationsWrite + TemplatesWrite + TokensWrite + ?Sized
-{}
+impl<T> Tx for T where
+    T: Read + Now + EventsWrite + NotificationsWrite + PresenceWrite + TemplatesWrite + TokensWrite + ?Sized
+{
+}

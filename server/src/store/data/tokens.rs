@@ -27,6 +27,8 @@ pub trait TokensRead {
     fn live_token_named(&self, user: UserId, name: &str, now: i64) -> StoreResult<bool>;
     /// One token as its owner sees it, `current` marking it as the caller's.
     fn token_info(&self, id: TokenId, current: bool) -> StoreResult<TokenInfo>;
+    /// Whether token `id` is live (not revoked, not expired).
+    fn token_live(&self, id: TokenId, now: i64) -> StoreResult<bool>;
     /// `user`'s live tokens, newest first; `current` is marked.
     fn live_tokens(&self, user: UserId, current: TokenId, now: i64) -> StoreResult<Vec<TokenInfo>>;
 }

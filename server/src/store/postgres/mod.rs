@@ -6,6 +6,7 @@
 //! rules run in ([`tx`]); and the resources already behind the seam.
 
 mod events;
+mod membership;
 mod migrate;
 mod notifications;
 mod templates;

@@ -58,6 +58,14 @@ impl TokensRead for PgTx<'_> {
         info(&row, current.then_some(id))
     }
 
+    fn token_live(&self, id: TokenId, now: i64) -> StoreResult<bool> {
+        let row = self.wait(self.tx().query_opt(
+            "SELECT 1 FROM tokens WHERE id = $1 AND revoked_at IS NULL AND expires_at > $2",
+            &[&id.0, &now],
+        ))?;
+        Ok(row.is_some())
+    }
+
     fn live_tokens(&self, user: UserId, current: TokenId, now: i64) -> StoreResult<Vec<TokenInfo>> {
         let sql =
             format!("{INFO} WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY id DESC");

@@ -7,6 +7,7 @@
 pub(crate) use events::rewrite_message;
 
 mod events;
+mod membership;
 mod notifications;
 mod templates;
 mod tokens;

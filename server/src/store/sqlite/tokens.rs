@@ -62,6 +62,15 @@ impl<C: SqliteConn> TokensRead for C {
             .query_row([id.0], |r| info(r, current.then_some(id)))?)
     }
 
+    fn token_live(&self, id: TokenId, now: i64) -> StoreResult<bool> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT 1 FROM tokens WHERE id = ?1 AND revoked_at IS NULL AND expires_at > ?2")?
+            .query_row(params![id.0, now], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
     fn live_tokens(&self, user: UserId, current: TokenId, now: i64) -> StoreResult<Vec<TokenInfo>> {
         Ok(self
             .conn()
