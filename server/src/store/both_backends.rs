@@ -65,6 +65,25 @@ where
         .await
         .unwrap();
     client.batch_execute(SEED).await.unwrap();
+    // Rows inserted with explicit ids leave the identity sequences behind.
+    client
+        .batch_execute(
+            "SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT MAX(id) FROM users));
+             SELECT setval(pg_get_serial_sequence('conversations', 'id'), (SELECT MAX(id) FROM conversations));",
+        )
+        .await
+        .unwrap();
+    // The look-alike keys the SQLite store computed at registration.
+    for (id, name) in [(ids[0], "mona"), (ids[1], "ana")] {
+        let key = mchat_shared::confusable::name_key(name);
+        client
+            .execute(
+                "UPDATE users SET username_key = $2, display_key = $2 WHERE id = $1",
+                &[&id.0, &key],
+            )
+            .await
+            .unwrap();
+    }
     let on_postgres = story(pg.clone(), ids[0], ids[1]).await;
     pg.close().await;
 

@@ -37,9 +37,10 @@ mod writer;
 pub use conversations::Transition;
 pub use data::AuthContext;
 pub use data::{Member, PresenceInfo};
+pub use data::{NewUser, UserRecord};
 pub use events::{EventSink, Replay, UserEvent};
 pub use messages::{IsOnline, MarkerUpdate};
-pub use users::{DirectoryFilter, NewUser, ProfilePatch, UserRecord};
+pub use users::{DirectoryFilter, ProfilePatch};
 pub use writer::WriteCtx;
 
 use crate::config::StorageConfig;

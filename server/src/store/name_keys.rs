@@ -9,28 +9,18 @@
 //! keys existed, or by tools that insert users directly (`mchat-bench seed`),
 //! are filled by [`backfill`] when the store opens.
 
+use super::data::Read;
 use super::{StoreError, StoreResult};
 use mchat_shared::confusable::name_key;
 use mchat_shared::validate::ValidationError;
 use mchat_shared::{ErrorCode, UserId};
-use rusqlite::{Connection, OptionalExtension, params};
-
-// Two single-column lookups rather than one `OR`, so each uses its index.
-const TAKEN_SQL: &str = "SELECT EXISTS(SELECT 1 FROM users WHERE username_key = ?1 AND id IS NOT ?2) \
-     OR EXISTS(SELECT 1 FROM users WHERE display_key = ?1 AND id IS NOT ?2)";
-
-/// Whether any user other than `except` has a username or display name
-/// with this key.
-fn taken(conn: &Connection, key: &str, except: Option<UserId>) -> StoreResult<bool> {
-    let mut stmt = conn.prepare_cached(TAKEN_SQL)?;
-    Ok(stmt.query_row(params![key, except.map(|u| u.0)], |r| r.get(0))?)
-}
+use rusqlite::{Connection, params};
 
 /// Refuses (409 `username_taken`) a new username that looks like anyone's
 /// username or display name. Returns its key, to store.
-pub(super) fn check_new_username(conn: &Connection, username: &str) -> StoreResult<String> {
+pub(super) fn check_new_username(r: &dyn Read, username: &str) -> StoreResult<String> {
     let key = name_key(username);
-    if taken(conn, &key, None)? {
+    if r.name_key_taken(&key, None)? {
         return Err(StoreError::api(
             ErrorCode::UsernameTaken,
             format!("the username {username} is too similar to an existing name; choose another"),
@@ -45,21 +35,17 @@ pub(super) fn check_new_username(conn: &Connection, username: &str) -> StoreResu
 /// is always allowed, even if an older account already looked like it.
 /// Returns its key, to store.
 pub(super) fn check_display_name(
-    conn: &Connection,
+    r: &dyn Read,
     display_name: &str,
     me: Option<UserId>,
 ) -> StoreResult<String> {
     let key = name_key(display_name);
-    if let Some(id) = me {
-        let current: Option<Option<String>> = conn
-            .prepare_cached("SELECT display_key FROM users WHERE id = ?1")?
-            .query_row([id.0], |r| r.get(0))
-            .optional()?;
-        if current.flatten().as_deref() == Some(key.as_str()) {
-            return Ok(key);
-        }
+    if let Some(id) = me
+        && r.display_key(id)?.as_deref() == Some(key.as_str())
+    {
+        return Ok(key);
     }
-    if taken(conn, &key, me)? {
+    if r.name_key_taken(&key, me)? {
         return Err(StoreError::Invalid(ValidationError::new(
             "display_name",
             "that display name is too similar to another user's name; choose another",
@@ -91,6 +77,7 @@ pub(super) fn backfill(conn: &mut Connection) -> StoreResult<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::sqlite::{SqliteRead, TAKEN_SQL};
 
     fn db() -> Connection {
         let mut conn = Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
@@ -120,17 +107,17 @@ mod tests {
             0,
             "only rows without keys"
         );
-        assert!(check_new_username(&conn, "rnona").is_err());
-        assert!(check_display_name(&conn, "MONA LISA", None).is_err());
+        assert!(check_new_username(&SqliteRead(&conn), "rnona").is_err());
+        assert!(check_display_name(&SqliteRead(&conn), "MONA LISA", None).is_err());
         assert!(
-            check_display_name(&conn, "M0na", None).is_err(),
+            check_display_name(&SqliteRead(&conn), "M0na", None).is_err(),
             "a display name like @mona"
         );
         assert!(
-            check_display_name(&conn, "Mona Lisa", Some(mona)).is_ok(),
+            check_display_name(&SqliteRead(&conn), "Mona Lisa", Some(mona)).is_ok(),
             "her own name"
         );
-        assert!(check_new_username(&conn, "anna").is_ok());
+        assert!(check_new_username(&SqliteRead(&conn), "anna").is_ok());
     }
 
     /// Registration stays fast with many users: both lookups use an index.
@@ -159,9 +146,9 @@ mod tests {
         let other = insert(&conn, "lisa", "M0NA");
         backfill(&mut conn).unwrap_or_else(|e| panic!("{e}"));
         assert!(
-            check_display_name(&conn, "m0na", Some(other)).is_ok(),
+            check_display_name(&SqliteRead(&conn), "m0na", Some(other)).is_ok(),
             "same key as now"
         );
-        assert!(check_display_name(&conn, "Lisa", Some(other)).is_ok());
+        assert!(check_display_name(&SqliteRead(&conn), "Lisa", Some(other)).is_ok());
     }
 }

@@ -1,31 +1,20 @@
-//! Users: accounts, profiles, the mentor directory, and admin operations on them.
+//! Users: accounts, profiles, the mentor directory, and admin operations on
+//! them. The rules live here, over the storage traits (`data/users.rs`);
+//! each backend has the SQL. The directory's query is still SQLite's own
+//! (it has not moved behind the seam yet).
 
+use super::data::{Read, Tx};
 use super::name_keys;
 use super::notifications::notify;
 use super::rows::{USER_COLUMNS, user_from_row};
-use super::{Store, StoreError, StoreResult, WriteCtx};
-use mchat_shared::api::{Availability, NotificationKind, Profile, Role, User};
+use super::sqlite::SqliteRead;
+use super::{Store, StoreError, StoreResult};
+use mchat_shared::api::{Availability, NotificationKind, Role, User};
 use mchat_shared::events::EventKind;
 use mchat_shared::{ErrorCode, UserId};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 
-/// A validated registration, ready to store.
-#[derive(Debug, Clone)]
-pub struct NewUser {
-    pub username: String,
-    pub display_name: String,
-    pub role: Role,
-    pub password_hash: String,
-    pub profile: Profile,
-    pub mentor_approved: bool,
-}
-
-/// A user with their row id.
-#[derive(Debug, Clone)]
-pub struct UserRecord {
-    pub id: UserId,
-    pub user: User,
-}
+pub use super::data::{NewUser, UserRecord};
 
 /// A validated profile change. `Some(None)` clears a text field.
 #[derive(Debug, Clone, Default)]
@@ -50,23 +39,14 @@ pub struct DirectoryFilter {
     pub limit: u32,
 }
 
-pub(super) fn load_user(conn: &Connection, id: UserId) -> StoreResult<UserRecord> {
-    let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1");
-    let (id, user) = conn
-        .prepare_cached(&sql)?
-        .query_row([id.0], |r| user_from_row(r, 0))
-        .optional()?
-        .ok_or_else(|| StoreError::not_found("user"))?;
-    Ok(UserRecord { id, user })
+/// `id`'s record; not found when there is none.
+fn load(r: &dyn Read, id: UserId) -> StoreResult<UserRecord> {
+    r.user(id)?.ok_or_else(|| StoreError::not_found("user"))
 }
 
-fn find_user(conn: &Connection, username: &str) -> StoreResult<Option<UserRecord>> {
-    let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.username = ?1");
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row([username], |r| user_from_row(r, 0))
-        .optional()?
-        .map(|(id, user)| UserRecord { id, user }))
+/// [`load`] for the rules that have not moved behind the seam yet.
+pub(super) fn load_user(conn: &Connection, id: UserId) -> StoreResult<UserRecord> {
+    load(&SqliteRead(conn), id)
 }
 
 /// Who may see what of another user. Unapproved mentors exist only for
@@ -80,15 +60,11 @@ struct Viewer {
 }
 
 impl Viewer {
-    fn load(conn: &Connection, id: UserId) -> StoreResult<Viewer> {
-        let role: Option<String> = conn
-            .prepare_cached("SELECT role FROM users WHERE id = ?1")?
-            .query_row([id.0], |r| r.get(0))
-            .optional()?;
+    fn load(r: &dyn Read, id: UserId) -> StoreResult<Viewer> {
         Ok(Viewer {
             id,
-            admin: role.as_deref().and_then(Role::parse) == Some(Role::Admin),
-            contacts: contacts(conn, id)?.into_iter().collect(),
+            admin: r.role_of(id)? == Some(Role::Admin),
+            contacts: r.contacts(id)?.into_iter().collect(),
         })
     }
 
@@ -105,23 +81,19 @@ impl Viewer {
     }
 }
 
-/// Everyone who shares a conversation with `user`.
-pub(super) fn contacts(conn: &Connection, user: UserId) -> StoreResult<Vec<UserId>> {
-    use super::data::MembershipRead;
-    super::sqlite::SqliteRead(conn).contacts(user)
-}
-
 /// Tells `user` and their contacts that `user`'s profile changed.
-fn emit_user_updated(ctx: &mut WriteCtx<'_>, user: UserId) -> StoreResult<User> {
-    let record = load_user(ctx.conn, user)?;
-    let mut audience = contacts(ctx.conn, user)?;
+fn emit_user_updated(tx: &mut dyn Tx, user: UserId) -> StoreResult<User> {
+    let record = load(tx, user)?;
+    let mut audience = tx.contacts(user)?;
     audience.push(user);
-    ctx.emit_all(
-        &audience,
-        EventKind::UserUpdated {
-            user: record.user.clone(),
-        },
-    )?;
+    for u in audience {
+        tx.emit(
+            u,
+            EventKind::UserUpdated {
+                user: record.user.clone(),
+            },
+        )?;
+    }
     Ok(record.user)
 }
 
@@ -139,70 +111,41 @@ fn escape_like(s: &str) -> String {
 impl Store {
     /// Stores a new user; consumes one use of `invite` (a code hash) if given.
     pub async fn create_user(&self, new: NewUser, invite: Option<Vec<u8>>) -> StoreResult<UserRecord> {
-        self.write(move |ctx| {
-            if let Some(hash) = invite {
-                let used = ctx.conn.execute(
-                    "UPDATE invites SET uses_left = uses_left - 1 WHERE hash = ?1 AND uses_left > 0",
-                    [&hash],
-                )?;
-                if used == 0 {
-                    return Err(StoreError::api(
-                        ErrorCode::RegistrationClosed,
-                        "that invite code is not valid or has been used up",
-                    ));
-                }
+        self.write_data(move |tx| {
+            if let Some(hash) = invite
+                && !tx.use_invite(&hash)?
+            {
+                return Err(StoreError::api(
+                    ErrorCode::RegistrationClosed,
+                    "that invite code is not valid or has been used up",
+                ));
             }
-            let exists: bool = ctx.conn.query_row(
-                "SELECT EXISTS(SELECT 1 FROM users WHERE username = ?1)",
-                [&new.username],
-                |r| r.get(0),
-            )?;
-            if exists {
+            if tx.username_exists(&new.username)? {
                 return Err(StoreError::api(
                     ErrorCode::UsernameTaken,
                     format!("the username {} is taken", new.username),
                 ));
             }
-            let username_key = name_keys::check_new_username(ctx.conn, &new.username)?;
-            let display_key = name_keys::check_display_name(ctx.conn, &new.display_name, None)?;
-            ctx.conn.execute(
-                "INSERT INTO users (username, display_name, role, password_hash, mentor_approved, headline, \
-                 experience, level, bio, expertise, interests, created_at, username_key, display_key) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                params![
-                    new.username,
-                    new.display_name,
-                    new.role.as_str(),
-                    new.password_hash,
-                    new.mentor_approved,
-                    new.profile.headline,
-                    new.profile.experience,
-                    new.profile.level,
-                    new.profile.bio,
-                    serde_json::to_string(&new.profile.expertise)?,
-                    serde_json::to_string(&new.profile.interests)?,
-                    ctx.now,
-                    username_key,
-                    display_key,
-                ],
-            )?;
-            load_user(ctx.conn, UserId(ctx.conn.last_insert_rowid()))
+            let username_key = name_keys::check_new_username(tx, &new.username)?;
+            let display_key = name_keys::check_display_name(tx, &new.display_name, None)?;
+            let id = tx.insert_user(&new, &username_key, &display_key)?;
+            load(tx, id)
         })
         .await
     }
 
     pub async fn user_by_username(&self, username: String) -> StoreResult<Option<UserRecord>> {
-        self.read(move |conn| find_user(conn, &username)).await
+        self.read_data(move |r| r.user_named(&username)).await
     }
 
     /// `username` as `viewer` may see them (see [`Viewer`]); `None` when
     /// they do not exist for the viewer.
     pub async fn user_for(&self, viewer: UserId, username: String) -> StoreResult<Option<User>> {
-        self.read(move |conn| {
-            let Some(rec) = find_user(conn, &username)? else {
+        self.read_data(move |r| {
+            let Some(rec) = r.user_named(&username)? else {
                 return Ok(None);
             };
-            let viewer = Viewer::load(conn, viewer)?;
+            let viewer = Viewer::load(r, viewer)?;
             Ok(viewer
                 .sees_user(rec.id, &rec.user)
                 .then(|| viewer.redact(rec.id, rec.user)))
@@ -211,29 +154,20 @@ impl Store {
     }
 
     pub async fn user_by_id(&self, id: UserId) -> StoreResult<UserRecord> {
-        self.read(move |conn| load_user(conn, id)).await
+        self.read_data(move |r| load(r, id)).await
     }
 
     /// The stored password hash for a login attempt.
     pub async fn password_hash(&self, username: String) -> StoreResult<Option<(UserId, String)>> {
-        self.read(move |conn| {
-            Ok(conn
-                .prepare_cached("SELECT id, password_hash FROM users WHERE username = ?1")?
-                .query_row([username], |r| Ok((UserId(r.get(0)?), r.get(1)?)))
-                .optional()?)
-        })
-        .await
+        self.read_data(move |r| r.password_hash(&username)).await
     }
 
     pub async fn update_profile(&self, id: UserId, patch: ProfilePatch) -> StoreResult<User> {
-        self.write(move |ctx| {
-            let mut u = load_user(ctx.conn, id)?.user;
+        self.write_data(move |tx| {
+            let mut u = load(tx, id)?.user;
             if let Some(name) = patch.display_name {
-                let key = name_keys::check_display_name(ctx.conn, &name, Some(id))?;
-                ctx.conn.execute(
-                    "UPDATE users SET display_key = ?2 WHERE id = ?1",
-                    params![id.0, key],
-                )?;
+                let key = name_keys::check_display_name(tx, &name, Some(id))?;
+                tx.set_display_key(id, &key)?;
                 u.display_name = name;
             }
             if patch.availability.is_some() {
@@ -265,22 +199,8 @@ impl Store {
             if let Some(v) = patch.interests {
                 p.interests = v;
             }
-            ctx.conn.execute(
-                "UPDATE users SET display_name = ?2, availability = ?3, headline = ?4, experience = ?5, \
-                 level = ?6, bio = ?7, expertise = ?8, interests = ?9 WHERE id = ?1",
-                params![
-                    id.0,
-                    u.display_name,
-                    u.availability.unwrap_or(Availability::Available).as_str(),
-                    p.headline,
-                    p.experience,
-                    p.level,
-                    p.bio,
-                    serde_json::to_string(&p.expertise)?,
-                    serde_json::to_string(&p.interests)?,
-                ],
-            )?;
-            emit_user_updated(ctx, id)
+            tx.save_profile(id, &u)?;
+            emit_user_updated(tx, id)
         })
         .await
     }
@@ -289,7 +209,7 @@ impl Store {
     /// `last_seen` only where `viewer` may see it (see [`Viewer`]).
     pub async fn directory(&self, viewer: UserId, f: DirectoryFilter) -> StoreResult<Vec<User>> {
         self.read(move |conn| {
-            let viewer = Viewer::load(conn, viewer)?;
+            let viewer = Viewer::load(&SqliteRead(conn), viewer)?;
             let mut sql = format!(
                 "SELECT {USER_COLUMNS} FROM users u WHERE (u.role != 'mentor' OR u.mentor_approved = 1)"
             );
@@ -335,8 +255,9 @@ impl Store {
 
     /// Admin: approves a mentor so they are listed and can be requested.
     pub async fn approve_mentor(&self, username: String) -> StoreResult<User> {
-        self.write(move |ctx| {
-            let rec = find_user(ctx.conn, &username)?
+        self.write_data(move |tx| {
+            let rec = tx
+                .user_named(&username)?
                 .ok_or_else(|| StoreError::api(ErrorCode::NotFound, format!("no user named {username}")))?;
             if rec.user.role != Role::Mentor {
                 return Err(StoreError::api(
@@ -347,69 +268,245 @@ impl Store {
             if rec.user.mentor_approved == Some(true) {
                 return Ok(rec.user);
             }
-            ctx.conn
-                .execute("UPDATE users SET mentor_approved = 1 WHERE id = ?1", [rec.id.0])?;
+            tx.approve_mentor(rec.id)?;
             notify(
-                ctx,
+                tx,
                 rec.id,
                 NotificationKind::MentorApproved,
                 "you are approved as a mentor: mentees can now find you and ask for conversations".into(),
                 None,
                 None,
             )?;
-            emit_user_updated(ctx, rec.id)
+            emit_user_updated(tx, rec.id)
         })
         .await
     }
 
     /// Admin: sets a new password hash and revokes every token of the user.
     pub async fn set_password(&self, username: String, hash: String) -> StoreResult<()> {
-        self.write(move |ctx| {
-            let n = ctx.conn.execute(
-                "UPDATE users SET password_hash = ?2 WHERE username = ?1",
-                params![username, hash],
-            )?;
-            if n == 0 {
+        self.write_data(move |tx| {
+            let Some(rec) = tx.user_named(&username)? else {
                 return Err(StoreError::api(
                     ErrorCode::NotFound,
                     format!("no user named {username}"),
                 ));
-            }
-            ctx.conn.execute(
-                "UPDATE tokens SET revoked_at = ?2 WHERE revoked_at IS NULL AND user_id = \
-                 (SELECT id FROM users WHERE username = ?1)",
-                params![username, ctx.now],
-            )?;
-            Ok(())
+            };
+            tx.set_password_hash(&username, &hash)?;
+            tx.revoke_all_tokens(rec.id)
         })
         .await
     }
 
     /// Admin: stores an invite code (by hash) usable `uses` times.
     pub async fn create_invite(&self, hash: Vec<u8>, uses: u32) -> StoreResult<()> {
-        self.write(move |ctx| {
-            ctx.conn.execute(
-                "INSERT INTO invites (hash, uses_left, created_at) VALUES (?1, ?2, ?3)",
-                params![hash, uses, ctx.now],
-            )?;
-            Ok(())
-        })
-        .await
+        self.write_data(move |tx| tx.insert_invite(&hash, uses)).await
     }
 
     /// Admin: an announcement notification for every user. Returns how many got it.
     pub async fn announce(&self, body: String) -> StoreResult<u32> {
-        self.write(move |ctx| {
-            let ids: Vec<UserId> = ctx
-                .conn
-                .prepare("SELECT id FROM users")?
-                .query_map([], |r| r.get(0).map(UserId))?
-                .collect::<Result<_, _>>()?;
+        self.write_data(move |tx| {
+            let ids = tx.user_ids()?;
             for &id in &ids {
-                notify(ctx, id, NotificationKind::Announcement, body.clone(), None, None)?;
+                notify(tx, id, NotificationKind::Announcement, body.clone(), None, None)?;
             }
-            Ok(ids.len() as u32)
+            Ok(u32::try_from(ids.len()).unwrap_or(u32::MAX))
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The user rules on both backends: one story through `Store` on SQLite
+    //! and on PostgreSQL, identical and right.
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::{NewUser, ProfilePatch};
+    use crate::store::Store;
+    use crate::store::both_backends::{on_both, outcome};
+    use mchat_shared::api::{Availability, Profile, Role};
+    use mchat_shared::{Seq, UserId};
+
+    fn new_user(name: &str, display: &str, role: Role) -> NewUser {
+        NewUser {
+            username: name.into(),
+            display_name: display.into(),
+            role,
+            password_hash: "x".into(),
+            profile: Profile {
+                bio: Some(format!("{name}'s bio")),
+                expertise: vec!["rust".into(), "sql".into()],
+                ..Profile::default()
+            },
+            mentor_approved: false,
+        }
+    }
+
+    async fn story(store: Store, me: UserId, other: UserId) -> Vec<String> {
+        let mut lines = Vec::new();
+        let created = |r: Result<super::UserRecord, crate::store::StoreError>| {
+            outcome(r.map(|rec| {
+                format!(
+                    "created {} {} {:?}",
+                    rec.id, rec.user.username, rec.user.profile.expertise
+                )
+            }))
+        };
+        let tess = store
+            .create_user(new_user("tess", "Tess", Role::Mentee), None)
+            .await;
+        let tess_id = tess.as_ref().map(|r| r.id).unwrap();
+        lines.push(created(tess));
+        lines.push(created(
+            store
+                .create_user(new_user("tess", "Other Tess", Role::Mentee), None)
+                .await,
+        ));
+        lines.push(created(
+            store
+                .create_user(new_user("rnona", "R", Role::Mentee), None)
+                .await,
+        ));
+        lines.push(created(
+            store
+                .create_user(new_user("lisa", "M0NA", Role::Mentee), None)
+                .await,
+        ));
+        store.create_invite(vec![5; 32], 1).await.unwrap();
+        lines.push(created(
+            store
+                .create_user(new_user("ivy", "Ivy", Role::Mentee), Some(vec![5; 32]))
+                .await,
+        ));
+        lines.push(created(
+            store
+                .create_user(new_user("ian", "Ian", Role::Mentee), Some(vec![5; 32]))
+                .await,
+        ));
+        let seen = |u: Option<mchat_shared::api::User>| match u {
+            Some(u) => format!(
+                "sees {} ({}) seen {}",
+                u.username,
+                u.display_name,
+                u.last_seen.is_some()
+            ),
+            None => "sees nobody".into(),
+        };
+        store.touch_last_seen(me).await.unwrap();
+        lines.push(seen(store.user_for(other, "mona".into()).await.unwrap()));
+        lines.push(seen(store.user_for(tess_id, "mona".into()).await.unwrap()));
+        lines.push(seen(store.user_for(other, "nobody".into()).await.unwrap()));
+        lines.push(format!("{:?}", store.password_hash("tess".into()).await.unwrap()));
+        let patch = ProfilePatch {
+            display_name: Some("Tess T".into()),
+            bio: Some(None),
+            ..ProfilePatch::default()
+        };
+        let updated = store.update_profile(tess_id, patch).await;
+        lines.push(outcome(
+            updated.map(|u| format!("now {} bio {:?}", u.display_name, u.profile.bio)),
+        ));
+        let busy = ProfilePatch {
+            availability: Some(Availability::Busy),
+            ..ProfilePatch::default()
+        };
+        lines.push(outcome(
+            store.update_profile(tess_id, busy).await.map(|u| u.display_name),
+        ));
+        let mona_like = ProfilePatch {
+            display_name: Some("MONA".into()),
+            ..ProfilePatch::default()
+        };
+        lines.push(outcome(
+            store
+                .update_profile(tess_id, mona_like)
+                .await
+                .map(|u| u.display_name),
+        ));
+        let max = store
+            .create_user(new_user("max", "Max", Role::Mentor), None)
+            .await
+            .unwrap();
+        lines.push(seen(store.user_for(tess_id, "max".into()).await.unwrap()));
+        for name in ["ana", "nobody", "max", "max"] {
+            let approved = store.approve_mentor(name.into()).await;
+            lines.push(outcome(
+                approved.map(|u| format!("{} approved {:?}", u.username, u.mentor_approved)),
+            ));
+        }
+        lines.push(seen(store.user_for(tess_id, "max".into()).await.unwrap()));
+        let far = crate::store::now_ms() + 60_000;
+        let token = store
+            .create_token(tess_id, vec![8; 32], "login".into(), far)
+            .await
+            .unwrap();
+        lines.push(outcome(
+            store
+                .set_password("nobody".into(), "y".into())
+                .await
+                .map(|()| "set".into()),
+        ));
+        store.set_password("tess".into(), "y".into()).await.unwrap();
+        lines.push(format!(
+            "{:?} token live {}",
+            store.password_hash("tess".into()).await.unwrap(),
+            store.token_live(token.id).await.unwrap()
+        ));
+        lines.push(format!(
+            "announced to {}",
+            store.announce("Office hours".into()).await.unwrap()
+        ));
+        let log = store.events_after(max.id, Seq(0), 100).await.unwrap();
+        let kinds: Vec<&str> = log.events.iter().map(|e| e.kind.name()).collect();
+        lines.push(format!("max's log {kinds:?}"));
+        lines
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+    async fn users_behave_the_same_on_sqlite_and_postgres() {
+        let s = on_both(story).await;
+        let expect = [
+            r#"created 3 tess ["rust", "sql"]"#,
+            "refused UsernameTaken: the username tess is taken",
+            "refused UsernameTaken: the username rnona is too similar to an existing name; choose another",
+        ];
+        assert_eq!(s[..3], expect, "{s:?}");
+        assert!(
+            s[3].starts_with("failed: that display name is too similar"),
+            "{s:?}"
+        );
+        assert_eq!(s[4], r#"created 4 ivy ["rust", "sql"]"#);
+        assert!(s[5].starts_with("refused RegistrationClosed"), "{s:?}");
+        assert_eq!(
+            s[6..9],
+            [
+                "sees mona (mona) seen true",
+                "sees mona (mona) seen false",
+                "sees nobody"
+            ]
+        );
+        assert_eq!(s[9], r#"Some((UserId(3), "x"))"#);
+        assert_eq!(s[10], "now Tess T bio None");
+        assert!(s[11].starts_with("refused Forbidden"), "{s:?}");
+        assert!(
+            s[12].starts_with("failed: that display name is too similar"),
+            "{s:?}"
+        );
+        assert_eq!(
+            s[13], "sees nobody",
+            "an unapproved mentor does not exist for a mentee"
+        );
+        assert!(s[14].starts_with("refused InvalidTransition"), "{s:?}");
+        assert!(s[15].starts_with("refused NotFound"), "{s:?}");
+        assert_eq!(s[16..18], ["max approved Some(true)", "max approved Some(true)"]);
+        assert_eq!(s[18], "sees max (Max) seen false");
+        assert!(s[19].starts_with("refused NotFound"), "{s:?}");
+        assert_eq!(s[20], r#"Some((UserId(3), "y")) token live false"#);
+        assert_eq!(s[21], "announced to 5");
+        assert_eq!(
+            s[22],
+            r#"max's log ["notification_new", "user_updated", "notification_new"]"#
+        );
     }
 }

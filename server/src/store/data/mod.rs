@@ -10,6 +10,7 @@ mod notifications;
 mod presence;
 mod templates;
 mod tokens;
+mod users;
 
 pub use events::{EventsRead, EventsWrite, StoredEvent};
 pub use membership::MembershipRead;
@@ -17,6 +18,7 @@ pub use notifications::{NotificationsRead, NotificationsWrite};
 pub use presence::{Member, PresenceInfo, PresenceRead, PresenceWrite};
 pub use templates::{TemplatesRead, TemplatesWrite};
 pub use tokens::{AuthContext, TokensRead, TokensWrite};
+pub use users::{NewUser, UserRecord, UsersRead, UsersWrite};
 
 /// The request's clock inside a write: one instant for the whole
 /// transaction (milliseconds since the epoch).
@@ -26,22 +28,37 @@ pub trait Now {
 
 /// Every read operation, on a consistent snapshot.
 pub trait Read:
-    EventsRead + MembershipRead + NotificationsRead + PresenceRead + TemplatesRead + TokensRead
+    EventsRead + MembershipRead + NotificationsRead + PresenceRead + TemplatesRead + TokensRead + UsersRead
 {
 }
 
 impl<T> Read for T where
-    T: EventsRead + MembershipRead + NotificationsRead + PresenceRead + TemplatesRead + TokensRead + ?Sized
+    T: EventsRead
+        + MembershipRead
+        + NotificationsRead
+        + PresenceRead
+        + TemplatesRead
+        + TokensRead
+        + UsersRead
+        + ?Sized
 {
 }
 
 /// Every operation a write may use, inside its one transaction.
 pub trait Tx:
-    Read + Now + EventsWrite + NotificationsWrite + PresenceWrite + TemplatesWrite + TokensWrite
+    Read + Now + EventsWrite + NotificationsWrite + PresenceWrite + TemplatesWrite + TokensWrite + UsersWrite
 {
 }
 
 impl<T> Tx for T where
-    T: Read + Now + EventsWrite + NotificationsWrite + PresenceWrite + TemplatesWrite + TokensWrite + ?Sized
+    T: Read
+        + Now
+        + EventsWrite
+        + NotificationsWrite
+        + PresenceWrite
+        + TemplatesWrite
+        + TokensWrite
+        + UsersWrite
+        + ?Sized
 {
 }

@@ -12,6 +12,7 @@ mod notifications;
 mod templates;
 mod tokens;
 mod tx;
+mod users;
 
 pub use migrate::{LATEST, migrate};
 

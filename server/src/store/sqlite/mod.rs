@@ -5,12 +5,15 @@
 //! a time; the rest still run their SQL beside their rules.
 
 pub(crate) use events::rewrite_message;
+#[cfg(test)]
+pub(crate) use users::TAKEN_SQL;
 
 mod events;
 mod membership;
 mod notifications;
 mod templates;
 mod tokens;
+mod users;
 
 use super::WriteCtx;
 use super::data::Now;
