@@ -18,7 +18,7 @@ pub use notifications::{NotificationsRead, NotificationsWrite};
 pub use presence::{Member, PresenceInfo, PresenceRead, PresenceWrite};
 pub use templates::{TemplatesRead, TemplatesWrite};
 pub use tokens::{AuthContext, TokensRead, TokensWrite};
-pub use users::{NewUser, UserRecord, UsersRead, UsersWrite};
+pub use users::{DirectoryFilter, NewUser, UserRecord, UsersRead, UsersWrite, escape_like};
 
 /// The request's clock inside a write: one instant for the whole
 /// transaction (milliseconds since the epoch).

@@ -24,6 +24,28 @@ pub struct UserRecord {
     pub user: User,
 }
 
+/// Directory filters, validated.
+#[derive(Debug, Clone, Default)]
+pub struct DirectoryFilter {
+    pub role: Option<Role>,
+    pub available_only: bool,
+    pub q: Option<String>,
+    pub expertise: Option<String>,
+    pub limit: u32,
+}
+
+/// `s` with LIKE's wildcards (and the escape character) escaped by `\`.
+pub fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Reading users.
 pub trait UsersRead {
     fn user(&self, id: UserId) -> StoreResult<Option<UserRecord>>;
@@ -39,6 +61,10 @@ pub trait UsersRead {
     fn role_of(&self, user: UserId) -> StoreResult<Option<Role>>;
     /// Every user's id.
     fn user_ids(&self) -> StoreResult<Vec<UserId>>;
+    /// The directory's rows: everyone but unapproved mentors, filtered,
+    /// available mentors first, then by display name (ASCII letters folded,
+    /// as SQLite's NOCASE does) and id.
+    fn directory(&self, f: &DirectoryFilter) -> StoreResult<Vec<UserRecord>>;
 }
 
 /// Changing users, inside the request's transaction.

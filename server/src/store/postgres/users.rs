@@ -3,7 +3,7 @@
 
 use super::tx::PgTx;
 use crate::store::StoreResult;
-use crate::store::data::{NewUser, UserRecord, UsersRead, UsersWrite};
+use crate::store::data::{DirectoryFilter, NewUser, UserRecord, UsersRead, UsersWrite, escape_like};
 use crate::store::rows::{USER_COLUMNS, ts, ts_opt};
 use mchat_shared::UserId;
 use mchat_shared::api::{Availability, Profile, Role, User};
@@ -42,6 +42,13 @@ fn user_from_row(row: &Row) -> StoreResult<UserRecord> {
         last_seen: ts_opt(row.try_get(13)?),
     };
     Ok(UserRecord { id, user })
+}
+
+/// `expr` with ASCII letters (only) lower-cased, as SQLite's NOCASE and
+/// LIKE fold them, so the directory matches and sorts alike on both
+/// backends (PostgreSQL's lower() and ILIKE would fold every script).
+fn fold(expr: &str) -> String {
+    format!("translate({expr}, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')")
 }
 
 impl UsersRead for PgTx<'_> {
@@ -108,6 +115,52 @@ impl UsersRead for PgTx<'_> {
             Some(r) => Role::parse(r.try_get::<_, &str>(0)?),
             None => None,
         })
+    }
+
+    fn directory(&self, f: &DirectoryFilter) -> StoreResult<Vec<UserRecord>> {
+        let mut sql =
+            format!("SELECT {USER_COLUMNS} FROM users u WHERE (u.role <> 'mentor' OR u.mentor_approved)");
+        let mut args: Vec<String> = Vec::new();
+        if let Some(role) = f.role {
+            args.push(role.as_str().to_string());
+            sql.push_str(&format!(" AND u.role = ${}", args.len()));
+        }
+        if f.available_only {
+            sql.push_str(" AND u.role = 'mentor' AND u.availability = 'available'");
+        }
+        if let Some(tag) = &f.expertise {
+            args.push(tag.clone());
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(u.expertise::jsonb) t(value) WHERE t.value = ${})",
+                args.len()
+            ));
+        }
+        if let Some(q) = &f.q {
+            args.push(format!("%{}%", escape_like(q)));
+            let n = args.len();
+            let p = fold(&format!("${n}"));
+            // Tags one by one, never the stored JSON text; backslash is
+            // LIKE's escape character here by default.
+            sql.push_str(&format!(
+                " AND ({} LIKE {p} OR {} LIKE {p} OR {} LIKE {p} \
+                 OR EXISTS (SELECT 1 FROM jsonb_array_elements_text(u.expertise::jsonb) t(value) WHERE {} LIKE {p}))",
+                fold("u.username"),
+                fold("u.display_name"),
+                fold("u.headline"),
+                fold("t.value"),
+            ));
+        }
+        sql.push_str(&format!(
+            " ORDER BY (u.availability = 'available') DESC, {} COLLATE \"C\", u.id LIMIT {}",
+            fold("u.display_name"),
+            f.limit
+        ));
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = args
+            .iter()
+            .map(|a| a as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
+        let rows = self.wait(self.tx().query(&sql, &params))?;
+        rows.iter().map(user_from_row).collect()
     }
 
     fn user_ids(&self) -> StoreResult<Vec<UserId>> {

@@ -2,7 +2,7 @@
 //! user's `tokens`).
 
 use super::SqliteConn;
-use crate::store::data::{NewUser, UserRecord, UsersRead, UsersWrite};
+use crate::store::data::{DirectoryFilter, NewUser, UserRecord, UsersRead, UsersWrite, escape_like};
 use crate::store::rows::{USER_COLUMNS, user_from_row};
 use crate::store::{StoreResult, WriteCtx};
 use mchat_shared::UserId;
@@ -74,6 +74,48 @@ impl<C: SqliteConn> UsersRead for C {
             .query_row([user.0], |r| r.get(0))
             .optional()?;
         Ok(role.as_deref().and_then(Role::parse))
+    }
+
+    fn directory(&self, f: &DirectoryFilter) -> StoreResult<Vec<UserRecord>> {
+        let mut sql =
+            format!("SELECT {USER_COLUMNS} FROM users u WHERE (u.role != 'mentor' OR u.mentor_approved = 1)");
+        let mut args: Vec<String> = Vec::new();
+        if let Some(role) = f.role {
+            args.push(role.as_str().to_string());
+            sql.push_str(&format!(" AND u.role = ?{}", args.len()));
+        }
+        if f.available_only {
+            sql.push_str(" AND u.role = 'mentor' AND u.availability = 'available'");
+        }
+        if let Some(tag) = &f.expertise {
+            args.push(tag.clone());
+            sql.push_str(&format!(
+                " AND EXISTS (SELECT 1 FROM json_each(u.expertise) WHERE value = ?{})",
+                args.len()
+            ));
+        }
+        if let Some(q) = &f.q {
+            args.push(format!("%{}%", escape_like(q)));
+            let n = args.len();
+            // Tags are matched one by one, never the stored JSON text (whose
+            // brackets, quotes and commas would match everyone). SQLite's
+            // LIKE folds ASCII letters only.
+            sql.push_str(&format!(
+                " AND (u.username LIKE ?{n} ESCAPE '\\' OR u.display_name LIKE ?{n} ESCAPE '\\' \
+                 OR u.headline LIKE ?{n} ESCAPE '\\' \
+                 OR EXISTS (SELECT 1 FROM json_each(u.expertise) WHERE value LIKE ?{n} ESCAPE '\\'))"
+            ));
+        }
+        sql.push_str(&format!(
+            " ORDER BY (u.availability = 'available') DESC, u.display_name COLLATE NOCASE, u.id LIMIT {}",
+            f.limit
+        ));
+        let mut stmt = self.conn().prepare(&sql)?;
+        let users = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| user_from_row(r, 0))?
+            .map(|row| row.map(|(id, user)| UserRecord { id, user }))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(users)
     }
 
     fn user_ids(&self) -> StoreResult<Vec<UserId>> {
