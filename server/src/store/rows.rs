@@ -15,7 +15,8 @@ pub fn ts_opt(ms: Option<i64>) -> Option<Timestamp> {
     ms.map(ts)
 }
 
-fn tags(json: &str) -> Vec<String> {
+/// A stored JSON array of tags; anything else reads as none.
+pub fn tags(json: &str) -> Vec<String> {
     serde_json::from_str(json).unwrap_or_default()
 }
 

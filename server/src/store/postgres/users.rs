@@ -4,14 +4,10 @@
 use super::tx::PgTx;
 use crate::store::StoreResult;
 use crate::store::data::{DirectoryFilter, NewUser, UserRecord, UsersRead, UsersWrite, escape_like};
-use crate::store::rows::{USER_COLUMNS, ts, ts_opt};
+use crate::store::rows::{USER_COLUMNS, tags, ts, ts_opt};
 use mchat_shared::UserId;
 use mchat_shared::api::{Availability, Profile, Role, User};
 use tokio_postgres::Row;
-
-fn tags(json: &str) -> Vec<String> {
-    serde_json::from_str(json).unwrap_or_default()
-}
 
 /// A user from the [`USER_COLUMNS`] layout (as `rows::user_from_row` reads
 /// it on SQLite).
