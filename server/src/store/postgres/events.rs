@@ -100,6 +100,8 @@ pub(super) fn append(ptx: &mut PgTx<'_>) -> StoreResult<()> {
         "SELECT user_id FROM event_heads WHERE user_id = ANY($1) ORDER BY user_id FOR UPDATE",
         &[&users],
     ))?;
+    // Each user's newest seq, written to their head once after the loop.
+    let mut heads: Vec<i64> = vec![0; users.len()];
     for (user, kind) in &events {
         let payload = serde_json::to_string(kind)?;
         let message = match kind {
@@ -112,11 +114,15 @@ pub(super) fn append(ptx: &mut PgTx<'_>) -> StoreResult<()> {
             &[&user.0, &kind.name(), &payload, &ptx.now, &message],
         ))?;
         let seq: i64 = row.try_get(0)?;
-        ptx.wait(ptx.tx().execute(
-            "UPDATE event_heads SET last_seq = $2 WHERE user_id = $1",
-            &[&user.0, &seq],
-        ))?;
+        if let Ok(i) = users.binary_search(&user.0) {
+            heads[i] = heads[i].max(seq);
+        }
     }
+    ptx.wait(ptx.tx().execute(
+        "UPDATE event_heads h SET last_seq = v.seq FROM unnest($1::BIGINT[], $2::BIGINT[]) AS v(user_id, seq) \
+         WHERE h.user_id = v.user_id",
+        &[&users, &heads],
+    ))?;
     Ok(())
 }
 
@@ -238,5 +244,11 @@ mod tests {
         );
         assert!(other_done_early, "another user's append does not wait for mona's");
         assert_eq!(log(2).await.len(), 2);
+        let head: i64 = watch
+            .query_one("SELECT last_seq FROM event_heads WHERE user_id = 1", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(head, last[2].0, "mona's head is her newest seq");
     }
 }
