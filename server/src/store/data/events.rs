@@ -10,6 +10,15 @@ use mchat_shared::events::EventKind;
 /// JSON exactly as stored.
 pub type StoredEvent = (i64, i64, String);
 
+/// The id of the message an event carries, stored beside it in the log so
+/// an edit or a deletion can rewrite every copy (`events.message_id`).
+pub fn carried_message(kind: &EventKind) -> Option<i64> {
+    match kind {
+        EventKind::MessageNew { message } | EventKind::MessageUpdated { message } => Some(message.id.0),
+        _ => None,
+    }
+}
+
 /// Reading the log.
 pub trait EventsRead {
     /// `user`'s events with a seq above `since`, oldest first, at most `limit`.

@@ -12,7 +12,7 @@ mod templates;
 mod tokens;
 mod users;
 
-pub use events::{EventsRead, EventsWrite, StoredEvent};
+pub use events::{EventsRead, EventsWrite, StoredEvent, carried_message};
 pub use membership::MembershipRead;
 pub use notifications::{NotificationsRead, NotificationsWrite};
 pub use presence::{Member, PresenceInfo, PresenceRead, PresenceWrite};

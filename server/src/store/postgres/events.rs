@@ -11,7 +11,7 @@
 
 use super::tx::PgTx;
 use crate::store::StoreResult;
-use crate::store::data::{EventsRead, EventsWrite, StoredEvent};
+use crate::store::data::{EventsRead, EventsWrite, StoredEvent, carried_message};
 use mchat_shared::UserId;
 use mchat_shared::events::EventKind;
 
@@ -104,10 +104,7 @@ pub(super) fn append(ptx: &mut PgTx<'_>) -> StoreResult<()> {
     let mut heads: Vec<i64> = vec![0; users.len()];
     for (user, kind) in &events {
         let payload = serde_json::to_string(kind)?;
-        let message = match kind {
-            EventKind::MessageNew { message } | EventKind::MessageUpdated { message } => Some(message.id.0),
-            _ => None,
-        };
+        let message = carried_message(kind);
         let row = ptx.wait(ptx.tx().query_one(
             "INSERT INTO events (user_id, kind, payload, created_at, message_id) VALUES ($1, $2, $3, $4, $5) \
              RETURNING seq",

@@ -3,7 +3,7 @@
 //! to live connections after COMMIT.
 
 use super::SqliteConn;
-use crate::store::data::{EventsRead, EventsWrite, StoredEvent};
+use crate::store::data::{EventsRead, EventsWrite, StoredEvent, carried_message};
 use crate::store::events::UserEvent;
 use crate::store::rows::ts;
 use crate::store::{StoreResult, WriteCtx};
@@ -17,10 +17,7 @@ impl WriteCtx<'_> {
     /// published to live connections after COMMIT.
     pub fn emit(&mut self, user: UserId, kind: EventKind) -> StoreResult<Seq> {
         let payload = serde_json::to_string(&kind)?;
-        let message = match &kind {
-            EventKind::MessageNew { message } | EventKind::MessageUpdated { message } => Some(message.id.0),
-            _ => None,
-        };
+        let message = carried_message(&kind);
         let mut stmt = self.conn.prepare_cached(
             "INSERT INTO events (user_id, kind, payload, created_at, message_id) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
