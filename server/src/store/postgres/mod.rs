@@ -58,7 +58,7 @@ impl Backend {
         F: FnOnce(&dyn super::data::Read) -> StoreResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        tx::read(&self.pool, f).await
+        tx::run(&self.pool, tx::Mode::Read, move |tx| f(tx)).await
     }
 
     /// Runs `f` over the write operations in one transaction; resolves after
@@ -68,7 +68,7 @@ impl Backend {
         F: FnOnce(&mut dyn super::data::Tx) -> StoreResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        tx::write(&self.pool, f).await
+        tx::run(&self.pool, tx::Mode::Write, move |tx| f(tx)).await
     }
 
     /// Closes the pool: connections end as they are returned.

@@ -5,7 +5,7 @@
 //! that thread, never the runtime; the connection's own task keeps running
 //! on the runtime.
 
-use crate::store::data::{Now, Read, Tx};
+use crate::store::data::Now;
 use crate::store::{StoreError, StoreResult, now_ms};
 use deadpool_postgres::{Object, Pool};
 use mchat_shared::UserId;
@@ -47,7 +47,7 @@ impl Now for PgTx<'_> {
 
 /// Whether a job may write: reads run in a read-only snapshot.
 #[derive(Clone, Copy)]
-enum Mode {
+pub(super) enum Mode {
     Read,
     Write,
 }
@@ -55,7 +55,7 @@ enum Mode {
 /// Takes a connection from the pool (503 when the database cannot be
 /// reached) and runs `job` on a blocking thread inside one transaction:
 /// committed when it succeeds, rolled back when it fails or panics.
-async fn run<T, F>(pool: &Pool, mode: Mode, job: F) -> StoreResult<T>
+pub(super) async fn run<T, F>(pool: &Pool, mode: Mode, job: F) -> StoreResult<T>
 where
     F: FnOnce(&mut PgTx<'_>) -> StoreResult<T> + Send + 'static,
     T: Send + 'static,
@@ -97,23 +97,4 @@ where
         // A panic dropped the transaction (rolled back) and the connection.
         Err(_) => Err(StoreError::Internal("a database request panicked".into())),
     }
-}
-
-/// Runs `f` over the read operations, in a read-only snapshot.
-pub async fn read<T, F>(pool: &Pool, f: F) -> StoreResult<T>
-where
-    F: FnOnce(&dyn Read) -> StoreResult<T> + Send + 'static,
-    T: Send + 'static,
-{
-    run(pool, Mode::Read, move |tx| f(tx)).await
-}
-
-/// Runs `f` over the write operations in one transaction; resolves after
-/// COMMIT.
-pub async fn write<T, F>(pool: &Pool, f: F) -> StoreResult<T>
-where
-    F: FnOnce(&mut dyn Tx) -> StoreResult<T> + Send + 'static,
-    T: Send + 'static,
-{
-    run(pool, Mode::Write, move |tx| f(tx)).await
 }
