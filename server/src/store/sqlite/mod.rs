@@ -5,8 +5,6 @@
 //! a time; the rest still run their SQL beside their rules.
 
 pub(crate) use events::rewrite_message;
-#[cfg(test)]
-pub(crate) use users::TAKEN_SQL;
 
 mod events;
 mod membership;

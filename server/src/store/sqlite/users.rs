@@ -12,7 +12,7 @@ use rusqlite::{OptionalExtension, params};
 /// Whether a user other than `?2` has a username or display name with the
 /// key `?1`: two single-column lookups rather than one `OR`, so each uses
 /// its index.
-pub(crate) const TAKEN_SQL: &str = "SELECT EXISTS(SELECT 1 FROM users WHERE username_key = ?1 AND id IS NOT ?2) \
+const TAKEN_SQL: &str = "SELECT EXISTS(SELECT 1 FROM users WHERE username_key = ?1 AND id IS NOT ?2) \
      OR EXISTS(SELECT 1 FROM users WHERE display_key = ?1 AND id IS NOT ?2)";
 
 impl<C: SqliteConn> UsersRead for C {
@@ -217,5 +217,29 @@ impl UsersWrite for WriteCtx<'_> {
             .prepare_cached("UPDATE tokens SET revoked_at = ?2 WHERE revoked_at IS NULL AND user_id = ?1")?
             .execute(params![user.0, self.now])?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TAKEN_SQL;
+    use rusqlite::{Connection, params};
+
+    /// Registration stays fast with many users: both lookups use an index.
+    #[test]
+    fn lookups_use_the_indexes() {
+        let mut conn = Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        crate::store::migrations::apply(&mut conn).unwrap_or_else(|e| panic!("{e}"));
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {TAKEN_SQL}"))
+            .and_then(|mut stmt| {
+                stmt.query_map(params!["k", 1], |r| r.get::<_, String>(3))?
+                    .collect::<Result<_, _>>()
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        let plan = plan.join("\n");
+        assert!(plan.contains("INDEX users_username_key"), "{plan}");
+        assert!(plan.contains("INDEX users_display_key"), "{plan}");
+        assert!(!plan.contains("SCAN users"), "{plan}");
     }
 }
