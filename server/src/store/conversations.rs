@@ -3,20 +3,20 @@
 //! system message into the thread, a notification for the other side, and
 //! events for both — in one transaction.
 //!
-//! Authorization lives in the queries: every lookup joins `participants` on
-//! the caller, so a conversation the caller is not in is simply not found.
+//! Authorization lives in the lookups: every one goes through the caller's
+//! participant row, so a conversation the caller is not in is simply not
+//! found. The rules live here, over the storage traits
+//! (`data/conversations.rs`); each backend has the SQL.
 
-use super::messages::{MessageInsert, insert_message};
+use super::data::{NewMessage, Read, Tx, direct_key};
+use super::messages::insert_message;
 use super::notifications::notify;
-use super::rows::{USER_COLUMNS, brief, marker, message_at, ts, ts_opt, user_from_row};
-use super::users::load_user;
-use super::{Store, StoreError, StoreResult, WriteCtx};
+use super::{Store, StoreError, StoreResult};
 use mchat_shared::api::{
     Conversation, ConversationStatus, MessageKind, NotificationKind, Role, SystemAction,
 };
 use mchat_shared::events::EventKind;
-use mchat_shared::{ConversationId, ErrorCode, MessageId, UserId};
-use rusqlite::{Connection, OptionalExtension, params};
+use mchat_shared::{ConversationId, ErrorCode, UserId};
 
 /// A status change asked for by a participant.
 #[derive(Debug, Clone)]
@@ -27,71 +27,9 @@ pub enum Transition {
     Reopen,
 }
 
-/// One conversation as seen by `me.user_id`: the peer, markers, unread count,
-/// the last message. Used by both the list and the single lookup.
-fn select_sql(filter: &str) -> String {
-    format!(
-        "SELECT c.id, c.status, r.username, c.created_at, c.last_activity_at, c.expires_at, \
-         me.delivered_up_to, me.read_up_to, me.muted, me.archived, \
-         peer.delivered_up_to, peer.read_up_to, \
-         (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = c.id AND x.id > me.read_up_to \
-            AND (x.sender_id IS NULL OR x.sender_id != me.user_id)) AS unread, \
-         (SELECT lt.sender_id FROM messages lt WHERE lt.id = c.last_text_message_id) AS last_text_sender, \
-         me.user_id, \
-         {USER_COLUMNS}, \
-         m.id, m.conversation_id, s.username, m.kind, m.body, m.system_action, m.client_id, m.reply_to, \
-         m.created_at, m.edited_at, m.deleted_at \
-         FROM participants me \
-         JOIN conversations c ON c.id = me.conversation_id \
-         JOIN participants peer ON peer.conversation_id = c.id AND peer.user_id != me.user_id \
-         JOIN users u ON u.id = peer.user_id \
-         JOIN users r ON r.id = c.requested_by \
-         LEFT JOIN messages m ON m.id = c.last_message_id \
-         LEFT JOIN users s ON s.id = m.sender_id \
-         WHERE me.user_id = ?1 {filter}"
-    )
-}
-
-fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Conversation> {
-    let status = ConversationStatus::parse(&row.get::<_, String>(1)?).unwrap_or(ConversationStatus::Pending);
-    let me = UserId(row.get(14)?);
-    let (_, peer) = user_from_row(row, 15)?;
-    let msg_at = 15 + 14;
-    let last_message = match row.get::<_, Option<i64>>(msg_at)? {
-        Some(_) => Some(message_at(row, msg_at)?),
-        None => None,
-    };
-    let last_text_sender = row.get::<_, Option<i64>>(13)?.map(UserId);
-    let open = matches!(status, ConversationStatus::Pending | ConversationStatus::Accepted);
-    Ok(Conversation {
-        id: ConversationId(row.get(0)?),
-        status,
-        requested_by: row.get(2)?,
-        created_at: ts(row.get(3)?),
-        last_activity_at: ts(row.get(4)?),
-        expires_at: if status == ConversationStatus::Pending {
-            ts_opt(row.get(5)?)
-        } else {
-            None
-        },
-        my_markers: marker(String::new(), MessageId(row.get(6)?), MessageId(row.get(7)?)),
-        muted: row.get(8)?,
-        archived: row.get(9)?,
-        peer_markers: marker(
-            peer.username.clone(),
-            MessageId(row.get(10)?),
-            MessageId(row.get(11)?),
-        ),
-        unread: row.get(12)?,
-        awaiting_reply: open && last_text_sender.is_some_and(|s| s != me),
-        peer: brief(&peer),
-        last_message,
-    })
-}
-
 /// Completes the `last_message` of each conversation (quote, reactions,
 /// attachment) with one `hydrate` call for the whole list.
-fn hydrate_last(conn: &Connection, list: &mut [Conversation]) -> StoreResult<()> {
+fn hydrate_last(r: &dyn Read, list: &mut [Conversation]) -> StoreResult<()> {
     let owners: Vec<usize> = (0..list.len())
         .filter(|&i| list[i].last_message.is_some())
         .collect();
@@ -99,7 +37,7 @@ fn hydrate_last(conn: &Connection, list: &mut [Conversation]) -> StoreResult<()>
         .iter()
         .filter_map(|&i| list[i].last_message.take())
         .collect();
-    super::hydrate::hydrate(conn, &mut last)?;
+    super::hydrate::hydrate(r, &mut last)?;
     for (i, m) in owners.into_iter().zip(last) {
         list[i].last_message = Some(m);
     }
@@ -107,71 +45,43 @@ fn hydrate_last(conn: &Connection, list: &mut [Conversation]) -> StoreResult<()>
 }
 
 /// Loads conversation `id` as `me` sees it; not a participant → not found.
-pub(super) fn load(conn: &Connection, me: UserId, id: ConversationId) -> StoreResult<Conversation> {
-    let username: String = conn
-        .prepare_cached("SELECT username FROM users WHERE id = ?1")?
-        .query_row([me.0], |r| r.get(0))?;
-    let mut conv = conn
-        .prepare_cached(&select_sql("AND c.id = ?2"))?
-        .query_row(params![me.0, id.0], from_row)
-        .optional()?
-        .ok_or_else(|| StoreError::not_found("conversation"))?;
-    conv.my_markers.username = username;
-    hydrate_last(conn, std::slice::from_mut(&mut conv))?;
+pub(super) fn load(r: &dyn Read, me: UserId, id: ConversationId) -> StoreResult<Conversation> {
+    let username = r.username(me)?;
+    let mut conv = r
+        .conversation_row(me, id)?
+        .ok_or_else(|| StoreError::not_found("conversation"))?
+        .into_conversation(username);
+    hydrate_last(r, std::slice::from_mut(&mut conv))?;
     Ok(conv)
 }
 
-/// The participants of a conversation (user ids).
-pub(super) fn participants(conn: &Connection, conv: ConversationId) -> StoreResult<Vec<UserId>> {
-    use super::data::MembershipRead;
-    super::sqlite::SqliteRead(conn).participants(conv)
+/// My conversations (archived ones, or the others), hydrated.
+fn list(r: &dyn Read, me: UserId, archived: bool) -> StoreResult<Vec<Conversation>> {
+    let username = r.username(me)?;
+    let mut list: Vec<Conversation> = r
+        .conversation_rows(me, archived)?
+        .into_iter()
+        .map(|row| row.into_conversation(username.clone()))
+        .collect();
+    hydrate_last(r, &mut list)?;
+    Ok(list)
 }
 
 /// Status and requester of a conversation `me` is in; otherwise not found.
 pub(super) fn status_of(
-    conn: &Connection,
+    r: &dyn Read,
     me: UserId,
     conv: ConversationId,
 ) -> StoreResult<(ConversationStatus, UserId)> {
-    conn.prepare_cached(
-        "SELECT c.status, c.requested_by FROM conversations c \
-         JOIN participants p ON p.conversation_id = c.id AND p.user_id = ?1 WHERE c.id = ?2",
-    )?
-    .query_row(params![me.0, conv.0], |r| {
-        Ok((
-            ConversationStatus::parse(&r.get::<_, String>(0)?).unwrap_or(ConversationStatus::Pending),
-            UserId(r.get(1)?),
-        ))
-    })
-    .optional()?
-    .ok_or_else(|| StoreError::not_found("conversation"))
-}
-
-fn username_of(conn: &Connection, id: UserId) -> StoreResult<String> {
-    Ok(conn
-        .prepare_cached("SELECT username FROM users WHERE id = ?1")?
-        .query_row([id.0], |r| r.get(0))?)
-}
-
-fn set_status(
-    ctx: &mut WriteCtx<'_>,
-    conv: ConversationId,
-    status: ConversationStatus,
-    expires_at: Option<i64>,
-) -> StoreResult<()> {
-    ctx.conn.execute(
-        "UPDATE conversations SET status = ?2, status_changed_at = ?3, last_activity_at = ?3, expires_at = ?4 \
-         WHERE id = ?1",
-        params![conv.0, status.as_str(), ctx.now, expires_at],
-    )?;
-    Ok(())
+    r.conversation_status(me, conv)?
+        .ok_or_else(|| StoreError::not_found("conversation"))
 }
 
 /// Writes the system message, the events for everyone in the conversation,
 /// and a notification for `notify_user`.
 #[allow(clippy::too_many_arguments)]
 fn record_change(
-    ctx: &mut WriteCtx<'_>,
+    tx: &mut dyn Tx,
     conv: ConversationId,
     status: ConversationStatus,
     actor: Option<UserId>,
@@ -182,8 +92,8 @@ fn record_change(
     note: String,
 ) -> StoreResult<()> {
     insert_message(
-        ctx,
-        MessageInsert {
+        tx,
+        NewMessage {
             conversation: conv,
             sender: actor,
             kind: MessageKind::System,
@@ -191,11 +101,12 @@ fn record_change(
             system: Some(action),
             client_id: None,
             reply_to: None,
+            file: None,
         },
     )?;
-    let actor_name = actor.map(|a| username_of(ctx.conn, a)).transpose()?;
-    let everyone = participants(ctx.conn, conv)?;
-    ctx.emit_all(
+    let actor_name = actor.map(|a| tx.username(a)).transpose()?;
+    let everyone = tx.participants(conv)?;
+    tx.emit_all(
         &everyone,
         EventKind::ConversationUpdated {
             conversation_id: conv,
@@ -203,7 +114,7 @@ fn record_change(
             actor: actor_name,
         },
     )?;
-    notify(ctx, notify_user, kind, note, Some(conv), actor)
+    notify(tx, notify_user, kind, note, Some(conv), actor)
 }
 
 /// What `request` did.
@@ -213,7 +124,7 @@ pub(super) struct Requested {
 }
 
 fn request(
-    ctx: &mut WriteCtx<'_>,
+    tx: &mut dyn Tx,
     me: UserId,
     to: &str,
     intro: String,
@@ -221,41 +132,32 @@ fn request(
     ttl_ms: i64,
 ) -> StoreResult<Requested> {
     // A retried request (same client_id) returns what the first one made.
-    if let Some(cid) = &client_id {
-        let existing: Option<(ConversationId, String)> = ctx
-            .conn
-            .prepare_cached(
-                "SELECT conversation_id, body FROM messages WHERE sender_id = ?1 AND client_id = ?2",
-            )?
-            .query_row(params![me.0, cid], |r| Ok((ConversationId(r.get(0)?), r.get(1)?)))
-            .optional()?;
-        if let Some((conversation, body)) = existing {
-            if body != intro {
-                return Err(StoreError::api(
-                    ErrorCode::IdempotencyConflict,
-                    "this client_id was already used for a different message",
-                ));
-            }
-            return Ok(Requested {
-                conversation,
-                created: false,
-            });
+    if let Some(cid) = &client_id
+        && let Some(before) = tx.sent_with_client_id(me, cid)?
+    {
+        if before.body != intro {
+            return Err(StoreError::api(
+                ErrorCode::IdempotencyConflict,
+                "this client_id was already used for a different message",
+            ));
         }
+        return Ok(Requested {
+            conversation: before.conversation,
+            created: false,
+        });
     }
-    let me_rec = load_user(ctx.conn, me)?;
-    let target_id = ctx
-        .conn
-        .prepare_cached("SELECT id FROM users WHERE username = ?1")?
-        .query_row([to], |r| r.get(0).map(UserId))
-        .optional()?
+    let me_rec = tx.user(me)?.ok_or_else(|| StoreError::not_found("user"))?;
+    let target_rec = tx
+        .user_named(to)?
         .ok_or_else(|| StoreError::api(ErrorCode::NotFound, format!("no user named {to}")))?;
+    let target_id = target_rec.id;
     if target_id == me {
         return Err(StoreError::api(
             ErrorCode::ValidationFailed,
             "you cannot request a conversation with yourself",
         ));
     }
-    let target = load_user(ctx.conn, target_id)?.user;
+    let target = target_rec.user;
     let approved = |u: &mchat_shared::api::User| u.mentor_approved == Some(true);
     match (me_rec.user.role, target.role) {
         // Unapproved mentors are hidden from everyone but admins (and
@@ -288,34 +190,20 @@ fn request(
         }
     }
 
-    let key = format!("{}:{}", me.min(target_id), me.max(target_id));
-    let existing: Option<(ConversationId, String, UserId)> = ctx
-        .conn
-        .prepare_cached("SELECT id, status, requested_by FROM conversations WHERE direct_key = ?1")?
-        .query_row([&key], |r| {
-            Ok((ConversationId(r.get(0)?), r.get(1)?, UserId(r.get(2)?)))
-        })
-        .optional()?;
-    let expires_at = ctx.now.saturating_add(ttl_ms);
-    let conv = match existing {
+    let key = direct_key(me, target_id);
+    let expires_at = tx.now().saturating_add(ttl_ms);
+    let conv = match tx.direct_conversation(&key)? {
         None => {
-            ctx.conn.execute(
-                "INSERT INTO conversations (direct_key, status, requested_by, created_at, status_changed_at, \
-                 last_activity_at, expires_at) VALUES (?1, 'pending', ?2, ?3, ?3, ?3, ?4)",
-                params![key, me.0, ctx.now, expires_at],
-            )?;
-            let conv = ConversationId(ctx.conn.last_insert_rowid());
+            let conv = tx.insert_conversation(&key, me, expires_at)?;
             for user in [me, target_id] {
-                ctx.conn.execute(
-                    "INSERT INTO participants (conversation_id, user_id, joined_at) VALUES (?1, ?2, ?3)",
-                    params![conv.0, user.0, ctx.now],
-                )?;
+                tx.insert_participant(conv, user)?;
             }
             conv
         }
-        Some((conv, status, requested_by)) => {
-            let status = ConversationStatus::parse(&status).unwrap_or(ConversationStatus::Pending);
-            match status {
+        Some(existing) => {
+            let conv = existing.id;
+            tx.lock_conversation(conv)?;
+            match existing.status {
                 ConversationStatus::Pending
                 | ConversationStatus::Accepted
                 | ConversationStatus::Completed => {
@@ -324,7 +212,7 @@ fn request(
                         created: false,
                     });
                 }
-                ConversationStatus::Declined if requested_by == me => {
+                ConversationStatus::Declined if existing.requested_by == me => {
                     return Err(StoreError::api(
                         ErrorCode::RequestDeclined,
                         format!("{to} declined your earlier request"),
@@ -332,19 +220,15 @@ fn request(
                 }
                 // Expired, or declined by me: a fresh request renews the conversation.
                 ConversationStatus::Declined | ConversationStatus::Expired => {
-                    ctx.conn.execute(
-                        "UPDATE conversations SET status = 'pending', requested_by = ?2, status_changed_at = ?3, \
-                         last_activity_at = ?3, expires_at = ?4 WHERE id = ?1",
-                        params![conv.0, me.0, ctx.now, expires_at],
-                    )?;
+                    tx.renew_request(conv, me, expires_at)?;
                     conv
                 }
             }
         }
     };
     insert_message(
-        ctx,
-        MessageInsert {
+        tx,
+        NewMessage {
             conversation: conv,
             sender: Some(me),
             kind: MessageKind::Text,
@@ -352,10 +236,11 @@ fn request(
             system: None,
             client_id,
             reply_to: None,
+            file: None,
         },
     )?;
-    let everyone = participants(ctx.conn, conv)?;
-    ctx.emit_all(
+    let everyone = tx.participants(conv)?;
+    tx.emit_all(
         &everyone,
         EventKind::ConversationUpdated {
             conversation_id: conv,
@@ -364,7 +249,7 @@ fn request(
         },
     )?;
     notify(
-        ctx,
+        tx,
         target_id,
         NotificationKind::RequestReceived,
         format!("{} asked you for a conversation", me_rec.user.username),
@@ -377,15 +262,17 @@ fn request(
     })
 }
 
-fn transition(ctx: &mut WriteCtx<'_>, me: UserId, conv: ConversationId, t: Transition) -> StoreResult<()> {
+fn transition(tx: &mut dyn Tx, me: UserId, conv: ConversationId, t: Transition) -> StoreResult<()> {
     use ConversationStatus as S;
-    let (status, requested_by) = status_of(ctx.conn, me, conv)?;
-    let peer = participants(ctx.conn, conv)?
+    tx.lock_conversation(conv)?;
+    let (status, requested_by) = status_of(tx, me, conv)?;
+    let peer = tx
+        .participants(conv)?
         .into_iter()
         .find(|&u| u != me)
         .ok_or_else(|| StoreError::Internal(format!("conversation {conv} has no peer")))?;
-    let me_name = username_of(ctx.conn, me)?;
-    let peer_name = username_of(ctx.conn, peer)?;
+    let me_name = tx.username(me)?;
+    let peer_name = tx.username(peer)?;
     let target = match &t {
         Transition::Accept => S::Accepted,
         Transition::Decline(_) => S::Declined,
@@ -423,7 +310,7 @@ fn transition(ctx: &mut WriteCtx<'_>, me: UserId, conv: ConversationId, t: Trans
             format!("only {peer_name} can answer this request"),
         ));
     }
-    set_status(ctx, conv, target, None)?;
+    tx.set_conversation_status(conv, target, None)?;
     let (action, text, kind, note) = match t {
         Transition::Accept => (
             SystemAction::Accepted,
@@ -453,27 +340,30 @@ fn transition(ctx: &mut WriteCtx<'_>, me: UserId, conv: ConversationId, t: Trans
             format!("{me_name} reopened your conversation"),
         ),
     };
-    record_change(ctx, conv, target, Some(me), action, text, peer, kind, note)
+    record_change(tx, conv, target, Some(me), action, text, peer, kind, note)
 }
 
-fn expire_due(ctx: &mut WriteCtx<'_>) -> StoreResult<u32> {
-    let due: Vec<(ConversationId, UserId)> = ctx
-        .conn
-        .prepare_cached(
-            "SELECT id, requested_by FROM conversations WHERE status = 'pending' AND expires_at <= ?1 LIMIT 500",
-        )?
-        .query_map([ctx.now], |r| Ok((ConversationId(r.get(0)?), UserId(r.get(1)?))))?
-        .collect::<Result<_, _>>()?;
+fn expire_due(tx: &mut dyn Tx) -> StoreResult<u32> {
+    let due = tx.due_requests(tx.now(), 500)?;
+    let mut expired = 0;
     for &(conv, requester) in &due {
-        let peer = participants(ctx.conn, conv)?
+        tx.lock_conversation(conv)?;
+        // Another node may have answered it since it was listed.
+        match tx.conversation_status(requester, conv)? {
+            Some((ConversationStatus::Pending, by)) if by == requester => {}
+            _ => continue,
+        }
+        let peer = tx
+            .participants(conv)?
             .into_iter()
             .find(|&u| u != requester)
-            .map(|p| username_of(ctx.conn, p))
+            .map(|p| tx.username(p))
             .transpose()?
             .unwrap_or_default();
-        set_status(ctx, conv, ConversationStatus::Expired, None)?;
+        tx.set_conversation_status(conv, ConversationStatus::Expired, None)?;
+        expired += 1;
         record_change(
-            ctx,
+            tx,
             conv,
             ConversationStatus::Expired,
             None,
@@ -484,7 +374,7 @@ fn expire_due(ctx: &mut WriteCtx<'_>) -> StoreResult<u32> {
             format!("your request to {peer} expired without an answer"),
         )?;
     }
-    Ok(due.len() as u32)
+    Ok(expired)
 }
 
 impl Store {
@@ -497,9 +387,9 @@ impl Store {
         client_id: Option<String>,
         ttl_ms: i64,
     ) -> StoreResult<(Conversation, bool)> {
-        self.write(move |ctx| {
-            let r = request(ctx, me, &to, intro, client_id, ttl_ms)?;
-            Ok((load(ctx.conn, me, r.conversation)?, r.created))
+        self.write_data(move |tx| {
+            let r = request(tx, me, &to, intro, client_id, ttl_ms)?;
+            Ok((load(tx, me, r.conversation)?, r.created))
         })
         .await
     }
@@ -510,15 +400,15 @@ impl Store {
         conv: ConversationId,
         t: Transition,
     ) -> StoreResult<Conversation> {
-        self.write(move |ctx| {
-            transition(ctx, me, conv, t)?;
-            load(ctx.conn, me, conv)
+        self.write_data(move |tx| {
+            transition(tx, me, conv, t)?;
+            load(tx, me, conv)
         })
         .await
     }
 
     pub async fn conversation(&self, me: UserId, conv: ConversationId) -> StoreResult<Conversation> {
-        self.read(move |conn| load(conn, me, conv)).await
+        self.read_data(move |r| load(r, me, conv)).await
     }
 
     /// My conversations, most recent activity first. Writes committed in one
@@ -526,26 +416,11 @@ impl Store {
     /// activity writes one, and message ids follow commit order).
     /// `archived`: false leaves archived conversations out, true lists only them.
     pub async fn conversations(&self, me: UserId, archived: bool) -> StoreResult<Vec<Conversation>> {
-        self.read(move |conn| {
-            let username = username_of(conn, me)?;
-            let mut stmt = conn.prepare_cached(&select_sql(
-                "AND (me.archived != 0) = ?2 \
-                 ORDER BY c.last_activity_at DESC, c.last_message_id DESC, c.id DESC",
-            ))?;
-            let mut list = stmt
-                .query_map(params![me.0, archived], from_row)?
-                .collect::<Result<Vec<_>, _>>()?;
-            for c in &mut list {
-                c.my_markers.username = username.clone();
-            }
-            hydrate_last(conn, &mut list)?;
-            Ok(list)
-        })
-        .await
+        self.read_data(move |r| list(r, me, archived)).await
     }
 
     /// Expires requests left pending past their deadline. Returns how many.
     pub async fn expire_requests(&self) -> StoreResult<u32> {
-        self.write(expire_due).await
+        self.write_data(expire_due).await
     }
 }

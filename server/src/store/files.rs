@@ -6,68 +6,18 @@
 //! who may read it: the uploader, and the participants of a conversation
 //! with a (non-deleted) message that carries it. Deleting the last message
 //! that carries a file removes its row, and its bytes once no row names them.
+//! The rules live here, over the storage traits (`data/files.rs`).
 
-use super::rows::ts;
+use super::data::{NewFile, Read, Tx};
 use super::{Store, StoreError, StoreResult};
-use mchat_shared::api::{Attachment, FileInfo, Message};
+use mchat_shared::api::FileInfo;
 use mchat_shared::{ErrorCode, FileId, MessageId, UserId};
-use rusqlite::{Connection, OptionalExtension, params};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-/// The columns [`file_from_row`] reads, from the table alias `f`.
-const FILE_COLUMNS: &str = "f.id, f.name, f.size, f.content_type, f.sha256, f.created_at";
-
-fn file_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FileInfo> {
-    Ok(FileInfo {
-        id: FileId(r.get(0)?),
-        name: r.get(1)?,
-        size: u64::try_from(r.get::<_, i64>(2)?).unwrap_or(0),
-        content_type: r.get(3)?,
-        sha256: r.get(4)?,
-        created_at: ts(r.get(5)?),
-    })
-}
-
-/// Fills `attachment` on the messages that carry a file, with one query for the page.
-pub(super) fn attachments(conn: &Connection, messages: &mut [Message]) -> StoreResult<()> {
-    let Some(ids) = super::hydrate::live_ids(messages) else {
-        return Ok(());
-    };
-    let mut stmt = conn.prepare_cached(
-        "SELECT m.id, f.id, f.name, f.size, f.content_type FROM messages m JOIN files f ON f.id = m.file_id \
-         WHERE m.id IN (SELECT value FROM json_each(?1))",
-    )?;
-    let mut found: HashMap<MessageId, Attachment> = HashMap::new();
-    let rows = stmt.query_map([ids], |r| {
-        Ok((
-            MessageId(r.get(0)?),
-            Attachment {
-                id: FileId(r.get(1)?),
-                name: r.get(2)?,
-                size: u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0),
-                content_type: r.get(4)?,
-            },
-        ))
-    })?;
-    for row in rows {
-        let (id, attachment) = row?;
-        found.insert(id, attachment);
-    }
-    for m in messages.iter_mut() {
-        if let Some(a) = found.remove(&m.id) {
-            m.attachment = Some(a);
-        }
-    }
-    Ok(())
-}
-
 /// Checks that `file` was uploaded by `me` (the only files one may attach).
-pub(super) fn check_own_file(conn: &Connection, me: UserId, file: FileId) -> StoreResult<()> {
-    let mine: bool = conn
-        .prepare_cached("SELECT EXISTS(SELECT 1 FROM files WHERE id = ?1 AND uploader_id = ?2)")?
-        .query_row(params![file.0, me.0], |r| r.get(0))?;
-    if mine {
+pub(super) fn check_own_file(r: &dyn Read, me: UserId, file: FileId) -> StoreResult<()> {
+    if r.uploaded_by(file, me)? {
         Ok(())
     } else {
         Err(StoreError::not_found("file"))
@@ -84,20 +34,17 @@ impl Store {
         size: u64,
         content_type: String,
     ) -> StoreResult<FileInfo> {
-        self.write(move |ctx| {
+        self.write_data(move |tx| {
             let size = i64::try_from(size)
                 .map_err(|_| StoreError::api(ErrorCode::PayloadTooLarge, "the file is too large"))?;
-            ctx.conn
-                .prepare_cached(
-                    "INSERT INTO files (uploader_id, sha256, name, size, content_type, created_at) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                )?
-                .execute(params![uploader.0, sha256, name, size, content_type, ctx.now])?;
-            let id = FileId(ctx.conn.last_insert_rowid());
-            Ok(ctx
-                .conn
-                .prepare_cached(&format!("SELECT {FILE_COLUMNS} FROM files f WHERE f.id = ?1"))?
-                .query_row([id.0], file_from_row)?)
+            let id = tx.insert_file(&NewFile {
+                uploader,
+                sha256,
+                name,
+                size,
+                content_type,
+            })?;
+            tx.file(id)?.ok_or_else(|| StoreError::not_found("file"))
         })
         .await
     }
@@ -106,15 +53,9 @@ impl Store {
     /// non-deleted message of a conversation they take part in. Anything
     /// else is "no such file" (existence is never revealed).
     pub async fn file_for_download(&self, me: UserId, id: FileId) -> StoreResult<FileInfo> {
-        self.read(move |conn| {
-            conn.prepare_cached(&format!(
-                "SELECT {FILE_COLUMNS} FROM files f WHERE f.id = ?1 AND (f.uploader_id = ?2 OR EXISTS( \
-                 SELECT 1 FROM messages m JOIN participants p ON p.conversation_id = m.conversation_id \
-                 WHERE m.file_id = f.id AND m.deleted_at IS NULL AND p.user_id = ?2))"
-            ))?
-            .query_row(params![id.0, me.0], file_from_row)
-            .optional()?
-            .ok_or_else(|| StoreError::not_found("file"))
+        self.read_data(move |r| {
+            r.readable_file(me, id)?
+                .ok_or_else(|| StoreError::not_found("file"))
         })
         .await
     }
@@ -126,11 +67,7 @@ impl Store {
     /// no upload is then between its rename and its row.
     pub async fn prepare_files_dir(&self, files_dir: PathBuf) -> StoreResult<()> {
         let known: HashSet<String> = self
-            .read(|conn| {
-                let mut stmt = conn.prepare("SELECT DISTINCT sha256 FROM files")?;
-                let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-                Ok(rows.collect::<Result<HashSet<_>, _>>()?)
-            })
+            .read_data(|r| Ok(r.blob_hashes()?.into_iter().collect()))
             .await?;
         tokio::task::spawn_blocking(move || sweep_files_dir(&files_dir, &known))
             .await
@@ -175,34 +112,24 @@ impl Store {
 /// more (an upload not yet sent keeps its row, and so the blob), condemned
 /// here, inside the transaction that decided it (see `blobs`).
 pub(super) fn detach_file(
-    conn: &Connection,
+    tx: &mut dyn Tx,
     pins: &std::sync::Arc<super::blobs::BlobPins>,
     message: MessageId,
 ) -> StoreResult<Option<super::blobs::Condemned>> {
-    let file: Option<FileId> = conn
-        .prepare_cached("SELECT file_id FROM messages WHERE id = ?1")?
-        .query_row([message.0], |r| r.get::<_, Option<i64>>(0))
-        .optional()?
-        .flatten()
-        .map(FileId);
-    let Some(file) = file else { return Ok(None) };
-    conn.prepare_cached("UPDATE messages SET file_id = NULL WHERE id = ?1")?
-        .execute([message.0])?;
-    let still_sent: bool = conn
-        .prepare_cached("SELECT EXISTS(SELECT 1 FROM messages WHERE file_id = ?1)")?
-        .query_row([file.0], |r| r.get(0))?;
-    if still_sent {
+    let Some(file) = tx.take_message_file(message)? else {
+        return Ok(None);
+    };
+    if tx.file_carried(file)? {
         return Ok(None);
     }
-    let sha: Option<String> = conn
-        .prepare_cached("DELETE FROM files WHERE id = ?1 RETURNING sha256")?
-        .query_row([file.0], |r| r.get(0))
-        .optional()?;
-    let Some(sha) = sha else { return Ok(None) };
-    let shared: bool = conn
-        .prepare_cached("SELECT EXISTS(SELECT 1 FROM files WHERE sha256 = ?1)")?
-        .query_row([&sha], |r| r.get(0))?;
-    Ok(if shared { None } else { pins.condemn(sha) })
+    let Some(sha) = tx.delete_file(file)? else {
+        return Ok(None);
+    };
+    Ok(if tx.blob_named(&sha)? {
+        None
+    } else {
+        pins.condemn(sha)
+    })
 }
 
 /// `files/ab/cdef…` for a hex SHA-256; `None` for anything else, so a

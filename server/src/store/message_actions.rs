@@ -26,65 +26,31 @@
 //!   twice or removing what is not there is a no-op.
 //!
 //! Every change emits `message_updated` (the whole message after it) to
-//! every participant in the same transaction; a no-op emits nothing.
+//! every participant in the same transaction; a no-op emits nothing. The
+//! rules live here, over the storage traits (`data/messages.rs`).
 
 use super::blobs::BlobPins;
-use super::conversations::participants;
+use super::data::{MessageTarget, Read, Tx};
 use super::messages::load_message;
-use super::rows::ts;
-use super::sqlite::rewrite_message;
-use super::{Store, StoreError, StoreResult, WriteCtx};
-use mchat_shared::api::{ConversationStatus, Message, MessageEdit, MessageEdits, MessageKind, Role};
+use super::{Store, StoreError, StoreResult};
+use mchat_shared::api::{ConversationStatus, Message, MessageEdits, MessageKind, Role};
 use mchat_shared::events::EventKind;
 use mchat_shared::limits::REACTIONS_PER_USER_MAX;
-use mchat_shared::{ConversationId, ErrorCode, MessageId, ScheduledId, UserId};
-use rusqlite::{Connection, OptionalExtension, params};
+use mchat_shared::{ConversationId, ErrorCode, MessageId, UserId};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// What the checks need to know about a message.
-struct Target {
-    conversation: ConversationId,
-    sender: Option<UserId>,
-    kind: MessageKind,
-    body: String,
-    deleted: bool,
-    status: ConversationStatus,
-    /// Whether the caller is a participant, and an admin.
-    member: bool,
-    admin: bool,
-}
-
 /// The message `id` as `me` may see it: only through my participant row,
 /// unless `admin_too` and I am an admin. Otherwise not found.
-fn target(conn: &Connection, me: UserId, id: MessageId, admin_too: bool) -> StoreResult<Target> {
-    let found = conn
-        .prepare_cached(
-            "SELECT m.conversation_id, m.sender_id, m.kind, m.body, m.deleted_at IS NOT NULL, c.status, \
-             EXISTS(SELECT 1 FROM participants p \
-                    WHERE p.conversation_id = m.conversation_id AND p.user_id = ?2), \
-             (SELECT u.role FROM users u WHERE u.id = ?2) \
-             FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.id = ?1",
-        )?
-        .query_row(params![id.0, me.0], |r| {
-            let role: Option<String> = r.get(7)?;
-            Ok(Target {
-                conversation: ConversationId(r.get(0)?),
-                sender: r.get::<_, Option<i64>>(1)?.map(UserId),
-                kind: MessageKind::parse(&r.get::<_, String>(2)?).unwrap_or(MessageKind::Text),
-                body: r.get(3)?,
-                deleted: r.get(4)?,
-                status: ConversationStatus::parse(&r.get::<_, String>(5)?)
-                    .unwrap_or(ConversationStatus::Pending),
-                member: r.get(6)?,
-                admin: role.as_deref().and_then(Role::parse) == Some(Role::Admin),
-            })
-        })
-        .optional()?;
-    match found {
-        Some(t) if t.member || (admin_too && t.admin) => Ok(t),
+fn target(r: &dyn Read, me: UserId, id: MessageId, admin_too: bool) -> StoreResult<MessageTarget> {
+    match r.message_target(me, id)? {
+        Some(t) if t.member || (admin_too && t.asker_role == Some(Role::Admin)) => Ok(t),
         _ => Err(StoreError::not_found("message")),
     }
+}
+
+fn is_admin(t: &MessageTarget) -> bool {
+    t.asker_role == Some(Role::Admin)
 }
 
 /// Edits and reactions need a conversation that is still going.
@@ -106,10 +72,10 @@ fn conflict(message: &str) -> StoreError {
 }
 
 /// Loads the message after a change and tells every participant.
-fn publish(ctx: &mut WriteCtx<'_>, id: MessageId, conversation: ConversationId) -> StoreResult<Message> {
-    let message = load_message(ctx.conn, id)?;
-    let everyone = participants(ctx.conn, conversation)?;
-    ctx.emit_all(
+fn publish(tx: &mut dyn Tx, id: MessageId, conversation: ConversationId) -> StoreResult<Message> {
+    let message = load_message(tx, id)?;
+    let everyone = tx.participants(conversation)?;
+    tx.emit_all(
         &everyone,
         EventKind::MessageUpdated {
             message: message.clone(),
@@ -119,20 +85,18 @@ fn publish(ctx: &mut WriteCtx<'_>, id: MessageId, conversation: ConversationId) 
 }
 
 /// Brings the log's stored copies of `id`, and of the replies that quote
-/// it, to their current state (see [`rewrite_message`]).
-fn rewrite_stored(conn: &Connection, id: MessageId) -> StoreResult<()> {
-    let replies: Vec<MessageId> = conn
-        .prepare_cached("SELECT id FROM messages WHERE reply_to = ?1")?
-        .query_map([id.0], |r| r.get(0).map(MessageId))?
-        .collect::<Result<_, _>>()?;
+/// it, to their current state.
+fn rewrite_stored(tx: &mut dyn Tx, id: MessageId) -> StoreResult<()> {
+    let replies = tx.replies_to(id)?;
     for m in std::iter::once(id).chain(replies) {
-        rewrite_message(conn, &load_message(conn, m)?)?;
+        let message = load_message(tx, m)?;
+        tx.rewrite_logged(&message)?;
     }
     Ok(())
 }
 
-fn edit(ctx: &mut WriteCtx<'_>, me: UserId, id: MessageId, body: String) -> StoreResult<Message> {
-    let t = target(ctx.conn, me, id, false)?;
+fn edit(tx: &mut dyn Tx, me: UserId, id: MessageId, body: String) -> StoreResult<Message> {
+    let t = target(tx, me, id, false)?;
     if t.kind == MessageKind::System {
         return Err(conflict("system messages cannot be edited"));
     }
@@ -147,16 +111,11 @@ fn edit(ctx: &mut WriteCtx<'_>, me: UserId, id: MessageId, body: String) -> Stor
     }
     require_open(t.status, "edit")?;
     if t.body == body {
-        return load_message(ctx.conn, id);
+        return load_message(tx, id);
     }
-    ctx.conn
-        .prepare_cached("INSERT INTO message_edits (message_id, body, replaced_at) VALUES (?1, ?2, ?3)")?
-        .execute(params![id.0, t.body, ctx.now])?;
-    ctx.conn
-        .prepare_cached("UPDATE messages SET body = ?2, edited_at = ?3 WHERE id = ?1")?
-        .execute(params![id.0, body, ctx.now])?;
-    rewrite_stored(ctx.conn, id)?;
-    publish(ctx, id, t.conversation)
+    tx.replace_body(id, &t.body, &body)?;
+    rewrite_stored(tx, id)?;
+    publish(tx, id, t.conversation)
 }
 
 /// What a deletion did: the tombstone, whether the caller takes part in the
@@ -167,12 +126,12 @@ struct Deleted {
     blob: Option<super::blobs::Condemned>,
 }
 
-fn delete(ctx: &mut WriteCtx<'_>, me: UserId, id: MessageId, pins: &Arc<BlobPins>) -> StoreResult<Deleted> {
-    let t = target(ctx.conn, me, id, true)?;
+fn delete(tx: &mut dyn Tx, me: UserId, id: MessageId, pins: &Arc<BlobPins>) -> StoreResult<Deleted> {
+    let t = target(tx, me, id, true)?;
     if t.kind == MessageKind::System {
         return Err(conflict("system messages cannot be deleted"));
     }
-    if t.sender != Some(me) && !t.admin {
+    if t.sender != Some(me) && !is_admin(&t) {
         return Err(StoreError::api(
             ErrorCode::Forbidden,
             "only the sender (or an admin) can delete a message",
@@ -180,74 +139,35 @@ fn delete(ctx: &mut WriteCtx<'_>, me: UserId, id: MessageId, pins: &Arc<BlobPins
     }
     if t.deleted {
         return Ok(Deleted {
-            message: load_message(ctx.conn, id)?,
+            message: load_message(tx, id)?,
             member: t.member,
             blob: None,
         });
     }
-    // One UPDATE of body and deleted_at: the FTS trigger removes exactly
-    // what was indexed (the old values).
-    ctx.conn
-        .prepare_cached("UPDATE messages SET deleted_at = ?2, body = '' WHERE id = ?1")?
-        .execute(params![id.0, ctx.now])?;
-    ctx.conn
-        .prepare_cached("DELETE FROM message_edits WHERE message_id = ?1")?
-        .execute([id.0])?;
-    ctx.conn
-        .prepare_cached("DELETE FROM reactions WHERE message_id = ?1")?
-        .execute([id.0])?;
-    let blob = super::files::detach_file(ctx.conn, pins, id)?;
+    tx.tombstone(id)?;
+    let blob = super::files::detach_file(tx, pins, id)?;
     if let Some(sender) = t.sender {
-        forget_scheduled_text(ctx.conn, sender, id)?;
+        // A scheduled message that became this one keeps no copy of its text.
+        tx.forget_scheduled_text(sender, id)?;
     }
-    rewrite_stored(ctx.conn, id)?;
+    rewrite_stored(tx, id)?;
     Ok(Deleted {
-        message: publish(ctx, id, t.conversation)?,
+        message: publish(tx, id, t.conversation)?,
         member: t.member,
         blob,
     })
 }
 
-/// A scheduled message that became `id` keeps no copy of its text, neither
-/// in its row nor in its owner's `scheduled_updated` events.
-fn forget_scheduled_text(conn: &Connection, sender: UserId, id: MessageId) -> StoreResult<()> {
-    let items: Vec<ScheduledId> = conn
-        .prepare_cached("SELECT id FROM scheduled WHERE user_id = ?1 AND message_id = ?2")?
-        .query_map(params![sender.0, id.0], |r| r.get(0).map(ScheduledId))?
-        .collect::<Result<_, _>>()?;
-    for item in items {
-        conn.prepare_cached("UPDATE scheduled SET body = '' WHERE id = ?1")?
-            .execute([item.0])?;
-        conn.prepare_cached(
-            "UPDATE events SET payload = json_set(payload, '$.data.item.body', '') \
-             WHERE user_id = ?1 AND kind = 'scheduled_updated' AND json_extract(payload, '$.data.item.id') = ?2",
-        )?
-        .execute(params![sender.0, item.0])?;
-    }
-    Ok(())
-}
-
 /// The earlier texts of `id`, newest first, for its sender or an admin who
 /// takes part; for anyone else the message does not exist.
-fn edit_history(conn: &Connection, me: UserId, id: MessageId) -> StoreResult<MessageEdits> {
-    let t = target(conn, me, id, false)?;
-    if t.sender != Some(me) && !t.admin {
+fn edit_history(r: &dyn Read, me: UserId, id: MessageId) -> StoreResult<MessageEdits> {
+    let t = target(r, me, id, false)?;
+    if t.sender != Some(me) && !is_admin(&t) {
         return Err(StoreError::not_found("message"));
     }
-    let edits = conn
-        .prepare_cached(
-            "SELECT body, replaced_at FROM message_edits WHERE message_id = ?1 ORDER BY replaced_at DESC, id DESC",
-        )?
-        .query_map([id.0], |r| {
-            Ok(MessageEdit {
-                body: r.get(0)?,
-                replaced_at: ts(r.get(1)?),
-            })
-        })?
-        .collect::<Result<_, _>>()?;
     Ok(MessageEdits {
         message_id: id,
-        edits,
+        edits: r.message_edits(id)?,
     })
 }
 
@@ -264,14 +184,8 @@ fn bare_tombstone(mut m: Message) -> Message {
     m
 }
 
-fn react(
-    ctx: &mut WriteCtx<'_>,
-    me: UserId,
-    id: MessageId,
-    emoji: String,
-    add: bool,
-) -> StoreResult<Message> {
-    let t = target(ctx.conn, me, id, false)?;
+fn react(tx: &mut dyn Tx, me: UserId, id: MessageId, emoji: String, add: bool) -> StoreResult<Message> {
+    let t = target(tx, me, id, false)?;
     if t.kind == MessageKind::System {
         return Err(conflict("system messages take no reactions"));
     }
@@ -279,18 +193,12 @@ fn react(
         return Err(conflict("this message was deleted; it takes no reactions"));
     }
     require_open(t.status, if add { "react" } else { "remove a reaction" })?;
-    let (exists, mine): (bool, i64) = ctx
-        .conn
-        .prepare_cached(
-            "SELECT EXISTS(SELECT 1 FROM reactions WHERE message_id = ?1 AND user_id = ?2 AND emoji = ?3), \
-             (SELECT COUNT(*) FROM reactions WHERE message_id = ?1 AND user_id = ?2)",
-        )?
-        .query_row(params![id.0, me.0, emoji], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    let (exists, mine) = tx.my_reactions(id, me, &emoji)?;
     if exists == add {
-        return load_message(ctx.conn, id);
+        return load_message(tx, id);
     }
     if add {
-        if mine >= REACTIONS_PER_USER_MAX as i64 {
+        if mine >= REACTIONS_PER_USER_MAX as u32 {
             return Err(StoreError::api(
                 ErrorCode::ValidationFailed,
                 format!(
@@ -299,36 +207,26 @@ fn react(
                 ),
             ));
         }
-        // Writes in one batch share `now`: keep each message's reactions in
-        // a strict order (the order shown) by never reusing a timestamp.
-        ctx.conn
-            .prepare_cached(
-                "INSERT INTO reactions (message_id, user_id, emoji, created_at) \
-                 SELECT ?1, ?2, ?3, MAX(?4, COALESCE(MAX(created_at) + 1, 0)) \
-                 FROM reactions WHERE message_id = ?1",
-            )?
-            .execute(params![id.0, me.0, emoji, ctx.now])?;
+        tx.add_reaction(id, me, &emoji)?;
     } else {
-        ctx.conn
-            .prepare_cached("DELETE FROM reactions WHERE message_id = ?1 AND user_id = ?2 AND emoji = ?3")?
-            .execute(params![id.0, me.0, emoji])?;
+        tx.remove_reaction(id, me, &emoji)?;
     }
-    publish(ctx, id, t.conversation)
+    publish(tx, id, t.conversation)
 }
 
 impl Store {
     /// One message, for a participant (otherwise not found).
     pub async fn message(&self, me: UserId, id: MessageId) -> StoreResult<Message> {
-        self.read(move |conn| {
-            target(conn, me, id, false)?;
-            load_message(conn, id)
+        self.read_data(move |r| {
+            target(r, me, id, false)?;
+            load_message(r, id)
         })
         .await
     }
 
     /// Replaces the body of my message (already validated), keeping the old one.
     pub async fn edit_message(&self, me: UserId, id: MessageId, body: String) -> StoreResult<Message> {
-        self.write(move |ctx| edit(ctx, me, id, body)).await
+        self.write_data(move |tx| edit(tx, me, id, body)).await
     }
 
     /// Deletes a message (mine, or any as an admin) down to its tombstone,
@@ -341,7 +239,7 @@ impl Store {
         files_dir: PathBuf,
     ) -> StoreResult<Message> {
         let pins = self.blob_pins();
-        let mut done = self.write(move |ctx| delete(ctx, me, id, &pins)).await?;
+        let mut done = self.write_data(move |tx| delete(tx, me, id, &pins)).await?;
         if let Some(doomed) = done.blob.take() {
             self.remove_blob(&files_dir, doomed).await;
         }
@@ -354,11 +252,183 @@ impl Store {
 
     /// The earlier texts of a message (see [`MessageEdits`] for who may read them).
     pub async fn message_edits(&self, me: UserId, id: MessageId) -> StoreResult<MessageEdits> {
-        self.read(move |conn| edit_history(conn, me, id)).await
+        self.read_data(move |r| edit_history(r, me, id)).await
     }
 
     /// Adds (or with `add` false takes back) my reaction `emoji` (already validated).
     pub async fn react(&self, me: UserId, id: MessageId, emoji: String, add: bool) -> StoreResult<Message> {
-        self.write(move |ctx| react(ctx, me, id, emoji, add)).await
+        self.write_data(move |tx| react(tx, me, id, emoji, add)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Edits, reactions, deletions and attachments: one story on both backends.
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use crate::store::both_backends::{CONVERSATION, add_user, log_of, on_both, outcome, show_message};
+    use crate::store::{IsOnline, Store};
+    use mchat_shared::api::{Message, Role};
+    use mchat_shared::{MessageId, UserId};
+    use std::sync::Arc;
+
+    fn line(r: Result<Message, crate::store::StoreError>) -> String {
+        outcome(r.map(|m| show_message(&m)))
+    }
+
+    async fn story(store: Store, mona: UserId, ana: UserId) -> Vec<String> {
+        let mut lines = Vec::new();
+        let offline: IsOnline = Arc::new(|_| false);
+        let dir = tempfile::tempdir().unwrap();
+        let files_dir = dir.path().to_path_buf();
+        let admin = add_user(&store, "root", Role::Admin).await;
+        let sha = "ab".repeat(32);
+        let file = store
+            .insert_file(ana, sha.clone(), "notes.txt".into(), 42, "text/plain".into())
+            .await
+            .unwrap();
+        lines.push(format!("file {} {} {}", file.id, file.name, file.size));
+        let send = |who, cid: &str, body: &str, reply, file| {
+            let (store, offline) = (store.clone(), offline.clone());
+            let (cid, body) = (cid.to_owned(), body.to_owned());
+            async move {
+                store
+                    .send_message(who, CONVERSATION, cid, body, reply, file, offline)
+                    .await
+                    .map(|(m, _)| m)
+            }
+        };
+        lines.push(outcome(
+            send(mona, "m0", "not mine", None, Some(file.id))
+                .await
+                .map(|m| show_message(&m)),
+        ));
+        let first = send(ana, "a1", "see the notes", None, Some(file.id))
+            .await
+            .unwrap();
+        let reply = send(mona, "m1", "thanks", Some(first.id), None).await.unwrap();
+        for who in [mona, admin] {
+            lines.push(outcome(
+                store
+                    .file_for_download(who, file.id)
+                    .await
+                    .map(|f| format!("download {}", f.name)),
+            ));
+        }
+
+        // Edits: the sender only, history for the sender; the same text is a no-op.
+        lines.push(line(store.edit_message(mona, first.id, "mine now".into()).await));
+        lines.push(line(
+            store.edit_message(ana, first.id, "see my notes".into()).await,
+        ));
+        lines.push(line(
+            store.edit_message(ana, first.id, "see my notes".into()).await,
+        ));
+        lines.push(line(
+            store.edit_message(ana, first.id, "see my notes, v3".into()).await,
+        ));
+        for who in [ana, mona] {
+            lines.push(outcome(store.message_edits(who, first.id).await.map(|e| {
+                format!("edits {:?}", e.edits.iter().map(|x| &x.body).collect::<Vec<_>>())
+            })));
+        }
+        lines.push(line(store.message(mona, reply.id).await));
+        lines.push(line(store.message(admin, reply.id).await));
+
+        // Reactions keep their order; twice is a no-op; system messages take none.
+        for (who, emoji, add) in [
+            (mona, "👍", true),
+            (ana, "🎉", true),
+            (ana, "👍", true),
+            (ana, "👍", true),
+            (mona, "👍", false),
+            (mona, "🙃", false),
+        ] {
+            lines.push(line(store.react(who, first.id, emoji.into(), add).await));
+        }
+
+        // Deletion: the sender or an admin; a tombstone everywhere, the file gone.
+        lines.push(line(
+            store.delete_message(mona, first.id, files_dir.clone()).await,
+        ));
+        lines.push(line(store.delete_message(ana, first.id, files_dir.clone()).await));
+        lines.push(line(store.delete_message(ana, first.id, files_dir.clone()).await));
+        lines.push(line(
+            store.delete_message(admin, reply.id, files_dir.clone()).await,
+        ));
+        lines.push(line(store.edit_message(ana, first.id, "back?".into()).await));
+        lines.push(line(store.react(mona, first.id, "👍".into(), true).await));
+        lines.push(line(store.message(mona, reply.id).await));
+        lines.push(outcome(
+            store
+                .file_for_download(ana, file.id)
+                .await
+                .map(|f| format!("download {}", f.name)),
+        ));
+        lines.push(line(store.message(ana, MessageId(999)).await));
+        lines.extend(log_of(&store, mona).await);
+        lines
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+    async fn message_actions_behave_the_same_on_sqlite_and_postgres() {
+        let s = on_both(story).await;
+        let text = s.join("\n");
+        assert_eq!(s[0], "file 1 notes.txt 42");
+        assert!(s[1].starts_with("refused NotFound: no such file"), "{text}");
+        assert_eq!(s[2..4], ["download notes.txt", "refused NotFound: no such file"]);
+        assert!(s[4].starts_with("refused Forbidden"), "{text}");
+        assert!(
+            s[5].contains("\"see my notes\"") && s[5].contains("edited true"),
+            "{text}"
+        );
+        assert_eq!(s[6], s[5], "the same text again changes nothing");
+        assert_eq!(s[8], "edits [\"see my notes\", \"see the notes\"]");
+        assert!(s[9].starts_with("refused NotFound"), "{text}");
+        assert!(
+            s[10].contains("quote Some((Some(\"ana\"), \"see my notes, v3\", false))"),
+            "{text}"
+        );
+        assert!(
+            s[11].starts_with("refused NotFound"),
+            "an admin outside is not shown it: {text}"
+        );
+        assert!(s[12].contains("reactions [(\"👍\", 1, [\"mona\"])]"), "{text}");
+        assert!(
+            s[14].contains("reactions [(\"👍\", 2, [\"mona\", \"ana\"]), (\"🎉\", 1, [\"ana\"])]"),
+            "{text}"
+        );
+        assert_eq!(s[15], s[14], "{text}");
+        assert!(
+            s[16].contains("reactions [(\"🎉\", 1, [\"ana\"]), (\"👍\", 1, [\"ana\"])]"),
+            "{text}"
+        );
+        assert_eq!(s[17], s[16], "{text}");
+        assert!(s[18].starts_with("refused Forbidden"), "{text}");
+        assert!(
+            s[19].contains("\"\"") && s[19].contains("file None") && s[19].contains("deleted true"),
+            "{text}"
+        );
+        assert_eq!(s[20], s[19], "deleting twice is a no-op");
+        assert!(
+            s[21].contains("by None") && s[21].contains("deleted true"),
+            "an admin outside gets a bare tombstone: {text}"
+        );
+        assert!(s[22].starts_with("refused InvalidTransition"), "{text}");
+        assert!(s[23].starts_with("refused InvalidTransition"), "{text}");
+        assert!(
+            s[24].contains("quote Some((Some(\"ana\"), \"\", true))"),
+            "{text}"
+        );
+        assert!(s[25].starts_with("refused NotFound: no such file"), "{text}");
+        assert!(s[26].starts_with("refused NotFound"), "{text}");
+        // The log keeps no text that was edited away or deleted.
+        for gone in ["see the notes", "see my notes", "thanks"] {
+            assert!(
+                !s[27..].iter().any(|l| l.contains(&format!("\"{gone}\""))),
+                "{gone}: {text}"
+            );
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! Scheduled messages and reminders: stored with their due time, listed and
 //! cancelled by their author only, and delivered by the scheduler task
-//! (`server.rs`) through the writer.
+//! (`server.rs`). The rules live here, over the storage traits
+//! (`data/scheduled.rs`); each backend has the SQL.
 //!
 //! Delivery is one transaction per item: the message (or reminder
 //! notification), the item's new status and the events commit together, so
@@ -8,88 +9,49 @@
 //! scheduled message is stored with the item's `client_id`, which the
 //! messages table keeps unique per sender: a second attempt finds the first.
 
-use super::conversations::{participants, status_of};
-use super::messages::{IsOnline, MessageInsert, insert_message, notify_offline};
+use super::conversations::status_of;
+use super::data::{NewMessage, NewScheduled, Read, Tx};
+use super::messages::{IsOnline, insert_message, notify_offline};
 use super::notifications::notify;
-use super::rows::ts;
-use super::{Store, StoreError, StoreResult, WriteCtx};
+use super::{Store, StoreError, StoreResult};
 use mchat_shared::api::{
     ConversationStatus, CreateScheduledRequest, MessageKind, NotificationKind, ScheduledItem, ScheduledKind,
     ScheduledStatus,
 };
 use mchat_shared::events::EventKind;
 use mchat_shared::limits::SCHEDULED_MAX;
-use mchat_shared::{ConversationId, ErrorCode, MessageId, ScheduledId, UserId};
-use rusqlite::{Connection, OptionalExtension, params};
+use mchat_shared::{ErrorCode, ScheduledId, UserId};
 
 /// How long finished items stay in `?all=true` lists.
 const FINISHED_VISIBLE_MS: i64 = 30 * 24 * 3600 * 1000;
 /// Items delivered per scheduler pass (the rest follow on the next one).
-const DUE_BATCH: i64 = 200;
+const DUE_BATCH: u32 = 200;
 
-const SELECT: &str = "SELECT s.id, s.kind, s.conversation_id, \
-     (SELECT u.username FROM participants p JOIN users u ON u.id = p.user_id \
-        WHERE p.conversation_id = s.conversation_id AND p.user_id != s.user_id LIMIT 1), \
-     s.body, s.due_at, s.status, s.message_id, s.error, s.client_id, s.created_at \
-     FROM scheduled s";
-
-fn kind_str(k: ScheduledKind) -> &'static str {
-    match k {
-        ScheduledKind::Message => "message",
-        ScheduledKind::Reminder => "reminder",
+fn load(r: &dyn Read, id: ScheduledId) -> StoreResult<ScheduledItem> {
+    match r.scheduled_item(id)? {
+        Some((_, item)) => Ok(item),
+        None => Err(StoreError::not_found("scheduled item")),
     }
-}
-
-fn parse_status(s: &str) -> ScheduledStatus {
-    match s {
-        "sent" => ScheduledStatus::Sent,
-        "failed" => ScheduledStatus::Failed,
-        "cancelled" => ScheduledStatus::Cancelled,
-        _ => ScheduledStatus::Pending,
-    }
-}
-
-fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ScheduledItem> {
-    Ok(ScheduledItem {
-        id: ScheduledId(r.get(0)?),
-        kind: if r.get::<_, String>(1)? == "reminder" {
-            ScheduledKind::Reminder
-        } else {
-            ScheduledKind::Message
-        },
-        conversation_id: r.get::<_, Option<i64>>(2)?.map(ConversationId),
-        peer: r.get(3)?,
-        body: r.get(4)?,
-        due_at: ts(r.get(5)?),
-        status: parse_status(&r.get::<_, String>(6)?),
-        message_id: r.get::<_, Option<i64>>(7)?.map(MessageId),
-        error: r.get(8)?,
-        client_id: r.get(9)?,
-        created_at: ts(r.get(10)?),
-    })
-}
-
-fn load(conn: &Connection, id: ScheduledId) -> StoreResult<ScheduledItem> {
-    Ok(conn
-        .prepare_cached(&format!("{SELECT} WHERE s.id = ?1"))?
-        .query_row([id.0], from_row)?)
 }
 
 /// The item `id` if it is `me`'s; anyone else's is simply not found.
-fn load_mine(conn: &Connection, me: UserId, id: ScheduledId) -> StoreResult<ScheduledItem> {
-    conn.prepare_cached(&format!("{SELECT} WHERE s.id = ?1 AND s.user_id = ?2"))?
-        .query_row(params![id.0, me.0], from_row)
-        .optional()?
-        .ok_or_else(|| StoreError::api(ErrorCode::NotFound, format!("you have no scheduled item {id}")))
+fn load_mine(r: &dyn Read, me: UserId, id: ScheduledId) -> StoreResult<ScheduledItem> {
+    match r.scheduled_item(id)? {
+        Some((author, item)) if author == me => Ok(item),
+        _ => Err(StoreError::api(
+            ErrorCode::NotFound,
+            format!("you have no scheduled item {id}"),
+        )),
+    }
 }
 
 fn ms(t: mchat_shared::Timestamp) -> i64 {
     t.as_millisecond()
 }
 
-fn emit_item(ctx: &mut WriteCtx<'_>, user: UserId, id: ScheduledId) -> StoreResult<ScheduledItem> {
-    let item = load(ctx.conn, id)?;
-    ctx.emit(user, EventKind::ScheduledUpdated { item: item.clone() })?;
+fn emit_item(tx: &mut dyn Tx, user: UserId, id: ScheduledId) -> StoreResult<ScheduledItem> {
+    let item = load(tx, id)?;
+    tx.emit(user, EventKind::ScheduledUpdated { item: item.clone() })?;
     Ok(item)
 }
 
@@ -106,50 +68,30 @@ fn not_open_reason(status: ConversationStatus, peer: &str) -> String {
 
 /// The item a retry of `req` (same client_id) refers to; the same client_id
 /// with different content is a conflict.
-fn replay(conn: &Connection, me: UserId, req: &CreateScheduledRequest) -> StoreResult<Option<ScheduledItem>> {
-    let existing: Option<(ScheduledId, String, Option<ConversationId>, String, i64)> = conn
-        .prepare_cached(
-            "SELECT id, kind, conversation_id, body, due_at FROM scheduled WHERE user_id = ?1 AND client_id = ?2",
-        )?
-        .query_row(params![me.0, req.client_id], |r| {
-            Ok((
-                ScheduledId(r.get(0)?),
-                r.get(1)?,
-                r.get::<_, Option<i64>>(2)?.map(ConversationId),
-                r.get(3)?,
-                r.get(4)?,
-            ))
-        })
-        .optional()?;
-    let Some((id, kind, in_conv, body, due_at)) = existing else {
+fn replay(r: &dyn Read, me: UserId, req: &CreateScheduledRequest) -> StoreResult<Option<ScheduledItem>> {
+    let Some(row) = r.scheduled_by_client_id(me, &req.client_id)? else {
         return Ok(None);
     };
-    if kind != kind_str(req.kind)
-        || in_conv != req.conversation_id
-        || body != req.body
-        || due_at != ms(req.due_at)
+    if row.kind != req.kind
+        || row.conversation != req.conversation_id
+        || row.body != req.body
+        || row.due_at != ms(req.due_at)
     {
         return Err(StoreError::api(
             ErrorCode::IdempotencyConflict,
             "this client_id was already used for a different scheduled item",
         ));
     }
-    Ok(Some(load(conn, id)?))
+    Ok(Some(load(r, row.id)?))
 }
 
-fn create(
-    ctx: &mut WriteCtx<'_>,
-    me: UserId,
-    req: CreateScheduledRequest,
-) -> StoreResult<(ScheduledItem, bool)> {
-    let due = ms(req.due_at);
-    let conv = req.conversation_id;
+fn create(tx: &mut dyn Tx, me: UserId, req: CreateScheduledRequest) -> StoreResult<(ScheduledItem, bool)> {
     // A retry (same client_id) answers with what the first attempt stored.
-    if let Some(item) = replay(ctx.conn, me, &req)? {
+    if let Some(item) = replay(tx, me, &req)? {
         return Ok((item, false));
     }
-    if let Some(conv) = conv {
-        let (status, _) = status_of(ctx.conn, me, conv)?;
+    if let Some(conv) = req.conversation_id {
+        let (status, _) = status_of(tx, me, conv)?;
         if !matches!(status, ConversationStatus::Accepted | ConversationStatus::Pending) {
             return Err(StoreError::api(
                 ErrorCode::ConversationNotOpen,
@@ -157,11 +99,7 @@ fn create(
             ));
         }
     }
-    let pending: i64 = ctx
-        .conn
-        .prepare_cached("SELECT COUNT(*) FROM scheduled WHERE user_id = ?1 AND status = 'pending'")?
-        .query_row([me.0], |r| r.get(0))?;
-    if pending >= SCHEDULED_MAX as i64 {
+    if tx.pending_scheduled(me)? as usize >= SCHEDULED_MAX {
         return Err(StoreError::api(
             ErrorCode::ValidationFailed,
             format!(
@@ -169,97 +107,56 @@ fn create(
             ),
         ));
     }
-    ctx.conn
-        .prepare_cached(
-            "INSERT INTO scheduled (user_id, kind, conversation_id, body, due_at, client_id, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?
-        .execute(params![
-            me.0,
-            kind_str(req.kind),
-            conv.map(|c| c.0),
-            req.body,
-            due,
-            req.client_id,
-            ctx.now
-        ])?;
-    let id = ScheduledId(ctx.conn.last_insert_rowid());
-    Ok((emit_item(ctx, me, id)?, true))
+    let id = tx.insert_scheduled(&NewScheduled {
+        user: me,
+        kind: req.kind,
+        conversation: req.conversation_id,
+        body: req.body,
+        due_at: ms(req.due_at),
+        client_id: req.client_id,
+    })?;
+    Ok((emit_item(tx, me, id)?, true))
 }
 
-fn finish(
-    ctx: &mut WriteCtx<'_>,
-    id: ScheduledId,
-    status: &str,
-    message: Option<MessageId>,
-    error: Option<&str>,
-) -> StoreResult<()> {
-    ctx.conn
-        .prepare_cached(
-            "UPDATE scheduled SET status = ?2, message_id = ?3, error = ?4, finished_at = ?5 WHERE id = ?1",
-        )?
-        .execute(params![id.0, status, message.map(|m| m.0), error, ctx.now])?;
-    Ok(())
-}
-
-/// Delivers one due item (if it is still pending): the message or the
-/// reminder, its status, the events. Returns whether it did anything.
-fn deliver(ctx: &mut WriteCtx<'_>, id: ScheduledId, is_online: &IsOnline) -> StoreResult<bool> {
-    let row: Option<(UserId, String, Option<ConversationId>, String, String)> = ctx
-        .conn
-        .prepare_cached(
-            "SELECT user_id, kind, conversation_id, body, client_id FROM scheduled \
-             WHERE id = ?1 AND status = 'pending' AND due_at <= ?2",
-        )?
-        .query_row(params![id.0, ctx.now], |r| {
-            Ok((
-                UserId(r.get(0)?),
-                r.get(1)?,
-                r.get::<_, Option<i64>>(2)?.map(ConversationId),
-                r.get(3)?,
-                r.get(4)?,
-            ))
-        })
-        .optional()?;
-    let Some((user, kind, conv, body, client_id)) = row else {
+/// Delivers one due item (if it is still pending and no other node has
+/// it): the message or the reminder, its status, the events. Returns
+/// whether it did anything.
+fn deliver(tx: &mut dyn Tx, id: ScheduledId, is_online: &IsOnline) -> StoreResult<bool> {
+    let Some(row) = tx.claim_due_scheduled(id)? else {
         return Ok(false);
     };
-    match (kind.as_str(), conv) {
-        ("message", Some(conv)) => {
-            let already: Option<MessageId> = ctx
-                .conn
-                .prepare_cached("SELECT id FROM messages WHERE sender_id = ?1 AND client_id = ?2")?
-                .query_row(params![user.0, client_id], |r| r.get(0).map(MessageId))
-                .optional()?;
-            let status = status_of(ctx.conn, user, conv).map(|(s, _)| s);
+    let user = row.user;
+    match (row.kind, row.conversation) {
+        (ScheduledKind::Message, Some(conv)) => {
+            // A message that was stored (a crash between the two is
+            // impossible: one transaction) is found by its client_id.
+            let already = tx.sent_with_client_id(user, &row.client_id)?.map(|m| m.id);
+            let status = status_of(tx, user, conv).map(|(s, _)| s);
             match (already, status) {
-                (Some(message), _) => finish(ctx, id, "sent", Some(message), None)?,
+                (Some(message), _) => tx.finish_scheduled(id, ScheduledStatus::Sent, Some(message), None)?,
                 (None, Ok(ConversationStatus::Accepted)) => {
                     let message = insert_message(
-                        ctx,
-                        MessageInsert {
+                        tx,
+                        NewMessage {
                             conversation: conv,
                             sender: Some(user),
                             kind: MessageKind::Text,
-                            body,
+                            body: row.body,
                             system: None,
-                            client_id: Some(client_id),
+                            client_id: Some(row.client_id),
                             reply_to: None,
+                            file: None,
                         },
                     )?;
-                    notify_offline(ctx, user, conv, is_online)?;
-                    finish(ctx, id, "sent", Some(message.id), None)?;
+                    notify_offline(tx, user, conv, is_online)?;
+                    tx.finish_scheduled(id, ScheduledStatus::Sent, Some(message.id), None)?;
                 }
                 (None, status) => {
-                    let peer = participants(ctx.conn, conv)?
+                    let peer = tx
+                        .participants(conv)?
                         .into_iter()
                         .find(|&u| u != user)
-                        .map(|p| {
-                            ctx.conn
-                                .query_row("SELECT username FROM users WHERE id = ?1", [p.0], |r| {
-                                    r.get::<_, String>(0)
-                                })
-                        })
+                        .map(|p| tx.username(p))
                         .transpose()?
                         .unwrap_or_default();
                     let reason = match status {
@@ -267,9 +164,9 @@ fn deliver(ctx: &mut WriteCtx<'_>, id: ScheduledId, is_online: &IsOnline) -> Sto
                         Err(_) => "you are no longer in that conversation".into(),
                     };
                     let error = format!("not sent: {reason}");
-                    finish(ctx, id, "failed", None, Some(&error))?;
+                    tx.finish_scheduled(id, ScheduledStatus::Failed, None, Some(&error))?;
                     notify(
-                        ctx,
+                        tx,
                         user,
                         NotificationKind::Reminder,
                         format!("your scheduled message #{id} to {peer} was not sent: {reason}"),
@@ -280,12 +177,34 @@ fn deliver(ctx: &mut WriteCtx<'_>, id: ScheduledId, is_online: &IsOnline) -> Sto
             }
         }
         _ => {
-            notify(ctx, user, NotificationKind::Reminder, body, None, None)?;
-            finish(ctx, id, "sent", None, None)?;
+            notify(tx, user, NotificationKind::Reminder, row.body, None, None)?;
+            tx.finish_scheduled(id, ScheduledStatus::Sent, None, None)?;
         }
     }
-    emit_item(ctx, user, id)?;
+    emit_item(tx, user, id)?;
     Ok(true)
+}
+
+fn cancel(tx: &mut dyn Tx, me: UserId, id: ScheduledId) -> StoreResult<ScheduledItem> {
+    let item = load_mine(tx, me, id)?;
+    match item.status {
+        ScheduledStatus::Cancelled => Ok(item),
+        ScheduledStatus::Sent | ScheduledStatus::Failed => Err(StoreError::api(
+            ErrorCode::InvalidTransition,
+            format!(
+                "scheduled item {id} was already {}, so it cannot be cancelled",
+                if item.status == ScheduledStatus::Sent {
+                    "sent"
+                } else {
+                    "tried (it failed)"
+                }
+            ),
+        )),
+        ScheduledStatus::Pending => {
+            tx.finish_scheduled(id, ScheduledStatus::Cancelled, None, None)?;
+            emit_item(tx, me, id)
+        }
+    }
 }
 
 impl Store {
@@ -296,7 +215,7 @@ impl Store {
         me: UserId,
         req: CreateScheduledRequest,
     ) -> StoreResult<(ScheduledItem, bool)> {
-        self.write(move |ctx| create(ctx, me, req)).await
+        self.write_data(move |tx| create(tx, me, req)).await
     }
 
     /// The item stored earlier under `req.client_id`, if any (for retries
@@ -306,89 +225,36 @@ impl Store {
         me: UserId,
         req: CreateScheduledRequest,
     ) -> StoreResult<Option<ScheduledItem>> {
-        self.read(move |conn| replay(conn, me, &req)).await
+        self.read_data(move |r| replay(r, me, &req)).await
     }
 
     /// My pending items by due time; with `all`, also the ones finished in
     /// the last 30 days.
     pub async fn scheduled(&self, me: UserId, all: bool) -> StoreResult<Vec<ScheduledItem>> {
-        self.read(move |conn| {
-            let since = super::now_ms().saturating_sub(FINISHED_VISIBLE_MS);
-            let list = if all {
-                conn.prepare_cached(&format!(
-                    "{SELECT} WHERE s.user_id = ?1 \
-                     AND (s.status = 'pending' OR COALESCE(s.finished_at, s.created_at) >= ?2) \
-                     ORDER BY s.due_at, s.id"
-                ))?
-                .query_map(params![me.0, since], from_row)?
-                .collect::<Result<Vec<_>, _>>()?
-            } else {
-                conn.prepare_cached(&format!(
-                    "{SELECT} WHERE s.user_id = ?1 AND s.status = 'pending' ORDER BY s.due_at, s.id"
-                ))?
-                .query_map([me.0], from_row)?
-                .collect::<Result<Vec<_>, _>>()?
-            };
-            Ok(list)
-        })
-        .await
+        let since = all.then(|| super::now_ms().saturating_sub(FINISHED_VISIBLE_MS));
+        self.read_data(move |r| r.scheduled_items(me, since)).await
     }
 
     /// Cancels my pending item. Already cancelled: answered as it is;
     /// already sent or failed: 409; not mine: not found.
     pub async fn cancel_scheduled(&self, me: UserId, id: ScheduledId) -> StoreResult<ScheduledItem> {
-        self.write(move |ctx| {
-            let item = load_mine(ctx.conn, me, id)?;
-            match item.status {
-                ScheduledStatus::Cancelled => Ok(item),
-                ScheduledStatus::Sent | ScheduledStatus::Failed => Err(StoreError::api(
-                    ErrorCode::InvalidTransition,
-                    format!(
-                        "scheduled item {id} was already {}, so it cannot be cancelled",
-                        if item.status == ScheduledStatus::Sent {
-                            "sent"
-                        } else {
-                            "tried (it failed)"
-                        }
-                    ),
-                )),
-                ScheduledStatus::Pending => {
-                    finish(ctx, id, "cancelled", None, None)?;
-                    emit_item(ctx, me, id)
-                }
-            }
-        })
-        .await
+        self.write_data(move |tx| cancel(tx, me, id)).await
     }
 
     /// When the next pending item is due (ms since the epoch), if any.
     pub async fn next_scheduled_due(&self) -> StoreResult<Option<i64>> {
-        self.read(|conn| {
-            Ok(conn
-                .prepare_cached("SELECT MIN(due_at) FROM scheduled WHERE status = 'pending'")?
-                .query_row([], |r| r.get(0))?)
-        })
-        .await
+        self.read_data(|r| r.next_scheduled_due()).await
     }
 
     /// Delivers every item due by now, each in its own write (one failing
     /// item does not hold the others back). Returns how many were delivered.
     pub async fn deliver_due_scheduled(&self, is_online: IsOnline) -> StoreResult<u32> {
         let now = super::now_ms();
-        let due: Vec<ScheduledId> = self
-            .read(move |conn| {
-                Ok(conn
-                    .prepare_cached(
-                        "SELECT id FROM scheduled WHERE status = 'pending' AND due_at <= ?1 ORDER BY due_at, id LIMIT ?2",
-                    )?
-                    .query_map(params![now, DUE_BATCH], |r| r.get(0).map(ScheduledId))?
-                    .collect::<Result<Vec<_>, _>>()?)
-            })
-            .await?;
+        let due: Vec<ScheduledId> = self.read_data(move |r| r.due_scheduled(now, DUE_BATCH)).await?;
         let mut delivered = 0;
         for id in due {
             let online = is_online.clone();
-            match self.write(move |ctx| deliver(ctx, id, &online)).await {
+            match self.write_data(move |tx| deliver(tx, id, &online)).await {
                 Ok(true) => delivered += 1,
                 Ok(false) => {}
                 Err(StoreError::Closed) => return Err(StoreError::Closed),
@@ -396,5 +262,213 @@ impl Store {
             }
         }
         Ok(delivered)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Scheduling, retries, cancelling and delivery: one story on both backends.
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use crate::store::both_backends::{CONVERSATION, log_of, on_both, outcome};
+    use crate::store::{IsOnline, Store, now_ms};
+    use mchat_shared::api::{CreateScheduledRequest, ScheduledItem, ScheduledKind};
+    use mchat_shared::{ConversationId, MessageId, ScheduledId, Timestamp, UserId};
+    use std::sync::Arc;
+
+    fn request(
+        kind: ScheduledKind,
+        conv: Option<ConversationId>,
+        body: &str,
+        in_ms: i64,
+        cid: &str,
+    ) -> CreateScheduledRequest {
+        CreateScheduledRequest {
+            kind,
+            conversation_id: conv,
+            body: body.into(),
+            due_at: Timestamp::from_millisecond(now_ms() + in_ms).unwrap(),
+            client_id: cid.into(),
+        }
+    }
+
+    fn show(item: &ScheduledItem) -> String {
+        format!(
+            "#{} {:?} in {:?} with {:?} {:?} {:?} message {:?} error {:?} cid {}",
+            item.id,
+            item.kind,
+            item.conversation_id,
+            item.peer,
+            item.body,
+            item.status,
+            item.message_id,
+            item.error,
+            item.client_id
+        )
+    }
+
+    async fn story(store: Store, mona: UserId, ana: UserId) -> Vec<String> {
+        let mut lines = Vec::new();
+        let offline: IsOnline = Arc::new(|_| false);
+        let due = request(
+            ScheduledKind::Message,
+            Some(CONVERSATION),
+            "see you at 5",
+            -1000,
+            "s1",
+        );
+        for req in [
+            due.clone(),
+            due.clone(),
+            CreateScheduledRequest {
+                body: "another text".into(),
+                ..due.clone()
+            },
+            request(ScheduledKind::Reminder, None, "prepare the review", -500, "s2"),
+            request(
+                ScheduledKind::Message,
+                Some(CONVERSATION),
+                "next week",
+                3_600_000,
+                "s3",
+            ),
+            request(
+                ScheduledKind::Message,
+                Some(ConversationId(77)),
+                "nowhere",
+                1000,
+                "s4",
+            ),
+        ] {
+            lines.push(outcome(
+                store
+                    .create_scheduled(mona, req)
+                    .await
+                    .map(|(item, created)| format!("{} created {created}", show(&item))),
+            ));
+        }
+        lines.push(outcome(
+            store
+                .find_scheduled_replay(mona, due.clone())
+                .await
+                .map(|found| format!("{:?}", found.map(|i| i.id))),
+        ));
+        for (who, id) in [
+            (ana, ScheduledId(3)),
+            (mona, ScheduledId(3)),
+            (mona, ScheduledId(3)),
+        ] {
+            lines.push(outcome(store.cancel_scheduled(who, id).await.map(|i| show(&i))));
+        }
+        lines.push(format!(
+            "next due in the past {}",
+            store.next_scheduled_due().await.unwrap().unwrap() < now_ms()
+        ));
+        lines.push(format!(
+            "delivered {}",
+            store.deliver_due_scheduled(offline.clone()).await.unwrap()
+        ));
+        lines.push(format!(
+            "delivered {}",
+            store.deliver_due_scheduled(offline.clone()).await.unwrap()
+        ));
+        lines.push(format!(
+            "next due {:?}",
+            store.next_scheduled_due().await.unwrap()
+        ));
+        lines.push(outcome(
+            store
+                .cancel_scheduled(mona, ScheduledId(1))
+                .await
+                .map(|i| show(&i)),
+        ));
+        for all in [false, true] {
+            for item in store.scheduled(mona, all).await.unwrap() {
+                lines.push(format!("all {all}: {}", show(&item)));
+            }
+        }
+        lines.push(format!(
+            "ana's {}",
+            store.scheduled(ana, true).await.unwrap().len()
+        ));
+        // Deleting the message it became leaves no copy of its text.
+        let sent = store.scheduled(mona, true).await.unwrap()[0].message_id.unwrap();
+        store
+            .delete_message(mona, sent, tempfile::tempdir().unwrap().path().to_path_buf())
+            .await
+            .unwrap();
+        lines.push(format!(
+            "{:?}",
+            store.scheduled(mona, true).await.unwrap()[0].body
+        ));
+        let (notes, _) = store.notifications(mona, false, 10).await.unwrap();
+        lines.push(format!("{:?}", notes.iter().map(|n| &n.body).collect::<Vec<_>>()));
+        lines.push(format!(
+            "message {:?}",
+            store
+                .message(ana, MessageId(sent.0))
+                .await
+                .map(|m| m.deleted_at.is_some())
+                .ok()
+        ));
+        lines.extend(log_of(&store, mona).await);
+        lines
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+    async fn scheduling_behaves_the_same_on_sqlite_and_postgres() {
+        let s = on_both(story).await;
+        let text = s.join("\n");
+        assert!(
+            s[0].starts_with(
+                "#1 Message in Some(ConversationId(1)) with Some(\"ana\") \"see you at 5\" Pending"
+            ) && s[0].ends_with("created true"),
+            "{text}"
+        );
+        assert!(s[1].ends_with("created false"), "{text}");
+        assert!(s[2].starts_with("refused IdempotencyConflict"), "{text}");
+        assert!(s[3].starts_with("#2 Reminder in None with None"), "{text}");
+        assert!(s[5].starts_with("refused NotFound"), "{text}");
+        assert_eq!(s[6], "Some(ScheduledId(1))");
+        assert!(
+            s[7].starts_with("refused NotFound: you have no scheduled item 3"),
+            "{text}"
+        );
+        assert!(s[8].contains("Cancelled"), "{text}");
+        assert_eq!(s[9], s[8], "cancelling twice is a no-op");
+        assert_eq!(
+            s[10..14],
+            [
+                "next due in the past true",
+                "delivered 2",
+                "delivered 0",
+                "next due None"
+            ],
+            "{text}"
+        );
+        assert!(
+            s[14].starts_with("refused InvalidTransition: scheduled item 1 was already sent"),
+            "{text}"
+        );
+        assert!(
+            s[15..]
+                .iter()
+                .any(|l| l.starts_with("all true: #1 Message") && l.contains("Sent message Some(MessageId(")),
+            "{text}"
+        );
+        assert!(text.contains("ana's 0"), "{text}");
+        assert!(text.contains("\n\"\"\n"), "the item forgot its text: {text}");
+        assert!(
+            text.contains("\"prepare the review\""),
+            "the reminder's notification: {text}"
+        );
+        assert!(
+            !s.iter()
+                .filter(|l| l.starts_with("{\"data\""))
+                .any(|l| l.contains("see you at 5")),
+            "no event keeps the text: {text}"
+        );
+        assert!(text.contains("message Some(true)"), "{text}");
     }
 }

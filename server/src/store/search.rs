@@ -429,7 +429,7 @@ fn search(
         messages.push(message);
         rest.push((peer, snippet, highlights, rank));
     }
-    super::hydrate::hydrate(conn, &mut messages)?;
+    super::hydrate::hydrate(&super::sqlite::SqliteRead(conn), &mut messages)?;
     let hits = messages
         .into_iter()
         .zip(rest)

@@ -5,12 +5,10 @@
 use super::data::{Read, Tx};
 use super::name_keys;
 use super::notifications::notify;
-use super::sqlite::SqliteRead;
 use super::{Store, StoreError, StoreResult};
 use mchat_shared::api::{Availability, NotificationKind, Role, User};
 use mchat_shared::events::EventKind;
 use mchat_shared::{ErrorCode, UserId};
-use rusqlite::Connection;
 
 pub use super::data::{DirectoryFilter, NewUser, UserRecord};
 
@@ -30,11 +28,6 @@ pub struct ProfilePatch {
 /// `id`'s record; not found when there is none.
 fn load(r: &dyn Read, id: UserId) -> StoreResult<UserRecord> {
     r.user(id)?.ok_or_else(|| StoreError::not_found("user"))
-}
-
-/// [`load`] for the rules that have not moved behind the seam yet.
-pub(super) fn load_user(conn: &Connection, id: UserId) -> StoreResult<UserRecord> {
-    load(&SqliteRead(conn), id)
 }
 
 /// Who may see what of another user. Unapproved mentors exist only for

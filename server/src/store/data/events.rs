@@ -36,6 +36,13 @@ pub trait EventsWrite {
     /// Appends `kind` to `user`'s log; it is published to live connections
     /// after COMMIT.
     fn emit(&mut self, user: UserId, kind: EventKind) -> StoreResult<()>;
+    /// Appends a copy of `kind` to each of `users`' logs.
+    fn emit_all(&mut self, users: &[UserId], kind: EventKind) -> StoreResult<()> {
+        for &user in users {
+            self.emit(user, kind.clone())?;
+        }
+        Ok(())
+    }
     /// The newest seq of an event older than `before_ms`, if any.
     fn newest_seq_before(&self, before_ms: i64) -> StoreResult<Option<i64>>;
     /// Deletes every event up to seq `top`; how many.

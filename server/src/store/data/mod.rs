@@ -4,18 +4,28 @@
 //! [`Tx`] everything a write may use inside its transaction; both grow a
 //! supertrait as each resource moves behind the seam.
 
+mod conversations;
 mod events;
+mod files;
 mod membership;
+mod messages;
 mod notifications;
 mod presence;
+mod scheduled;
 mod templates;
 mod tokens;
 mod users;
 
+pub use conversations::{
+    ConversationRow, ConversationsRead, ConversationsWrite, DirectConversation, ParticipantRow, direct_key,
+};
 pub use events::{EventsRead, EventsWrite, StoredEvent, carried_message};
+pub use files::{FilesRead, FilesWrite, NewFile};
 pub use membership::MembershipRead;
+pub use messages::{MessageTarget, MessagesRead, MessagesWrite, NewMessage, ReactionRow, SentBefore};
 pub use notifications::{NotificationsRead, NotificationsWrite};
 pub use presence::{Member, PresenceInfo, PresenceRead, PresenceWrite};
+pub use scheduled::{NewScheduled, ScheduledRead, ScheduledRow, ScheduledWrite};
 pub use templates::{TemplatesRead, TemplatesWrite};
 pub use tokens::{AuthContext, TokensRead, TokensWrite};
 pub use users::{DirectoryFilter, NewUser, UserRecord, UsersRead, UsersWrite, escape_like};
@@ -28,15 +38,29 @@ pub trait Now {
 
 /// Every read operation, on a consistent snapshot.
 pub trait Read:
-    EventsRead + MembershipRead + NotificationsRead + PresenceRead + TemplatesRead + TokensRead + UsersRead
+    ConversationsRead
+    + EventsRead
+    + FilesRead
+    + MembershipRead
+    + MessagesRead
+    + NotificationsRead
+    + PresenceRead
+    + ScheduledRead
+    + TemplatesRead
+    + TokensRead
+    + UsersRead
 {
 }
 
 impl<T> Read for T where
-    T: EventsRead
+    T: ConversationsRead
+        + EventsRead
+        + FilesRead
         + MembershipRead
+        + MessagesRead
         + NotificationsRead
         + PresenceRead
+        + ScheduledRead
         + TemplatesRead
         + TokensRead
         + UsersRead
@@ -46,16 +70,31 @@ impl<T> Read for T where
 
 /// Every operation a write may use, inside its one transaction.
 pub trait Tx:
-    Read + Now + EventsWrite + NotificationsWrite + PresenceWrite + TemplatesWrite + TokensWrite + UsersWrite
+    Read
+    + Now
+    + ConversationsWrite
+    + EventsWrite
+    + FilesWrite
+    + MessagesWrite
+    + NotificationsWrite
+    + PresenceWrite
+    + ScheduledWrite
+    + TemplatesWrite
+    + TokensWrite
+    + UsersWrite
 {
 }
 
 impl<T> Tx for T where
     T: Read
         + Now
+        + ConversationsWrite
         + EventsWrite
+        + FilesWrite
+        + MessagesWrite
         + NotificationsWrite
         + PresenceWrite
+        + ScheduledWrite
         + TemplatesWrite
         + TokensWrite
         + UsersWrite

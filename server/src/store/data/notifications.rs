@@ -15,6 +15,8 @@ pub trait NotificationsRead {
     fn notification(&self, id: NotificationId) -> StoreResult<Notification>;
     /// Whether notification `id` is `user`'s.
     fn owns_notification(&self, user: UserId, id: NotificationId) -> StoreResult<bool>;
+    /// Whether `user` has an unread "message received" for `conv`.
+    fn message_nudge_pending(&self, user: UserId, conv: ConversationId) -> StoreResult<bool>;
 }
 
 /// Changing notifications, inside the request's transaction.
@@ -31,4 +33,6 @@ pub trait NotificationsWrite: NotificationsRead {
     fn mark_all_notifications_read(&mut self, user: UserId) -> StoreResult<usize>;
     /// Marks `user`'s notification `id` read if it was unread; how many (0 or 1).
     fn mark_notification_read(&mut self, user: UserId, id: NotificationId) -> StoreResult<usize>;
+    /// Marks `user`'s unread "message received" for `conv` read.
+    fn clear_message_nudges(&mut self, user: UserId, conv: ConversationId) -> StoreResult<()>;
 }

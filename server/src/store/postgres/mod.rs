@@ -5,10 +5,15 @@
 //! migration runner every node runs at start; the pool; the transaction the
 //! rules run in ([`tx`]); and the resources already behind the seam.
 
+mod conversations;
 mod events;
+mod files;
 mod membership;
+mod messages;
 mod migrate;
 mod notifications;
+mod rows;
+mod scheduled;
 mod templates;
 mod tokens;
 mod tx;
@@ -69,6 +74,17 @@ impl Backend {
         T: Send + 'static,
     {
         tx::run(&self.pool, tx::Mode::Write, move |tx| f(tx)).await
+    }
+
+    /// Whether the database answers (503 when it cannot be reached).
+    pub(crate) async fn ping(&self) -> StoreResult<()> {
+        let conn = self
+            .pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("no database connection: {e}")))?;
+        conn.simple_query("SELECT 1").await?;
+        Ok(())
     }
 
     /// Closes the pool: connections end as they are returned.

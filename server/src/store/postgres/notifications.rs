@@ -1,6 +1,7 @@
 //! Notifications on PostgreSQL: the `notifications` table, with the
 //! actor's username joined in.
 
+use super::rows::{count, touched};
 use super::tx::PgTx;
 use crate::store::StoreResult;
 use crate::store::data::{NotificationsRead, NotificationsWrite};
@@ -22,10 +23,6 @@ fn from_row(r: &Row) -> StoreResult<Notification> {
         created_at: ts(r.try_get(5)?),
         read_at: ts_opt(r.try_get(6)?),
     })
-}
-
-fn count(n: i64) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 impl NotificationsRead for PgTx<'_> {
@@ -63,6 +60,15 @@ impl NotificationsRead for PgTx<'_> {
         ))?;
         Ok(row.try_get(0)?)
     }
+
+    fn message_nudge_pending(&self, user: UserId, conv: ConversationId) -> StoreResult<bool> {
+        let row = self.wait(self.tx().query_one(
+            "SELECT EXISTS(SELECT 1 FROM notifications WHERE user_id = $1 AND conversation_id = $2 \
+             AND kind = 'message_received' AND read_at IS NULL)",
+            &[&user.0, &conv.0],
+        ))?;
+        Ok(row.try_get(0)?)
+    }
 }
 
 impl NotificationsWrite for PgTx<'_> {
@@ -94,7 +100,7 @@ impl NotificationsWrite for PgTx<'_> {
             "UPDATE notifications SET read_at = $2 WHERE user_id = $1 AND read_at IS NULL",
             &[&user.0, &self.now],
         ))?;
-        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+        Ok(touched(n))
     }
 
     fn mark_notification_read(&mut self, user: UserId, id: NotificationId) -> StoreResult<usize> {
@@ -102,6 +108,15 @@ impl NotificationsWrite for PgTx<'_> {
             "UPDATE notifications SET read_at = $3 WHERE id = $1 AND user_id = $2 AND read_at IS NULL",
             &[&id.0, &user.0, &self.now],
         ))?;
-        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+        Ok(touched(n))
+    }
+
+    fn clear_message_nudges(&mut self, user: UserId, conv: ConversationId) -> StoreResult<()> {
+        self.wait(self.tx().execute(
+            "UPDATE notifications SET read_at = $3 WHERE user_id = $1 AND conversation_id = $2 \
+             AND kind = 'message_received' AND read_at IS NULL",
+            &[&user.0, &conv.0, &self.now],
+        ))?;
+        Ok(())
     }
 }

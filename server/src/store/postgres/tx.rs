@@ -8,8 +8,8 @@
 use crate::store::data::Now;
 use crate::store::{StoreError, StoreResult, now_ms};
 use deadpool_postgres::{Object, Pool};
-use mchat_shared::UserId;
 use mchat_shared::events::EventKind;
+use mchat_shared::{ConversationId, UserId};
 use std::future::Future;
 use tokio::runtime::Handle;
 use tokio_postgres::IsolationLevel;
@@ -22,6 +22,9 @@ pub struct PgTx<'c> {
     pub now: i64,
     /// Events emitted so far, appended just before COMMIT (`events.rs`).
     pub(super) events: Vec<(UserId, EventKind)>,
+    /// Conversations this transaction holds (`lock_conversation`), so each
+    /// is locked with one statement however often the rules ask.
+    pub(super) locked: Vec<ConversationId>,
 }
 
 impl<'c> PgTx<'c> {
@@ -79,6 +82,7 @@ where
             rt,
             now: now_ms(),
             events: Vec::new(),
+            locked: Vec::new(),
         };
         match job(&mut ptx).and_then(|v| super::events::append(&mut ptx).map(|()| v)) {
             Ok(v) => {

@@ -4,40 +4,14 @@
 use super::tx::PgTx;
 use crate::store::StoreResult;
 use crate::store::data::{DirectoryFilter, NewUser, UserRecord, UsersRead, UsersWrite, escape_like};
-use crate::store::rows::{USER_COLUMNS, tags, ts, ts_opt};
+use crate::store::rows::{USER_COLUMNS, user_at};
 use mchat_shared::UserId;
-use mchat_shared::api::{Availability, Profile, Role, User};
+use mchat_shared::api::{Availability, Role, User};
 use tokio_postgres::Row;
 
-/// A user from the [`USER_COLUMNS`] layout (as `rows::user_from_row` reads
-/// it on SQLite).
+/// A user from the [`USER_COLUMNS`] layout, from the first column.
 fn user_from_row(row: &Row) -> StoreResult<UserRecord> {
-    let id = UserId(row.try_get(0)?);
-    let role = Role::parse(row.try_get::<_, &str>(3)?).unwrap_or(Role::Mentee);
-    let is_mentor = role == Role::Mentor;
-    let availability = Availability::parse(row.try_get::<_, &str>(4)?);
-    let user = User {
-        username: row.try_get(1)?,
-        display_name: row.try_get(2)?,
-        role,
-        availability: if is_mentor { availability } else { None },
-        mentor_approved: if is_mentor {
-            Some(row.try_get::<_, bool>(5)?)
-        } else {
-            None
-        },
-        profile: Profile {
-            headline: row.try_get(6)?,
-            experience: row.try_get(7)?,
-            level: row.try_get(8)?,
-            bio: row.try_get(9)?,
-            expertise: tags(row.try_get::<_, &str>(10)?),
-            interests: tags(row.try_get::<_, &str>(11)?),
-        },
-        created_at: ts(row.try_get(12)?),
-        last_seen: ts_opt(row.try_get(13)?),
-    };
-    Ok(UserRecord { id, user })
+    Ok(user_at(row, 0)?)
 }
 
 /// `expr` with ASCII letters (only) lower-cased, as SQLite's NOCASE and

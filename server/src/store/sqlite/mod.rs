@@ -4,11 +4,13 @@
 //! thread's connection, through [`SqliteRead`]. Resources move here one at
 //! a time; the rest still run their SQL beside their rules.
 
-pub(crate) use events::rewrite_message;
-
+mod conversations;
 mod events;
+mod files;
 mod membership;
+mod messages;
 mod notifications;
+mod scheduled;
 mod templates;
 mod tokens;
 mod users;

@@ -57,6 +57,16 @@ impl<C: SqliteConn> NotificationsRead for C {
             .prepare_cached("SELECT EXISTS(SELECT 1 FROM notifications WHERE id = ?1 AND user_id = ?2)")?
             .query_row(params![id.0, user.0], |r| r.get(0))?)
     }
+
+    fn message_nudge_pending(&self, user: UserId, conv: ConversationId) -> StoreResult<bool> {
+        Ok(self
+            .conn()
+            .prepare_cached(
+                "SELECT EXISTS(SELECT 1 FROM notifications WHERE user_id = ?1 AND conversation_id = ?2 \
+                 AND kind = 'message_received' AND read_at IS NULL)",
+            )?
+            .query_row(params![user.0, conv.0], |r| r.get(0))?)
+    }
 }
 
 impl NotificationsWrite for WriteCtx<'_> {
@@ -98,5 +108,15 @@ impl NotificationsWrite for WriteCtx<'_> {
                 "UPDATE notifications SET read_at = ?3 WHERE id = ?1 AND user_id = ?2 AND read_at IS NULL",
             )?
             .execute(params![id.0, user.0, self.now])?)
+    }
+
+    fn clear_message_nudges(&mut self, user: UserId, conv: ConversationId) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE notifications SET read_at = ?3 WHERE user_id = ?1 AND conversation_id = ?2 \
+                 AND kind = 'message_received' AND read_at IS NULL",
+            )?
+            .execute(params![user.0, conv.0, self.now])?;
+        Ok(())
     }
 }

@@ -3,7 +3,7 @@
 
 use super::SqliteConn;
 use crate::store::data::{DirectoryFilter, NewUser, UserRecord, UsersRead, UsersWrite, escape_like};
-use crate::store::rows::{USER_COLUMNS, user_from_row};
+use crate::store::rows::{USER_COLUMNS, user_at};
 use crate::store::{StoreResult, WriteCtx};
 use mchat_shared::UserId;
 use mchat_shared::api::{Availability, Role, User};
@@ -21,9 +21,8 @@ impl<C: SqliteConn> UsersRead for C {
         Ok(self
             .conn()
             .prepare_cached(&sql)?
-            .query_row([id.0], |r| user_from_row(r, 0))
-            .optional()?
-            .map(|(id, user)| UserRecord { id, user }))
+            .query_row([id.0], |r| user_at(r, 0))
+            .optional()?)
     }
 
     fn user_named(&self, username: &str) -> StoreResult<Option<UserRecord>> {
@@ -31,9 +30,8 @@ impl<C: SqliteConn> UsersRead for C {
         Ok(self
             .conn()
             .prepare_cached(&sql)?
-            .query_row([username], |r| user_from_row(r, 0))
-            .optional()?
-            .map(|(id, user)| UserRecord { id, user }))
+            .query_row([username], |r| user_at(r, 0))
+            .optional()?)
     }
 
     fn password_hash(&self, username: &str) -> StoreResult<Option<(UserId, String)>> {
@@ -112,8 +110,7 @@ impl<C: SqliteConn> UsersRead for C {
         ));
         let mut stmt = self.conn().prepare(&sql)?;
         let users = stmt
-            .query_map(rusqlite::params_from_iter(args.iter()), |r| user_from_row(r, 0))?
-            .map(|row| row.map(|(id, user)| UserRecord { id, user }))
+            .query_map(rusqlite::params_from_iter(args.iter()), |r| user_at(r, 0))?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(users)
     }

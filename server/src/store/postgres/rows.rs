@@ -1,0 +1,19 @@
+//! What PostgreSQL's rows and parameters need beyond `store/rows.rs`:
+//! counts (BIGINT) and id arrays.
+
+use mchat_shared::MessageId;
+
+/// A count as the API shows it (PostgreSQL counts in BIGINT).
+pub fn count(n: i64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// How many rows a statement touched, as the traits answer it.
+pub fn touched(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+/// Ids as the BIGINT array a `= ANY($1)` takes.
+pub fn id_array(ids: &[MessageId]) -> Vec<i64> {
+    ids.iter().map(|id| id.0).collect()
+}
