@@ -143,60 +143,6 @@ async fn a_database_from_a_newer_build_is_refused_with_a_sentence() {
     );
 }
 
-#[tokio::test]
-#[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
-async fn search_ignores_diacritics_and_keeps_to_the_conversations_asked_for() {
-    let db = TestDatabase::create();
-    let mut client = connect(&db).await;
-    migrate(&mut client).await.expect("migrate");
-    client
-        .batch_execute(
-            "INSERT INTO users (id, username, display_name, role, password_hash, created_at)
-                 VALUES (1, 'mona', 'Mona', 'mentor', 'x', 0), (2, 'ana', 'Ana', 'mentee', 'x', 0);
-             INSERT INTO conversations (id, status, requested_by, created_at, status_changed_at, last_activity_at)
-                 VALUES (10, 'accepted', 2, 0, 0, 0), (20, 'accepted', 2, 0, 0, 0);
-             INSERT INTO messages (id, conversation_id, sender_id, kind, body, created_at, deleted_at) VALUES
-                 (1, 10, 1, 'text', 'Un café avant la revue ?', 0, NULL),
-                 (2, 20, 1, 'text', 'cafe in the other conversation', 0, NULL),
-                 (3, 10, NULL, 'system', 'cafe as a system line', 0, NULL),
-                 (4, 10, 1, 'text', 'cafe, but deleted', 0, 5),
-                 (5, 10, 2, 'file', 'CAFÉ menu attached', 0, NULL);",
-        )
-        .await
-        .unwrap();
-    let hits = |convs: Vec<i64>, query: &'static str| {
-        let client = &client;
-        async move {
-            client
-                .query(
-                    "SELECT id FROM messages
-                     WHERE conversation_id = ANY($1) AND mchat_search_vector(body) @@ to_tsquery('pg_catalog.simple', unaccent('unaccent', $2))
-                       AND kind IN ('text', 'file') AND deleted_at IS NULL AND body <> ''
-                     ORDER BY id",
-                    &[&convs, &query],
-                )
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| r.get::<_, i64>(0))
-                .collect::<Vec<_>>()
-        }
-    };
-    assert_eq!(
-        hits(vec![10], "cafe").await,
-        vec![1, 5],
-        "diacritics and case fold"
-    );
-    assert_eq!(hits(vec![10], "café").await, vec![1, 5], "on the query side too");
-    assert_eq!(hits(vec![10, 20], "cafe").await, vec![1, 2, 5]);
-    assert_eq!(
-        hits(vec![10], "rev:*").await,
-        vec![1],
-        "a prefix on the last word"
-    );
-    assert_eq!(hits(vec![], "cafe").await, Vec::<i64>::new());
-}
-
 /// Needs no cluster, so it runs in the default suite too.
 #[tokio::test]
 async fn an_unreachable_database_is_one_sentence() {

@@ -118,21 +118,10 @@ pub(super) async fn spend_send_token(state: &AppState, me: UserId, client_id: Op
     if !state.limits.limits_sends() {
         return Ok(());
     }
-    if let Some(cid) = client_id {
-        let cid = cid.to_owned();
-        let stored = state
-            .store
-            .read(move |conn| {
-                Ok(conn
-                    .prepare_cached(
-                        "SELECT EXISTS(SELECT 1 FROM messages WHERE sender_id = ?1 AND client_id = ?2)",
-                    )?
-                    .query_row(rusqlite::params![me.0, cid], |r| r.get::<_, bool>(0))?)
-            })
-            .await?;
-        if stored {
-            return Ok(());
-        }
+    if let Some(cid) = client_id
+        && state.store.sent_before(me, cid.to_owned()).await?
+    {
+        return Ok(());
     }
     state.limits.check_send(me)
 }

@@ -280,6 +280,12 @@ impl Store {
         .await
     }
 
+    /// Whether `me` already sent a message with this `client_id`.
+    pub async fn sent_before(&self, me: UserId, client_id: String) -> StoreResult<bool> {
+        self.read_data(move |r| Ok(r.sent_with_client_id(me, &client_id)?.is_some()))
+            .await
+    }
+
     /// A page of history, oldest first. `after` pages forward; otherwise the
     /// page ends just before `before` (or is the newest page).
     pub async fn messages(

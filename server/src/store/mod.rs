@@ -1,11 +1,14 @@
-//! Storage: everything the server keeps, in SQLite.
+//! Storage: everything the server keeps, in SQLite or PostgreSQL.
 //!
 //! Handlers never see SQL or a connection. They call the async methods of
-//! [`Store`] (one `impl Store` block per resource, in the files below), which
-//! run on dedicated threads: one writer that commits in batches and a few
-//! readers. No SQLite call ever runs on an async worker, and no connection is
-//! held across an `.await`. A second backend (PostgreSQL, for several nodes)
-//! would implement the same methods; handlers would not change.
+//! [`Store`] (one `impl Store` block per resource, in the files below). Each
+//! resource's rules are written once, over the storage traits of `data`,
+//! and each backend implements those traits with its SQL (`sqlite`,
+//! `postgres`; docs/STORAGE.md). SQLite runs on dedicated threads: one
+//! writer that commits in batches and a few readers. PostgreSQL runs each
+//! job on a blocking thread with a pooled connection. No database call ever
+//! runs on an async worker, and no SQLite connection is held across an
+//! `.await`.
 
 mod blobs;
 #[cfg(test)]
@@ -27,6 +30,7 @@ mod readers;
 mod rows;
 mod scheduled;
 mod search;
+mod search_words;
 mod settings;
 mod sqlite;
 mod templates;
@@ -46,7 +50,6 @@ pub use writer::WriteCtx;
 use crate::config::StorageConfig;
 use mchat_shared::ErrorCode;
 use readers::Readers;
-use rusqlite::Connection;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use writer::Writer;
@@ -121,16 +124,10 @@ enum Backend {
         readers: Readers,
         path: PathBuf,
     },
-    /// PostgreSQL (docs/STORAGE.md). Only the resources already behind the
-    /// seam ([`Store::read_data`] / [`Store::write_data`]) run on it yet, so
-    /// nothing but the tests opens one; the configuration cannot ask for it.
+    /// PostgreSQL (docs/STORAGE.md). Every resource runs on it, through
+    /// [`Store::read_data`] / [`Store::write_data`]; only the tests open one
+    /// yet, as the configuration cannot ask for it.
     Postgres(postgres::Backend),
-}
-
-/// What a PostgreSQL store answers for an operation still written against
-/// SQLite's connection.
-fn not_moved() -> StoreError {
-    StoreError::Internal("this operation has not moved to PostgreSQL yet (docs/STORAGE.md)".into())
 }
 
 impl Store {
@@ -178,18 +175,6 @@ impl Store {
         })
     }
 
-    /// Runs `f` on a reader thread.
-    pub(crate) async fn read<T, F>(&self, f: F) -> StoreResult<T>
-    where
-        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        match &self.inner.backend {
-            Backend::Sqlite { readers, .. } => readers.run(f).await,
-            Backend::Postgres(_) => Err(not_moved()),
-        }
-    }
-
     /// Runs `f` over the read operations (`data::Read`) on a reader thread:
     /// how rules that have moved behind the seam read (docs/STORAGE.md).
     pub(crate) async fn read_data<T, F>(&self, f: F) -> StoreResult<T>
@@ -227,7 +212,9 @@ impl Store {
     {
         match &self.inner.backend {
             Backend::Sqlite { writer, .. } => writer.run(f).await,
-            Backend::Postgres(_) => Err(not_moved()),
+            Backend::Postgres(_) => Err(StoreError::Internal(
+                "Store::write reaches SQLite's writer only: use write_data".into(),
+            )),
         }
     }
 

@@ -1,40 +1,22 @@
-//! Full-text search (FTS5) over the messages a user can see.
+//! Full-text search over the messages a user can see.
 //!
-//! The index (`messages_fts`, migration V4) holds every text and file message
-//! that has a body and is not deleted, with its conversation id as a second
-//! column. A search never passes the user's text to FTS5 as syntax: it is cut
-//! into words and `"quoted phrases"`, each quoted as an FTS5 string (the last
-//! bare word as a prefix), and ANDed with the caller's conversations
-//! (`conv : ("12" OR "34")`), so a common word in a big database costs a
-//! merge of doclists, not a scan of every match. The same query also joins
-//! `participants` on the caller: nobody else's message can come back.
-//! One FTS5 query per search: the newest [`RANK_WINDOW`] matches, each body
-//! with its matched words between two private-use characters
-//! (`highlight()`). They are ranked bm25-style here (see [`rank`]), the
-//! snippet of each hit is cut around its matches here too ([`make_snippet`];
-//! FTS5's `snippet()` would re-run the match once per hit, which for a
-//! prefix word means re-reading its whole doclist), and the markers become
-//! `highlights` ranges.
+//! The user's text is cut into words and `"quoted phrases"` ([`terms`]):
+//! never syntax for a search engine. Each backend finds the newest
+//! [`RANK_WINDOW`] matches among the caller's conversations (SQLite with
+//! FTS5, PostgreSQL with a GIN index over the same search words). The rest
+//! happens here, the same for both: the matched words are found in each
+//! body ([`highlights`], over `search_words`), the window is ranked
+//! bm25-style ([`rank`]), each hit's snippet is cut around its matches
+//! ([`make_snippet`]) and the matches become `highlights` ranges.
 
-use super::rows::message_at;
+use super::data::{Read, SearchTerm};
+use super::search_words::{Word, words};
 use super::{Store, StoreError, StoreResult};
 use mchat_shared::api::{SearchHit, SearchResults};
-use mchat_shared::{ConversationId, ErrorCode, MessageId, UserId};
-use rusqlite::{Connection, OptionalExtension, params};
-
-/// Above this many conversations the `conv` filter is left out of the FTS5
-/// expression (the participants join still restricts the rows).
-const CONV_FILTER_MAX: usize = 500;
+use mchat_shared::{ConversationId, ErrorCode, UserId};
 
 /// Words a snippet of a long body keeps around its matches.
 const SNIPPET_TOKENS: usize = 16;
-
-/// Highlight markers: a pair of private-use characters absent from the body.
-const MARKERS: [(char, char); 3] = [
-    ('\u{E000}', '\u{E001}'),
-    ('\u{F8FE}', '\u{F8FF}'),
-    ('\u{E7FE}', '\u{E7FF}'),
-];
 
 /// One piece of a query: a bare word or a quoted phrase.
 #[derive(Debug, PartialEq)]
@@ -88,74 +70,60 @@ fn prefixable(word: &str) -> bool {
         .is_some()
 }
 
-fn quoted(text: &str) -> String {
-    format!("\"{}\"", text.replace('"', "\"\""))
-}
-
-/// The FTS5 expression for the user's text on the `body` column: every
-/// word and phrase (AND), the last bare word as a prefix. `None`: no words.
-fn body_expression(q: &str) -> Option<String> {
+/// The search terms of the user's text: every word and phrase, the last
+/// bare word a prefix when it may be one. Empty: nothing to look for.
+pub(super) fn search_terms(q: &str) -> Vec<SearchTerm> {
     let terms = terms(q);
-    let last = terms.len().checked_sub(1)?;
-    let parts: Vec<String> = terms
-        .iter()
+    let last = terms.len().saturating_sub(1);
+    terms
+        .into_iter()
         .enumerate()
-        .map(|(i, t)| {
-            let star = if i == last && !t.phrase && prefixable(&t.text) {
-                "*"
-            } else {
-                ""
-            };
-            format!("{}{star}", quoted(&t.text))
+        .map(|(i, t)| SearchTerm {
+            prefix: i == last && !t.phrase && prefixable(&t.text),
+            words: words(&t.text).into_iter().map(|w| w.key).collect(),
+            text: t.text,
         })
-        .collect();
-    Some(format!("body : ({})", parts.join(" ")))
+        .filter(|t| !t.words.is_empty())
+        .collect()
 }
 
-/// Splits a snippet with markers `open`/`close` into its text and the char
-/// ranges between the markers.
-fn split_highlights(marked: &str, open: char, close: char) -> (String, Vec<[u32; 2]>) {
-    let mut text = String::with_capacity(marked.len());
-    let mut ranges = Vec::new();
-    let mut at: u32 = 0;
-    let mut start: Option<u32> = None;
-    for c in marked.chars() {
-        if c == open {
-            start.get_or_insert(at);
-        } else if c == close {
-            if let Some(s) = start.take()
-                && at > s
-            {
-                ranges.push([s, at]);
+/// Char ranges of the body (cut into `body` words) where a term matches:
+/// each match of a term spans its words; matches that overlap merge.
+fn highlights(body: &[Word], terms: &[SearchTerm]) -> Vec<[u32; 2]> {
+    let mut ranges: Vec<[u32; 2]> = Vec::new();
+    for t in terms {
+        let n = t.words.len();
+        for at in 0..body.len().saturating_sub(n - 1) {
+            let hit = t.words.iter().enumerate().all(|(j, w)| {
+                let word = &body[at + j].key;
+                word == w || (t.prefix && j == n - 1 && word.starts_with(w.as_str()))
+            });
+            if hit {
+                ranges.push([body[at].start as u32, body[at + n - 1].end as u32]);
             }
-        } else {
-            text.push(c);
-            at += 1;
         }
     }
-    if let Some(s) = start
-        && at > s
-    {
-        ranges.push([s, at]);
+    ranges.sort_unstable();
+    let mut merged: Vec<[u32; 2]> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        match merged.last_mut() {
+            Some(last) if r[0] < last[1] => last[1] = last[1].max(r[1]),
+            _ => merged.push(r),
+        }
     }
-    (text, ranges)
+    merged
 }
 
 /// The conversations a search covers: `conversation` and/or `with` narrow
 /// the caller's own list. Pointing at a conversation the caller is not in is
 /// "not found", as everywhere.
 fn scope(
-    conn: &Connection,
+    r: &dyn Read,
     me: UserId,
     with: Option<&str>,
     conversation: Option<ConversationId>,
 ) -> StoreResult<Vec<ConversationId>> {
-    let mut convs: Vec<ConversationId> = conn
-        .prepare_cached(
-            "SELECT conversation_id FROM participants WHERE user_id = ?1 ORDER BY conversation_id",
-        )?
-        .query_map([me.0], |r| r.get(0).map(ConversationId))?
-        .collect::<Result<_, _>>()?;
+    let mut convs = r.conversations_of(me)?;
     if let Some(id) = conversation {
         if !convs.contains(&id) {
             return Err(StoreError::not_found("conversation"));
@@ -165,15 +133,8 @@ fn scope(
     if let Some(user) = with {
         // Usernames are case-folded; a name that cannot be one is nobody's.
         let name = mchat_shared::validate::username(user).ok();
-        let theirs: Vec<ConversationId> = match &name {
-            Some(name) => conn
-                .prepare_cached(
-                    "SELECT p.conversation_id FROM participants p JOIN users u ON u.id = p.user_id \
-                     JOIN participants mine ON mine.conversation_id = p.conversation_id AND mine.user_id = ?1 \
-                     WHERE u.username = ?2 AND u.id != ?1",
-                )?
-                .query_map(params![me.0, name], |r| r.get(0).map(ConversationId))?
-                .collect::<Result<_, _>>()?,
+        let theirs = match &name {
+            Some(name) => r.conversations_with(me, name)?,
             None => Vec::new(),
         };
         if theirs.is_empty() {
@@ -188,46 +149,27 @@ fn scope(
     Ok(convs)
 }
 
-/// The newest [`RANK_WINDOW`] matches the caller can see, each body with
-/// the matched tokens between the markers (`highlight()`).
-const WINDOW_SQL: &str = "SELECT messages_fts.rowid, highlight(messages_fts, 0, ?3, ?4) FROM messages_fts \
-     JOIN messages m ON m.id = messages_fts.rowid \
-     JOIN participants me ON me.conversation_id = m.conversation_id AND me.user_id = ?1 \
-     WHERE messages_fts MATCH ?2 AND m.deleted_at IS NULL AND m.kind != 'system' \
-     ORDER BY messages_fts.rowid DESC LIMIT ?5";
-
 /// How many of the newest matches are ranked. Beyond it (a very common word
 /// in a long history) the best among the most recent matches win: what a
 /// chat search wants, at a cost that does not grow with the history.
-const RANK_WINDOW: i64 = 500;
+const RANK_WINDOW: u32 = 500;
 
 /// bm25 parameters (the usual ones, as FTS5's own `bm25()`).
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
 
-/// Tokens of a highlighted body (runs of letters and digits, as the
-/// unicode61 tokenizer cuts them) and how many of them are highlighted.
-fn token_counts(marked: &str, open: char, close: char) -> (u32, u32) {
-    let (mut tokens, mut hits) = (0, 0);
-    let (mut in_token, mut inside) = (false, false);
-    for c in marked.chars() {
-        if c == open {
-            inside = true;
-            in_token = false;
-        } else if c == close {
-            inside = false;
-            in_token = false;
-        } else if c.is_alphanumeric() {
-            if !in_token {
-                tokens += 1;
-                hits += u32::from(inside);
-            }
-            in_token = true;
-        } else {
-            in_token = false;
-        }
-    }
-    (tokens, hits)
+/// How many words a body has, and how many of them a match covers.
+fn word_counts(body: &[Word], ranges: &[[u32; 2]]) -> (u32, u32) {
+    let inside = |w: &Word| {
+        ranges
+            .iter()
+            .any(|r| (r[0] as usize) <= w.start && w.end <= r[1] as usize)
+    };
+    let hits = body.iter().filter(|w| inside(w)).count();
+    (
+        u32::try_from(body.len()).unwrap_or(u32::MAX),
+        u32::try_from(hits).unwrap_or(u32::MAX),
+    )
 }
 
 /// Ranks the window: bm25's term-frequency and length terms over the
@@ -236,12 +178,12 @@ fn token_counts(marked: &str, open: char, close: char) -> (u32, u32) {
 /// on every search (20 ms for a word in half of a million messages); every
 /// candidate here contains every word anyway (AND), so IDF would only
 /// reweigh the words against each other.
-fn rank(window: &[(MessageId, String)], open: char, close: char) -> Vec<(usize, f64)> {
-    let counts: Vec<(u32, u32)> = window.iter().map(|(_, m)| token_counts(m, open, close)).collect();
+fn rank(counts: &[(u32, u32)]) -> Vec<(usize, f64)> {
     let total: u64 = counts.iter().map(|&(t, _)| u64::from(t)).sum();
     let avg = (total as f64 / counts.len().max(1) as f64).max(1.0);
     let mut ranked: Vec<(usize, f64)> = counts
-        .into_iter()
+        .iter()
+        .copied()
         .enumerate()
         .map(|(i, (len, tf))| {
             let tf = f64::from(tf);
@@ -254,59 +196,11 @@ fn rank(window: &[(MessageId, String)], open: char, close: char) -> Vec<(usize, 
     ranked
 }
 
-/// The message columns in the `rows::message_at` layout.
-const MESSAGE_SQL: &str = "SELECT m.id, m.conversation_id, s.username, m.kind, m.body, m.system_action, \
-     m.client_id, m.reply_to, m.created_at, m.edited_at, m.deleted_at \
-     FROM messages m LEFT JOIN users s ON s.id = m.sender_id WHERE m.id = ?1";
-
-/// One matched body with other markers (for a body that contains ours).
-fn highlight_with(
-    conn: &Connection,
-    expr: &str,
-    id: MessageId,
-    open: char,
-    close: char,
-) -> StoreResult<String> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT highlight(messages_fts, 0, ?3, ?4) FROM messages_fts \
-             WHERE messages_fts MATCH ?1 AND rowid = ?2",
-        )?
-        .query_row(params![expr, id.0, open.to_string(), close.to_string()], |r| {
-            r.get::<_, Option<String>>(0)
-        })
-        .optional()?
-        .flatten()
-        .unwrap_or_default())
-}
-
-/// Token spans `[start, end)` (chars) of `text`: runs of letters and digits.
-fn token_spans(text: &str) -> Vec<(usize, usize)> {
-    let mut spans = Vec::new();
-    let mut start = None;
-    let mut n = 0;
-    for (i, c) in text.chars().enumerate() {
-        match (c.is_alphanumeric(), start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                spans.push((s, i));
-                start = None;
-            }
-            _ => {}
-        }
-        n = i + 1;
-    }
-    if let Some(s) = start {
-        spans.push((s, n));
-    }
-    spans
-}
-
 /// The snippet of a highlighted body: the whole body when it is short,
 /// otherwise [`SNIPPET_TOKENS`] whole words around the densest run of
 /// matches, with `…` where it is cut; `ranges` move with the text.
-fn make_snippet(text: &str, ranges: &[[u32; 2]]) -> (String, Vec<[u32; 2]>) {
-    let tokens = token_spans(text);
+fn make_snippet(text: &str, body: &[Word], ranges: &[[u32; 2]]) -> (String, Vec<[u32; 2]>) {
+    let tokens: Vec<(usize, usize)> = body.iter().map(|w| (w.start, w.end)).collect();
     if tokens.len() <= SNIPPET_TOKENS + SNIPPET_TOKENS / 2 {
         return (text.to_owned(), ranges.to_vec());
     }
@@ -349,79 +243,60 @@ fn make_snippet(text: &str, ranges: &[[u32; 2]]) -> (String, Vec<[u32; 2]>) {
 }
 
 /// The other participant of `conv` (as seen by `me`).
-fn peer(conn: &Connection, me: UserId, conv: ConversationId) -> StoreResult<String> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT u.username FROM participants o JOIN users u ON u.id = o.user_id \
-             WHERE o.conversation_id = ?1 AND o.user_id != ?2 ORDER BY o.user_id LIMIT 1",
-        )?
-        .query_row(params![conv.0, me.0], |r| r.get(0))
-        .optional()?
-        .unwrap_or_default())
+fn peer(r: &dyn Read, me: UserId, conv: ConversationId) -> StoreResult<String> {
+    match r.participants(conv)?.into_iter().find(|&u| u != me) {
+        Some(p) => r.username(p),
+        None => Ok(String::new()),
+    }
 }
 
 fn search(
-    conn: &Connection,
+    r: &dyn Read,
     me: UserId,
     q: &str,
     with: Option<&str>,
     conversation: Option<ConversationId>,
     limit: u32,
 ) -> StoreResult<SearchResults> {
-    let body = body_expression(q).ok_or_else(|| {
-        StoreError::api(
+    let terms = search_terms(q);
+    if terms.is_empty() {
+        return Err(StoreError::api(
             ErrorCode::InvalidQuery,
             "the search has no words to look for: use letters or digits",
-        )
-    })?;
-    let convs = scope(conn, me, with, conversation)?;
+        ));
+    }
+    let convs = scope(r, me, with, conversation)?;
     if convs.is_empty() {
         return Ok(SearchResults { hits: Vec::new() });
     }
-    let expr = if convs.len() <= CONV_FILTER_MAX {
-        let ids: Vec<String> = convs.iter().map(|c| format!("\"{c}\"")).collect();
-        format!("{body} AND conv : ({})", ids.join(" OR "))
-    } else {
-        body.clone()
-    };
-    let (open, close) = MARKERS[0];
-    let window: Vec<(MessageId, String)> = conn
-        .prepare_cached(WINDOW_SQL)?
-        .query_map(
-            params![me.0, expr, open.to_string(), close.to_string(), RANK_WINDOW],
-            |r| {
-                Ok((
-                    MessageId(r.get(0)?),
-                    r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                ))
-            },
-        )?
-        .collect::<Result<_, _>>()?;
-    let mut ranked = rank(&window, open, close);
+    let window = r.search_window(me, &terms, &convs, RANK_WINDOW)?;
+    let cut: Vec<(Vec<Word>, Vec<[u32; 2]>)> = window
+        .iter()
+        .map(|(_, body)| {
+            let body = words(body);
+            let ranges = highlights(&body, &terms);
+            (body, ranges)
+        })
+        .collect();
+    let counts: Vec<(u32, u32)> = cut
+        .iter()
+        .map(|(body, ranges)| word_counts(body, ranges))
+        .collect();
+    let mut ranked = rank(&counts);
     ranked.truncate(limit as usize);
     let mut messages = Vec::with_capacity(ranked.len());
     let mut rest = Vec::with_capacity(ranked.len());
     let mut peers: Vec<(ConversationId, String)> = Vec::new();
     for (at, rank) in ranked {
-        let (id, marked) = &window[at];
-        let message = conn
-            .prepare_cached(MESSAGE_SQL)?
-            .query_row([id.0], |r| message_at(r, 0))?;
-        let clash = |(a, b): (char, char)| message.body.contains(a) || message.body.contains(b);
-        let (text, ranges) = if !clash((open, close)) {
-            split_highlights(marked, open, close)
-        } else if let Some(&(a, b)) = MARKERS.iter().find(|&&m| !clash(m)) {
-            split_highlights(&highlight_with(conn, &body, *id, a, b)?, a, b)
-        } else {
-            // Every marker pair occurs in the body: the body, unhighlighted.
-            (message.body.clone(), Vec::new())
-        };
-        let (snippet, highlights) = make_snippet(&text, &ranges);
+        let (id, text) = &window[at];
+        let message = r.message(*id)?.ok_or_else(|| StoreError::not_found("message"))?;
+        let (body, ranges) = &cut[at];
+        let (snippet, highlights) = make_snippet(text, body, ranges);
         let conv = message.conversation_id;
         let peer = match peers.iter().find(|(c, _)| *c == conv) {
             Some((_, p)) => p.clone(),
             None => {
-                let p = peer(conn, me, conv)?;
+                let p = peer(r, me, conv)?;
                 peers.push((conv, p.clone()));
                 p
             }
@@ -429,7 +304,7 @@ fn search(
         messages.push(message);
         rest.push((peer, snippet, highlights, rank));
     }
-    super::hydrate::hydrate(&super::sqlite::SqliteRead(conn), &mut messages)?;
+    super::hydrate::hydrate(r, &mut messages)?;
     let hits = messages
         .into_iter()
         .zip(rest)
@@ -455,7 +330,7 @@ impl Store {
         conversation: Option<ConversationId>,
         limit: u32,
     ) -> StoreResult<SearchResults> {
-        self.read(move |conn| search(conn, me, &q, with.as_deref(), conversation, limit))
+        self.read_data(move |r| search(r, me, &q, with.as_deref(), conversation, limit))
             .await
     }
 }
@@ -464,120 +339,265 @@ impl Store {
 mod tests {
     use super::*;
 
-    #[test]
-    fn words_are_quoted_and_the_last_is_a_prefix() {
-        assert_eq!(
-            body_expression("rust life").as_deref(),
-            Some(r#"body : ("rust" "life"*)"#)
-        );
-        assert_eq!(
-            body_expression(r#"say "pull request" now"#).as_deref(),
-            Some(r#"body : ("say" "pull request" "now"*)"#)
-        );
-        assert_eq!(
-            body_expression(r#""pull request""#).as_deref(),
-            Some(r#"body : ("pull request")"#)
-        );
+    fn ranges_of(body: &str, q: &str) -> Vec<String> {
+        let chars: Vec<char> = body.chars().collect();
+        highlights(&words(body), &search_terms(q))
+            .into_iter()
+            .map(|[a, b]| chars[a as usize..b as usize].iter().collect())
+            .collect()
     }
 
     #[test]
-    fn fts_syntax_is_only_text() {
+    fn terms_are_words_and_phrases_and_the_last_word_a_prefix() {
+        let t = search_terms(r#"say "Pull  request" NOW"#);
         assert_eq!(
-            body_expression(r#""unbalanced"#).as_deref(),
-            Some(r#"body : ("unbalanced")"#)
+            t.iter()
+                .map(|t| (t.text.as_str(), t.words.clone(), t.prefix))
+                .collect::<Vec<_>>(),
+            [
+                ("say", vec!["say".to_owned()], false),
+                (
+                    "Pull request",
+                    vec!["pull".to_owned(), "request".to_owned()],
+                    false
+                ),
+                ("NOW", vec!["now".to_owned()], true),
+            ]
         );
-        assert_eq!(
-            body_expression("AND OR").as_deref(),
-            Some(r#"body : ("AND" "OR"*)"#)
-        );
-        assert_eq!(
-            body_expression("NEAR(a b").as_deref(),
-            Some(r#"body : ("NEAR(a" "b")"#)
-        );
-        assert_eq!(body_expression("col:x").as_deref(), Some(r#"body : ("col:x")"#));
-        assert_eq!(body_expression("* ^ - + ( ) :"), None);
-        assert_eq!(body_expression("   "), None);
-        assert_eq!(body_expression(r#""""#), None);
-        assert_eq!(body_expression(r#"a"b"#).as_deref(), Some(r#"body : ("a" "b")"#));
+        assert!(search_terms("* ^ - + ( ) :").is_empty());
+        assert!(search_terms(r#""""#).is_empty());
+        assert!(!search_terms("c++")[0].prefix && !search_terms("x")[0].prefix);
+        assert_eq!(search_terms("NEAR(a")[0].words, ["near", "a"]);
     }
 
     #[test]
-    fn short_or_punctuated_last_words_are_exact() {
-        assert_eq!(body_expression("x").as_deref(), Some(r#"body : ("x")"#));
-        assert_eq!(body_expression("c++").as_deref(), Some(r#"body : ("c++")"#));
-        assert_eq!(body_expression("ça").as_deref(), Some(r#"body : ("ça"*)"#));
+    fn highlights_cover_each_match_and_ignore_case_and_accents() {
+        assert_eq!(ranges_of("Café au lait, CAFE noir", "cafe"), ["Café", "CAFE"]);
+        assert_eq!(
+            ranges_of("a pull request, pull it", "\"pull request\""),
+            ["pull request"]
+        );
+        assert_eq!(
+            ranges_of("rustacean rust rusty", "rus"),
+            ["rustacean", "rust", "rusty"]
+        );
+        assert_eq!(ranges_of("rustacean rust", "rust life"), ["rust"]);
+        assert!(ranges_of("nothing here", "rust").is_empty());
+        // Overlapping matches of two terms merge into one range.
+        assert_eq!(
+            ranges_of("big pull request", "\"big pull\" \"pull request\""),
+            ["big pull request"]
+        );
     }
 
     #[test]
     fn ranking_prefers_more_matches_in_shorter_bodies_then_newer() {
-        let (o, c) = MARKERS[0];
-        let m = |s: &str| s.replace('[', &o.to_string()).replace(']', &c.to_string());
-        assert_eq!(token_counts(&m("a [rust] b [rust rust]"), o, c), (5, 3));
-        assert_eq!(token_counts(&m("[café]-crème 12"), o, c), (3, 1));
-        // Newest first, as the window query returns them.
-        let window = vec![
-            (MessageId(4), m("[rust] short")),
-            (MessageId(3), m("[rust] short")),
-            (MessageId(2), m("[rust] [rust] twice")),
-            (
-                MessageId(1),
-                m("[rust] once in a rather long message about other things"),
-            ),
+        let terms = search_terms("rust");
+        // Newest first, as the window comes.
+        let window = [
+            "rust short",
+            "rust short",
+            "rust rust twice",
+            "rust once in a rather long message about other things",
         ];
-        let ids: Vec<i64> = rank(&window, o, c)
-            .into_iter()
-            .map(|(at, _)| window[at].0.0)
+        let counts: Vec<(u32, u32)> = window
+            .iter()
+            .map(|b| {
+                let body = words(b);
+                let ranges = highlights(&body, &terms);
+                word_counts(&body, &ranges)
+            })
             .collect();
-        assert_eq!(ids, vec![2, 4, 3, 1]);
-        assert!(rank(&[], o, c).is_empty());
+        assert_eq!(counts[2], (3, 2));
+        let order: Vec<usize> = rank(&counts).into_iter().map(|(at, _)| at).collect();
+        assert_eq!(order, vec![2, 0, 1, 3]);
+        assert!(rank(&[]).is_empty());
     }
 
     #[test]
     fn snippets_keep_short_bodies_and_cut_long_ones_around_the_matches() {
+        let snippet = |text: &str, ranges: &[[u32; 2]]| make_snippet(text, &words(text), ranges);
         assert_eq!(
-            make_snippet("short body", &[[0, 5]]),
+            snippet("short body", &[[0, 5]]),
             ("short body".into(), vec![[0, 5]])
         );
         let words: Vec<String> = (0..60).map(|i| format!("w{i}")).collect();
         let text = words.join(" ");
-        // "w40" starts at char 3*10 + 4*30 = 150.
         let at = text.find("w40").unwrap() as u32;
-        let (snippet, ranges) = make_snippet(&text, &[[at, at + 3]]);
-        assert!(snippet.starts_with("…w37 w38 w39 w40"), "{snippet}");
-        assert!(snippet.ends_with("w52…"), "{snippet}");
-        let chars: Vec<char> = snippet.chars().collect();
+        let (cut, ranges) = snippet(&text, &[[at, at + 3]]);
+        assert!(cut.starts_with("…w37 w38 w39 w40"), "{cut}");
+        assert!(cut.ends_with("w52…"), "{cut}");
+        let chars: Vec<char> = cut.chars().collect();
         let [a, b] = ranges[0];
         assert_eq!(chars[a as usize..b as usize].iter().collect::<String>(), "w40");
         assert_eq!(ranges.len(), 1);
         // A match at the very end: the last words, no trailing ellipsis.
         let at = text.find("w59").unwrap() as u32;
-        let (snippet, ranges) = make_snippet(&text, &[[at, at + 3]]);
-        assert!(
-            snippet.ends_with("w59") && snippet.starts_with("…w44 "),
-            "{snippet}"
-        );
-        let chars: Vec<char> = snippet.chars().collect();
+        let (cut, ranges) = snippet(&text, &[[at, at + 3]]);
+        assert!(cut.ends_with("w59") && cut.starts_with("…w44 "), "{cut}");
+        let chars: Vec<char> = cut.chars().collect();
         let [a, b] = ranges[0];
         assert_eq!(chars[a as usize..b as usize].iter().collect::<String>(), "w59");
         // No match in range: the start of the body.
-        let (snippet, ranges) = make_snippet(&text, &[]);
-        assert!(
-            snippet.starts_with("w0 ") && snippet.ends_with("w15…"),
-            "{snippet}"
-        );
+        let (cut, ranges) = snippet(&text, &[]);
+        assert!(cut.starts_with("w0 ") && cut.ends_with("w15…"), "{cut}");
         assert!(ranges.is_empty());
     }
 
-    #[test]
-    fn highlights_are_char_ranges_without_markers() {
-        let (text, ranges) = split_highlights(
-            "a \u{E000}café\u{E001} b \u{E000}x\u{E001}",
-            '\u{E000}',
-            '\u{E001}',
-        );
-        assert_eq!(text, "a café b x");
-        assert_eq!(ranges, vec![[2, 6], [9, 10]]);
-        let (text, ranges) = split_highlights("\u{E000}open", '\u{E000}', '\u{E001}');
-        assert_eq!((text.as_str(), ranges), ("open", vec![[0, 4]]));
+    mod on_both_backends {
+        //! One search story on both backends: the same hits, ranks and highlights.
+        #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+        use crate::store::both_backends::{CONVERSATION, add_user, on_both, outcome};
+        use crate::store::{IsOnline, Store, Transition};
+        use mchat_shared::api::Role;
+        use mchat_shared::{ConversationId, UserId};
+        use std::sync::Arc;
+
+        async fn story(store: Store, mona: UserId, ana: UserId) -> Vec<String> {
+            let offline: IsOnline = Arc::new(|_| false);
+            let ben = add_user(&store, "ben", Role::Mentee).await;
+            let (theirs, _) = store
+                .request_conversation(
+                    ben,
+                    "mona".into(),
+                    "Un café avant la revue ?".into(),
+                    None,
+                    60_000,
+                )
+                .await
+                .unwrap();
+            store
+                .transition(mona, theirs.id, Transition::Accept)
+                .await
+                .unwrap();
+            let mut sent = Vec::new();
+            for (who, conv, body) in [
+                (ana, CONVERSATION, "CAFÉ menu attached"),
+                (mona, CONVERSATION, "cafe, but about to be deleted"),
+                (ana, CONVERSATION, "Rust life: a pull request, then another pull"),
+                (mona, CONVERSATION, "rustacean notes on the review"),
+                (ana, CONVERSATION, "say \"it\" AND OR NEAR(a b) col:x * ^"),
+                (mona, theirs.id, "cafe with ben"),
+            ] {
+                let (m, _) = store
+                    .send_message(
+                        who,
+                        conv,
+                        format!("c{}", sent.len()),
+                        body.into(),
+                        None,
+                        None,
+                        offline.clone(),
+                    )
+                    .await
+                    .unwrap();
+                sent.push(m.id);
+            }
+            store
+                .delete_message(mona, sent[1], tempfile::tempdir().unwrap().path().to_path_buf())
+                .await
+                .unwrap();
+            store
+                .edit_message(mona, sent[3], "rustaceans review notes".into())
+                .await
+                .unwrap();
+            let mut lines = Vec::new();
+            for (who, q, with, conv) in [
+                (ana, "cafe", None, None),
+                (mona, "café", None, None),
+                (mona, "CAFE", Some("ben"), None),
+                (mona, "cafe", None, Some(theirs.id)),
+                (ana, "cafe", None, Some(theirs.id)),
+                (ana, "cafe", Some("nobody"), None),
+                (ana, "rust", None, None),
+                (ana, "\"pull request\"", None, None),
+                (ana, "pull", None, None),
+                (ana, "review", None, None),
+                (ana, "AND OR NEAR(a", None, None),
+                (ana, "col:x", None, None),
+                (ana, "* ^ -", None, None),
+                (ben, "menu", None, None),
+                (ana, "deleted", None, None),
+                (ana, "accepted", None, None),
+                (ana, "\"notes on\"", None, None),
+            ] {
+                let found = store
+                    .search(
+                        who,
+                        q.into(),
+                        with.map(str::to_owned),
+                        conv.map(|c: ConversationId| c),
+                        20,
+                    )
+                    .await
+                    .map(|r| {
+                        let hits: Vec<String> = r
+                            .hits
+                            .iter()
+                            .map(|h| {
+                                format!(
+                                    "#{} with {} {:?} {:?} rank {:.4}",
+                                    h.message.id, h.peer, h.snippet, h.highlights, h.rank
+                                )
+                            })
+                            .collect();
+                        format!("{q}: {hits:?}")
+                    });
+                lines.push(outcome(found));
+            }
+            lines
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        #[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+        async fn search_behaves_the_same_on_sqlite_and_postgres() {
+            let s = on_both(story).await;
+            let text = s.join("\n");
+            // Accents and case fold both ways; a deleted message is not found.
+            assert!(
+                s[0].starts_with("cafe: [\"#3 with mona \\\"CAFÉ menu attached\\\" [[0, 4]]"),
+                "{text}"
+            );
+            assert!(!s[0].contains("deleted") && !s[0].contains("ben"), "{text}");
+            assert!(
+                s[1].contains("#3 with ana") && s[1].contains("with ben"),
+                "{text}"
+            );
+            assert!(s[2].contains("with ben") && !s[2].contains("with ana"), "{text}");
+            assert_eq!(s[3].matches('#').count(), 2, "the intro and the reply: {text}");
+            assert!(
+                s[4].starts_with("refused NotFound: no such conversation"),
+                "{text}"
+            );
+            assert!(
+                s[5].starts_with("refused NotFound: you have no conversation with nobody"),
+                "{text}"
+            );
+            // The last word is a prefix; a phrase matches its words in a row.
+            assert!(
+                s[6].contains("Rust life") && s[6].contains("rustaceans"),
+                "{text}"
+            );
+            assert!(
+                s[7].contains("[[13, 25]]") && !s[7].contains("rustaceans"),
+                "{text}"
+            );
+            assert!(s[8].contains("[[13, 17], [40, 44]]"), "{text}");
+            assert!(
+                s[9].contains("rustaceans review notes") && !s[9].contains("revue"),
+                "{text}"
+            );
+            // Search syntax is only text.
+            assert!(s[10].contains("NEAR(a b)") && s[11].contains("col:x"), "{text}");
+            assert!(s[12].starts_with("refused InvalidQuery"), "{text}");
+            assert_eq!(s[13], "menu: []", "{text}");
+            assert_eq!(s[14], "deleted: []", "{text}");
+            assert_eq!(s[15], "accepted: []", "system messages are not searched: {text}");
+            assert_eq!(
+                s[16], "\"notes on\": []",
+                "an edit is searched as it is now: {text}"
+            );
+        }
     }
 }

@@ -12,6 +12,7 @@ mod messages;
 mod notifications;
 mod presence;
 mod scheduled;
+mod search;
 mod templates;
 mod tokens;
 mod users;
@@ -26,6 +27,7 @@ pub use messages::{MessageTarget, MessagesRead, MessagesWrite, NewMessage, React
 pub use notifications::{NotificationsRead, NotificationsWrite};
 pub use presence::{Member, PresenceInfo, PresenceRead, PresenceWrite};
 pub use scheduled::{NewScheduled, ScheduledRead, ScheduledRow, ScheduledWrite};
+pub use search::{SearchRead, SearchTerm};
 pub use templates::{TemplatesRead, TemplatesWrite};
 pub use tokens::{AuthContext, TokensRead, TokensWrite};
 pub use users::{DirectoryFilter, NewUser, UserRecord, UsersRead, UsersWrite, escape_like};
@@ -46,6 +48,7 @@ pub trait Read:
     + NotificationsRead
     + PresenceRead
     + ScheduledRead
+    + SearchRead
     + TemplatesRead
     + TokensRead
     + UsersRead
@@ -61,6 +64,7 @@ impl<T> Read for T where
         + NotificationsRead
         + PresenceRead
         + ScheduledRead
+        + SearchRead
         + TemplatesRead
         + TokensRead
         + UsersRead

@@ -2,6 +2,7 @@
 //! the log's stored copies. A page's ids travel as one BIGINT array.
 
 use super::rows::{count, id_array};
+use super::search::vector;
 use super::tx::PgTx;
 use crate::store::data::{MessageTarget, MessagesRead, MessagesWrite, NewMessage, ReactionRow, SentBefore};
 use crate::store::rows::{MESSAGE_SELECT, conversation_status, message_at, ts};
@@ -194,7 +195,8 @@ impl MessagesWrite for PgTx<'_> {
         }
         let row = self.wait(self.tx().query_one(
             "INSERT INTO messages (conversation_id, sender_id, client_id, kind, system_action, body, reply_to, \
-             created_at, file_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+             created_at, file_id, search_words) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::tsvector) \
+             RETURNING id",
             &[
                 &m.conversation.0,
                 &m.sender.map(|s| s.0),
@@ -205,6 +207,7 @@ impl MessagesWrite for PgTx<'_> {
                 &m.reply_to.map(|r| r.0),
                 &self.now,
                 &m.file.map(|f| f.0),
+                &vector(m.kind, &m.body),
             ],
         ))?;
         Ok(MessageId(row.try_get(0)?))
@@ -215,16 +218,17 @@ impl MessagesWrite for PgTx<'_> {
             "INSERT INTO message_edits (message_id, body, replaced_at) VALUES ($1, $2, $3)",
             &[&id.0, &old, &self.now],
         ))?;
+        // Only text and file messages are edited (system ones are refused).
         self.wait(self.tx().execute(
-            "UPDATE messages SET body = $2, edited_at = $3 WHERE id = $1",
-            &[&id.0, &new, &self.now],
+            "UPDATE messages SET body = $2, edited_at = $3, search_words = $4::text::tsvector WHERE id = $1",
+            &[&id.0, &new, &self.now, &vector(MessageKind::Text, new)],
         ))?;
         Ok(())
     }
 
     fn tombstone(&mut self, id: MessageId) -> StoreResult<()> {
         self.wait(self.tx().execute(
-            "UPDATE messages SET deleted_at = $2, body = '' WHERE id = $1",
+            "UPDATE messages SET deleted_at = $2, body = '', search_words = NULL WHERE id = $1",
             &[&id.0, &self.now],
         ))?;
         self.wait(

@@ -14,6 +14,7 @@ mod migrate;
 mod notifications;
 mod rows;
 mod scheduled;
+mod search;
 mod templates;
 mod tokens;
 mod tx;

@@ -11,6 +11,7 @@ mod membership;
 mod messages;
 mod notifications;
 mod scheduled;
+mod search;
 mod templates;
 mod tokens;
 mod users;

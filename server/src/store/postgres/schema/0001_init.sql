@@ -105,7 +105,8 @@ CREATE TABLE messages (
     created_at      BIGINT NOT NULL,
     edited_at       BIGINT,
     deleted_at      BIGINT,
-    file_id         BIGINT REFERENCES files (id)
+    file_id         BIGINT REFERENCES files (id),
+    search_words    TSVECTOR                 -- see "Full-text search" below
 );
 CREATE INDEX messages_conversation ON messages (conversation_id, id);
 CREATE UNIQUE INDEX messages_client_id ON messages (sender_id, client_id) WHERE client_id IS NOT NULL;
@@ -204,18 +205,17 @@ CREATE TABLE meta (
     value BIGINT NOT NULL
 );
 
--- Full-text search: word search that ignores diacritics (cafe finds café),
--- the 'simple' configuration (no stemming or stop words, as FTS5's
--- unicode61), over exactly the searchable rows (text and file messages
--- with a body, not deleted; never system messages). The conversation id
--- leads the GIN index (btree_gin), so a search scoped to the caller's
+-- Full-text search: `search_words` holds the search words of a text or
+-- file message's body (store/search_words.rs: letter and digit runs,
+-- lower-cased, without diacritics, with their positions), written by mchatd
+-- with the row and emptied (NULL) when the message is deleted; system
+-- messages have none. mchatd cuts the words itself, rather than through a
+-- text search configuration, so PostgreSQL finds exactly the words SQLite's
+-- FTS5 finds and the highlights mark, whatever the server's locale. The
+-- conversation id leads the GIN index (btree_gin, a trusted extension the
+-- database's owner may create), so a search scoped to the caller's
 -- conversations merges their postings instead of filtering every match in
--- the database, as FTS5's `conv` column does. unaccent and btree_gin are
--- trusted extensions: the database's owner may create them.
-CREATE EXTENSION IF NOT EXISTS unaccent;
+-- the database, as FTS5's `conv` column does.
 CREATE EXTENSION IF NOT EXISTS btree_gin;
-CREATE FUNCTION mchat_search_vector(body TEXT) RETURNS tsvector
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    RETURN to_tsvector('pg_catalog.simple'::regconfig, unaccent('unaccent'::regdictionary, body));
-CREATE INDEX messages_search ON messages USING gin (conversation_id, mchat_search_vector(body))
-    WHERE kind IN ('text', 'file') AND deleted_at IS NULL AND body <> '';
+CREATE INDEX messages_search ON messages USING gin (conversation_id, search_words)
+    WHERE search_words IS NOT NULL;
