@@ -3,9 +3,10 @@
 #
 # - systemd/mchatd.service: `systemd-analyze verify` (any warning fails) and
 #   `systemd-analyze security` (exposure at most 2.0, "OK").
-# - nginx/mchatd.conf: `nginx -t` inside a minimal http {} with a throwaway
+# - nginx/mchatd.conf and mchatd-nodes.conf: `nginx -t` inside a minimal http {} with a throwaway
 #   certificate in place of Let's Encrypt's.
-# - caddy/Caddyfile: `caddy validate` and `caddy fmt` (formatted as Caddy would).
+# - caddy/Caddyfile and Caddyfile.nodes: `caddy validate` and `caddy fmt`
+#   (formatted as Caddy would).
 # - Dockerfile: its shape (multi-stage, non-root, /data volume, healthcheck
 #   on /healthz, --locked dist build). With a Docker engine and
 #   DIST_DOCKER_BUILD=1 it builds and runs the image; otherwise its RUN steps
@@ -80,10 +81,11 @@ grep -q '^StateDirectory=mchatd' dist/systemd/mchatd.service || fail "the unit m
 step "nginx"
 openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=chat.example.org -days 1 \
   -keyout "$work/key.pem" -out "$work/cert.pem" 2>/dev/null
-sed -e "s#/etc/letsencrypt/live/chat.example.org/fullchain.pem#$work/cert.pem#" \
-  -e "s#/etc/letsencrypt/live/chat.example.org/privkey.pem#$work/key.pem#" \
-  dist/nginx/mchatd.conf >"$work/site.conf"
-cat >"$work/nginx.conf" <<EOF
+for site in dist/nginx/mchatd.conf dist/nginx/mchatd-nodes.conf; do
+  sed -e "s#/etc/letsencrypt/live/chat.example.org/fullchain.pem#$work/cert.pem#" \
+    -e "s#/etc/letsencrypt/live/chat.example.org/privkey.pem#$work/key.pem#" \
+    "$site" >"$work/site.conf"
+  cat >"$work/nginx.conf" <<EOF
 pid $work/nginx.pid;
 error_log stderr;
 events {}
@@ -92,15 +94,18 @@ http {
     include $work/site.conf;
 }
 EOF
-nginx -t -q -e stderr -p "$work" -c "$work/nginx.conf" || fail "nginx -t refused dist/nginx/mchatd.conf"
-# shellcheck disable=SC2016 # the literal nginx variable
-grep -qF 'proxy_set_header Upgrade $http_upgrade' dist/nginx/mchatd.conf || fail "nginx: no WebSocket upgrade"
+  nginx -t -q -e stderr -p "$work" -c "$work/nginx.conf" || fail "nginx -t refused $site"
+  # shellcheck disable=SC2016 # the literal nginx variable
+  grep -qF 'proxy_set_header Upgrade $http_upgrade' "$site" || fail "nginx: no WebSocket upgrade in $site"
+done
 
 step "caddy"
-XDG_DATA_HOME="$work/caddy" XDG_CONFIG_HOME="$work/caddy" \
-  caddy validate --config dist/caddy/Caddyfile --adapter caddyfile >"$work/caddy.log" 2>&1 ||
-  fail "caddy validate refused dist/caddy/Caddyfile: $(tail -n 3 "$work/caddy.log")"
-caddy fmt dist/caddy/Caddyfile | diff -u dist/caddy/Caddyfile - >&2 || fail "dist/caddy/Caddyfile is not formatted (caddy fmt --overwrite)"
+for site in dist/caddy/Caddyfile dist/caddy/Caddyfile.nodes; do
+  XDG_DATA_HOME="$work/caddy" XDG_CONFIG_HOME="$work/caddy" \
+    caddy validate --config "$site" --adapter caddyfile >"$work/caddy.log" 2>&1 ||
+    fail "caddy validate refused $site: $(tail -n 3 "$work/caddy.log")"
+  caddy fmt "$site" | diff -u "$site" - >&2 || fail "$site is not formatted (caddy fmt --overwrite)"
+done
 
 step "Dockerfile"
 # The shape, and the runtime's settings as shell assignments for below.

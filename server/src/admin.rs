@@ -1,9 +1,10 @@
-//! `mchatd admin ...` and `mchatd backup`: operations run against the data
-//! directory directly (safe while the server runs: SQLite WAL and a busy
-//! timeout serialise the writers).
+//! `mchatd admin ...` and `mchatd backup`: operations run against the
+//! configured database directly (safe while the server runs: on SQLite, WAL
+//! and a busy timeout serialise the writers; PostgreSQL takes writers from
+//! many processes anyway).
 
 use crate::auth::{hash_password_blocking, new_secret};
-use crate::config::Config;
+use crate::config::{Config, StorageBackend};
 use crate::store::{NewUser, Store};
 use anyhow::{Context, bail};
 use mchat_shared::api::{Profile, Role};
@@ -11,10 +12,11 @@ use mchat_shared::validate;
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 
-fn open(config: &Config) -> anyhow::Result<Store> {
-    let path = config.database_path();
-    Store::open(&path, &config.storage)
-        .with_context(|| format!("cannot open the database at {}", path.display()))
+/// The configured store (the same database the server uses).
+async fn open(config: &Config) -> anyhow::Result<Store> {
+    Store::open_configured(config, None)
+        .await
+        .context("cannot open the database")
 }
 
 /// Reads a password from stdin (`--password-stdin`) or prompts without echo.
@@ -48,7 +50,7 @@ pub async fn create_user(
     let hash = tokio::task::spawn_blocking(move || hash_password_blocking(&password))
         .await?
         .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-    let store = open(config)?;
+    let store = open(config).await?;
     let rec = store
         .create_user(
             NewUser {
@@ -69,7 +71,7 @@ pub async fn create_user(
 }
 
 pub async fn approve_mentor(config: &Config, username: &str) -> anyhow::Result<()> {
-    let store = open(config)?;
+    let store = open(config).await?;
     let user = store.approve_mentor(validate::username(username)?).await;
     store.close().await;
     let user = user?;
@@ -79,7 +81,7 @@ pub async fn approve_mentor(config: &Config, username: &str) -> anyhow::Result<(
 
 pub async fn announce(config: &Config, message: &str) -> anyhow::Result<()> {
     let body = validate::message_body(message)?;
-    let store = open(config)?;
+    let store = open(config).await?;
     let n = store.announce(body).await;
     store.close().await;
     println!("announced to {} users", n?);
@@ -94,7 +96,7 @@ pub async fn reset_password(config: &Config, username: &str, password_stdin: boo
     let hash = tokio::task::spawn_blocking(move || hash_password_blocking(&password))
         .await?
         .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-    let store = open(config)?;
+    let store = open(config).await?;
     let r = store.set_password(username.clone(), hash).await;
     store.close().await;
     r?;
@@ -104,7 +106,7 @@ pub async fn reset_password(config: &Config, username: &str, password_stdin: boo
 
 pub async fn invite(config: &Config, uses: u32) -> anyhow::Result<()> {
     let (code, hash) = new_secret("inv_")?;
-    let store = open(config)?;
+    let store = open(config).await?;
     let r = store.create_invite(hash, uses.max(1)).await;
     store.close().await;
     r?;
@@ -113,6 +115,9 @@ pub async fn invite(config: &Config, uses: u32) -> anyhow::Result<()> {
 }
 
 pub async fn backup(config: &Config, dest: PathBuf) -> anyhow::Result<()> {
+    if config.storage.backend == StorageBackend::Postgres {
+        bail!("mchatd backup copies the SQLite database; back a PostgreSQL database up with pg_dump");
+    }
     let src = config.database_path();
     if !src.exists() {
         bail!("no database at {}", src.display());

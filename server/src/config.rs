@@ -144,9 +144,32 @@ pub enum Synchronous {
     Normal,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Which database the server keeps its data in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StorageBackend {
+    /// One file in the data directory: nothing to set up, one node.
+    #[default]
+    Sqlite,
+    /// A PostgreSQL database at `url`, which several nodes may share.
+    Postgres,
+}
+
+/// `[storage]`. The first four keys choose and size the database; the rest
+/// tune SQLite.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
+    /// `sqlite` (the default) or `postgres`.
+    pub backend: StorageBackend,
+    /// For `postgres`: `postgres://user:password@host:5432/mchat` (or
+    /// `MCHATD_STORAGE__URL`, which keeps the password out of the file).
+    pub url: Option<String>,
+    /// For `postgres`: connections this node keeps open at most.
+    pub pool_size: usize,
+    /// For `postgres`: milliseconds a statement may run before the
+    /// database cancels it (0: no limit).
+    pub statement_timeout_ms: u64,
     pub synchronous: Synchronous,
     /// Reader threads (each holds one read-only connection).
     pub readers: usize,
@@ -296,9 +319,31 @@ impl Default for LimitsConfig {
     }
 }
 
+/// Written by hand so that a password in the URL never reaches a log line.
+impl std::fmt::Debug for StorageConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorageConfig")
+            .field("backend", &self.backend)
+            .field("url", &self.url.as_ref().map(|_| "<set>"))
+            .field("pool_size", &self.pool_size)
+            .field("statement_timeout_ms", &self.statement_timeout_ms)
+            .field("synchronous", &self.synchronous)
+            .field("readers", &self.readers)
+            .field("busy_timeout_ms", &self.busy_timeout_ms)
+            .field("max_batch", &self.max_batch)
+            .field("write_queue", &self.write_queue)
+            .field("read_queue", &self.read_queue)
+            .finish()
+    }
+}
+
 impl Default for StorageConfig {
     fn default() -> Self {
         Self {
+            backend: StorageBackend::Sqlite,
+            url: None,
+            pool_size: 16,
+            statement_timeout_ms: 5000,
             synchronous: Synchronous::Full,
             readers: 4,
             busy_timeout_ms: 5000,

@@ -95,15 +95,12 @@ pub fn app(state: AppState) -> Router {
 
 /// Builds the state: opens the store (applying migrations) and the helpers.
 pub async fn build_state(config: Config, metrics: Option<Metrics>) -> anyhow::Result<AppState> {
-    let db = config.database_path();
-    let storage = config.storage.clone();
     let hub = Arc::new(Hub::new(
         config.realtime.ws_buffer,
         Duration::from_secs(config.realtime.typing_ttl_secs.max(1)),
     ));
     let sink: Arc<dyn crate::store::EventSink> = hub.clone();
-    let store =
-        tokio::task::spawn_blocking(move || Store::open_with_sink(&db, &storage, Some(sink))).await??;
+    let store = Store::open_configured(&config, Some(sink)).await?;
     store.prepare_files_dir(config.files_dir()).await?;
     let hashes = config.auth.max_concurrent_hashes;
     let passwords = tokio::task::spawn_blocking(move || Passwords::new(hashes))

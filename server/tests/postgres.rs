@@ -13,6 +13,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use mchat_testkit::TestDatabase;
+use mchatd::config::StorageConfig;
 use mchatd::store::postgres::{LATEST, migrate};
 use mchatd::store::{Store, StoreError};
 use tokio_postgres::{Client, NoTls};
@@ -152,7 +153,13 @@ async fn an_unreachable_database_is_one_sentence() {
         .local_addr()
         .unwrap()
         .port();
-    let err = match Store::open_postgres(&format!("postgres://mchat@127.0.0.1:{port}/nowhere"), 2).await {
+    let err = match Store::open_postgres(
+        &format!("postgres://mchat@127.0.0.1:{port}/nowhere"),
+        &StorageConfig::default(),
+        None,
+    )
+    .await
+    {
         Ok(_) => panic!("opened a store on a closed port"),
         Err(e) => e,
     };
@@ -160,9 +167,62 @@ async fn an_unreachable_database_is_one_sentence() {
     let sentence = err.to_string();
     assert!(sentence.starts_with("cannot reach the database"), "{sentence}");
     assert!(!sentence.contains('\n'), "{sentence}");
-    let err = match Store::open_postgres("mysql://nope", 2).await {
+    let err = match Store::open_postgres("mysql://nope", &StorageConfig::default(), None).await {
         Ok(_) => panic!("opened a store from a non-PostgreSQL URL"),
         Err(e) => e,
     };
     assert!(err.to_string().contains("not a PostgreSQL URL"), "{err}");
+}
+
+/// `mchatd` with `[storage]` pointing at `url` (or at no URL), run to its
+/// exit: what it printed on stderr.
+fn start_fails_with(storage: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mchatd.toml");
+    std::fs::write(
+        &config,
+        format!("[server]\nbind = \"127.0.0.1:0\"\n[storage]\n{storage}"),
+    )
+    .unwrap();
+    let out = std::process::Command::new(mchat_testkit::mchatd_bin())
+        .arg("--config")
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("serve")
+        .env_remove("MCHATD_STORAGE__URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "mchatd started on {storage}");
+    String::from_utf8_lossy(&out.stderr).trim().to_owned()
+}
+
+/// Needs no cluster, so it runs in the default suite too.
+#[test]
+fn a_wrong_or_unreachable_database_stops_the_start_with_one_sentence() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for (storage, says) in [
+        (
+            format!("backend = \"postgres\"\nurl = \"postgres://mchat:secret@127.0.0.1:{port}/mchat\"\n"),
+            "cannot reach the database",
+        ),
+        ("backend = \"postgres\"\n".to_owned(), "needs url"),
+        (
+            "backend = \"postgres\"\nurl = \"mysql://x\"\n".to_owned(),
+            "not a PostgreSQL URL",
+        ),
+    ] {
+        let said = start_fails_with(&storage);
+        let last = said.lines().last().unwrap_or_default();
+        assert!(last.starts_with("mchatd: ") && last.contains(says), "{said}");
+        assert!(
+            !said.contains("secret"),
+            "the password stays out of the log: {said}"
+        );
+        assert!(!said.contains("panicked"), "{said}");
+    }
 }

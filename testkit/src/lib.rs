@@ -45,7 +45,7 @@ pub use http::{http_client, http_client_builder, https_client, tls_config};
 pub use pki::TestPki;
 pub use postgres::{PG_URL_VAR, TestDatabase};
 pub use proxy::{DropResponseProxy, RequestHead};
-pub use server::TestServer;
+pub use server::{BACKEND_VAR, TestServer, on_postgres, postgres_config};
 
 /// `len` bytes that neither compress nor repeat in an obvious way
 /// (xorshift32 from `seed`), for upload tests.

@@ -56,6 +56,28 @@ impl TestDatabase {
     pub fn name(&self) -> &str {
         &self.name
     }
+
+    /// Takes the database away from its clients, as an outage would: no new
+    /// connection is let in and every open one is ended.
+    pub fn go_away(&self) {
+        admin(
+            &self.admin_url,
+            &format!(
+                "ALTER DATABASE {name} ALLOW_CONNECTIONS false; \
+                 SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = '{name}' AND pid <> pg_backend_pid();",
+                name = self.name
+            ),
+        );
+    }
+
+    /// Lets clients connect again after [`TestDatabase::go_away`].
+    pub fn come_back(&self) {
+        admin(
+            &self.admin_url,
+            &format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", self.name),
+        );
+    }
 }
 
 impl Drop for TestDatabase {

@@ -59,6 +59,23 @@ pub struct TestServer {
     addr: SocketAddr,
     /// The private `/metrics` address (`[metrics] bind`), when configured.
     metrics_addr: Option<SocketAddr>,
+    /// The PostgreSQL database a server started with
+    /// `MCHAT_TEST_BACKEND=postgres` keeps its data in (dropped with it).
+    _database: Option<crate::TestDatabase>,
+}
+
+/// The variable that runs every test server on PostgreSQL (`postgres`) or
+/// SQLite (unset, or `sqlite`), for the suites to run on both backends.
+pub const BACKEND_VAR: &str = "MCHAT_TEST_BACKEND";
+
+/// Whether test servers run on PostgreSQL ([`BACKEND_VAR`]).
+pub fn on_postgres() -> bool {
+    std::env::var(BACKEND_VAR).is_ok_and(|v| v == "postgres")
+}
+
+/// The `[storage]` table that puts a server on the database at `url`.
+pub fn postgres_config(url: &str) -> String {
+    format!("[storage]\nbackend = \"postgres\"\nurl = \"{url}\"\n")
 }
 
 impl TestServer {
@@ -88,10 +105,27 @@ impl TestServer {
         TestServer::start_in(temp_dir(), data_dir.to_path_buf(), extra_toml)
     }
 
+    /// A server on the PostgreSQL database at `url`, which other servers
+    /// may share (several nodes), with `extra_toml` merged over the base config.
+    pub fn start_on_postgres(url: &str, extra_toml: &str) -> TestServer {
+        let dir = temp_dir();
+        let data_dir = dir.path().join("data");
+        let mut config = postgres_config(url);
+        config.push_str(extra_toml);
+        TestServer::start_in(dir, data_dir, &config)
+    }
+
     fn start_in(dir: TempDir, data_dir: PathBuf, extra_toml: &str) -> TestServer {
         let config_path = dir.path().join("mchatd.toml");
         let log_path = dir.path().join("mchatd.log");
-        std::fs::write(&config_path, config_text(extra_toml)).expect("cannot write the test server config");
+        // The suites' PostgreSQL run: a database of this server's own,
+        // unless the test chose its storage itself.
+        let database = (on_postgres() && !extra_toml.contains("[storage]")).then(crate::TestDatabase::create);
+        let mut config = config_text(extra_toml);
+        if let Some(db) = &database {
+            config = config_text(&format!("{}{extra_toml}", postgres_config(db.url())));
+        }
+        std::fs::write(&config_path, config).expect("cannot write the test server config");
         let mut server = TestServer {
             dir,
             data_dir,
@@ -100,6 +134,7 @@ impl TestServer {
             child: None,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             metrics_addr: None,
+            _database: database,
         };
         if let Err(why) = server.spawn_on_a_free_port() {
             panic!("mchatd did not start: {why}");

@@ -376,6 +376,20 @@ impl Hub {
 }
 
 impl EventSink for Hub {
+    fn watches(&self, user: UserId) -> bool {
+        self.is_online(user)
+    }
+
+    /// The connections cannot know what they missed: they close as at a
+    /// shutdown, and their clients reconnect and resume from their cursors.
+    fn missed(&self) {
+        self.close_all();
+    }
+
+    fn revoked(&self, token: TokenId) {
+        self.close_token(token);
+    }
+
     fn publish(&self, events: Vec<UserEvent>) {
         let mut stopped_typing: Vec<(ConversationId, UserId)> = Vec::new();
         {

@@ -51,7 +51,9 @@ where
     sqlite.close().await;
 
     let db = TestDatabase::create();
-    let pg = Store::open_postgres(db.url(), 4).await.unwrap();
+    let pg = Store::open_postgres(db.url(), &crate::config::StorageConfig::default(), None)
+        .await
+        .unwrap();
     let (client, conn) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
         .await
         .unwrap();

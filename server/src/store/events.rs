@@ -7,13 +7,24 @@ use super::data::{Read, Tx};
 use super::rows::ts;
 use super::{Store, StoreResult};
 use mchat_shared::events::Event;
-use mchat_shared::{Seq, UserId};
+use mchat_shared::{Seq, TokenId, UserId};
 
 /// Receives committed events, in commit order, on the writer thread right
 /// after COMMIT. Implementations must not block (the real-time hub only
 /// does `try_send`s).
 pub trait EventSink: Send + Sync {
     fn publish(&self, events: Vec<UserEvent>);
+    /// Whether `user`'s events would reach anyone through this sink (a live
+    /// connection): PostgreSQL's fan-out reads only those.
+    fn watches(&self, _user: UserId) -> bool {
+        true
+    }
+    /// Committed events may have been missed (PostgreSQL's fan-out lost its
+    /// connection): every live connection must resume from its cursor.
+    fn missed(&self) {}
+    /// `token` was revoked, on this node or another: what it holds open
+    /// must close now.
+    fn revoked(&self, _token: TokenId) {}
 }
 
 /// A committed event and the user whose log it belongs to.

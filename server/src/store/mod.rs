@@ -47,7 +47,7 @@ pub use messages::{IsOnline, MarkerUpdate};
 pub use users::{DirectoryFilter, ProfilePatch};
 pub use writer::WriteCtx;
 
-use crate::config::StorageConfig;
+use crate::config::{Config, StorageBackend, StorageConfig};
 use mchat_shared::ErrorCode;
 use readers::Readers;
 use std::path::{Path, PathBuf};
@@ -67,7 +67,7 @@ pub enum StoreError {
     #[error("migration: {0}")]
     Migration(#[from] rusqlite_migration::Error),
     #[error("postgres: {0}")]
-    Postgres(#[from] tokio_postgres::Error),
+    Postgres(tokio_postgres::Error),
     /// The database was migrated by a newer mchatd than this one.
     #[error(
         "the database's schema is version {found}, newer than this mchatd knows ({known}): run the newer mchatd"
@@ -89,6 +89,39 @@ pub enum StoreError {
     Invalid(#[from] mchat_shared::validate::ValidationError),
     #[error("{0}")]
     Internal(String),
+}
+
+/// A PostgreSQL error is a failure of the request (500), unless the
+/// database is away or too busy right now: a lost or refused connection, a
+/// server shutting down, a statement cancelled by the timeout. Those answer
+/// 503 with Retry-After, and the pool reconnects when it is back.
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        use tokio_postgres::error::SqlState;
+        let away = match e.code() {
+            // No SQLSTATE: a connection that closed or failed, or a client-side
+            // error (a type mismatch), which is a bug like any other.
+            None => {
+                e.is_closed()
+                    || std::error::Error::source(&e)
+                        .is_some_and(|c| c.downcast_ref::<std::io::Error>().is_some())
+            }
+            Some(code) => {
+                code.code().starts_with("08")
+                    || *code == SqlState::ADMIN_SHUTDOWN
+                    || *code == SqlState::CRASH_SHUTDOWN
+                    || *code == SqlState::CANNOT_CONNECT_NOW
+                    || *code == SqlState::QUERY_CANCELED
+                    || *code == SqlState::TOO_MANY_CONNECTIONS
+            }
+        };
+        if away {
+            tracing::warn!(error = %e, "the database is unavailable");
+            StoreError::Unavailable("the database is unavailable; try again in a moment".into())
+        } else {
+            StoreError::Postgres(e)
+        }
+    }
 }
 
 impl StoreError {
@@ -131,12 +164,42 @@ enum Backend {
 }
 
 impl Store {
-    /// A store on PostgreSQL at `url` (migrated to the latest schema), for
-    /// the tests of the resources already behind the seam.
-    pub async fn open_postgres(url: &str, pool_size: usize) -> StoreResult<Store> {
+    /// The store `config` asks for: SQLite in the data directory, or the
+    /// PostgreSQL database at `[storage] url`; `sink` receives every
+    /// committed event. What stops it is said in one sentence.
+    pub async fn open_configured(config: &Config, sink: Option<Arc<dyn EventSink>>) -> StoreResult<Store> {
+        let storage = config.storage.clone();
+        match storage.backend {
+            StorageBackend::Sqlite => {
+                let path = config.database_path();
+                tokio::task::spawn_blocking(move || Store::open_with_sink(&path, &storage, sink))
+                    .await
+                    .map_err(|e| StoreError::Internal(format!("opening the database failed: {e}")))?
+            }
+            StorageBackend::Postgres => {
+                let url = storage.url.as_deref().ok_or_else(|| {
+                    StoreError::Internal(
+                        "[storage] backend = \"postgres\" needs url = \"postgres://…\" \
+                         (or MCHATD_STORAGE__URL)"
+                            .into(),
+                    )
+                })?;
+                Store::open_postgres(url, &storage, sink).await
+            }
+        }
+    }
+
+    /// A store on the PostgreSQL database at `url`, migrated to the latest
+    /// schema, with `cfg`'s pool size and statement timeout.
+    pub async fn open_postgres(
+        url: &str,
+        cfg: &StorageConfig,
+        sink: Option<Arc<dyn EventSink>>,
+    ) -> StoreResult<Store> {
+        let backend = postgres::Backend::connect(url, cfg.pool_size, cfg.statement_timeout_ms, sink).await?;
         Ok(Store {
             inner: Arc::new(Inner {
-                backend: Backend::Postgres(postgres::Backend::connect(url, pool_size).await?),
+                backend: Backend::Postgres(backend),
                 blob_pins: Arc::default(),
             }),
         })

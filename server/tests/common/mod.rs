@@ -67,6 +67,14 @@ impl TestServer {
         ))
     }
 
+    /// A node on the PostgreSQL database at `url`, which other nodes share.
+    pub fn start_on_postgres(url: &str, config_toml_extra: &str) -> TestServer {
+        TestServer::wrap(mchat_testkit::TestServer::start_on_postgres(
+            url,
+            config_toml_extra,
+        ))
+    }
+
     fn wrap(server: mchat_testkit::TestServer) -> TestServer {
         TestServer {
             base: Arc::new(RwLock::new(server.url())),

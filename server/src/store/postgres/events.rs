@@ -100,8 +100,10 @@ pub(super) fn append(ptx: &mut PgTx<'_>) -> StoreResult<()> {
         "SELECT user_id FROM event_heads WHERE user_id = ANY($1) ORDER BY user_id FOR UPDATE",
         &[&users],
     ))?;
-    // Each user's newest seq, written to their head once after the loop.
+    // Each user's newest seq, written to their head once after the loop,
+    // and their oldest, which the live fan-out reads from.
     let mut heads: Vec<i64> = vec![0; users.len()];
+    let mut lows: Vec<i64> = vec![i64::MAX; users.len()];
     for (user, kind) in &events {
         let payload = serde_json::to_string(kind)?;
         let message = carried_message(kind);
@@ -113,6 +115,7 @@ pub(super) fn append(ptx: &mut PgTx<'_>) -> StoreResult<()> {
         let seq: i64 = row.try_get(0)?;
         if let Ok(i) = users.binary_search(&user.0) {
             heads[i] = heads[i].max(seq);
+            lows[i] = lows[i].min(seq);
         }
     }
     ptx.wait(ptx.tx().execute(
@@ -120,6 +123,13 @@ pub(super) fn append(ptx: &mut PgTx<'_>) -> StoreResult<()> {
          WHERE h.user_id = v.user_id",
         &[&users, &heads],
     ))?;
+    // Delivered to every node's listener at COMMIT, in commit order (fanout.rs).
+    for payload in super::fanout::payloads(&users, &lows) {
+        ptx.wait(
+            ptx.tx()
+                .execute("SELECT pg_notify($1, $2)", &[&super::fanout::CHANNEL, &payload]),
+        )?;
+    }
     Ok(())
 }
 
@@ -151,7 +161,9 @@ mod tests {
     #[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
     async fn a_cursor_never_skips_a_late_commit() {
         let db = TestDatabase::create();
-        let store = Store::open_postgres(db.url(), 4).await.unwrap();
+        let store = Store::open_postgres(db.url(), &crate::config::StorageConfig::default(), None)
+            .await
+            .unwrap();
         let (watch, conn) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
             .await
             .unwrap();

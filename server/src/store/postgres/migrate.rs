@@ -38,6 +38,9 @@ pub async fn migrate(client: &mut Client) -> StoreResult<Vec<i32>> {
     let mut applied = Vec::new();
     for m in MIGRATIONS {
         let tx = client.transaction().await?;
+        // A migration (an index on a large table) and the wait for another
+        // node's may take longer than the statement timeout of requests.
+        tx.batch_execute("SET LOCAL statement_timeout = 0").await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY])
             .await?;
         tx.batch_execute(

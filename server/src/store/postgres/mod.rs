@@ -7,6 +7,7 @@
 
 mod conversations;
 mod events;
+mod fanout;
 mod files;
 mod membership;
 mod messages;
@@ -22,25 +23,73 @@ mod users;
 
 pub use migrate::{LATEST, migrate};
 
+use super::events::EventSink;
 use super::{StoreError, StoreResult};
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use std::sync::Arc;
 
-/// A pool of connections to one database, migrated to [`LATEST`].
+/// `host:port` of the database (never its password), for sentences.
+fn where_(config: &tokio_postgres::Config) -> String {
+    let host = match config.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        Some(tokio_postgres::config::Host::Unix(p)) => p.display().to_string(),
+        None => "localhost".into(),
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!("{host}:{port}")
+}
+
+/// Why a connection could not be had: the innermost causes, joined (the
+/// pool's own wrapping says nothing).
+pub(crate) fn why(e: &deadpool_postgres::PoolError) -> String {
+    let mut parts = Vec::new();
+    let mut cause: Option<&dyn std::error::Error> = match e {
+        deadpool_postgres::PoolError::Backend(e) => Some(e),
+        other => Some(other),
+    };
+    while let Some(c) = cause {
+        parts.push(c.to_string());
+        cause = c.source();
+    }
+    parts.join(": ")
+}
+
+/// A pool of connections to one database, migrated to [`LATEST`], and the
+/// live fan-out's task.
 #[derive(Clone)]
 pub struct Backend {
     pool: Pool,
+    /// The fan-out (`fanout.rs`), stopped with the pool.
+    fanout: Option<tokio::task::AbortHandle>,
 }
 
 impl Backend {
-    /// Connects to `url` with at most `pool_size` connections and brings the
-    /// schema up to date. An unusable URL or an unreachable database is an
-    /// error with one sentence.
-    pub async fn connect(url: &str, pool_size: usize) -> StoreResult<Backend> {
-        let config: tokio_postgres::Config = url
+    /// Connects to `url` with at most `pool_size` connections, each with a
+    /// statement timeout of `statement_timeout_ms` (0: none), brings the
+    /// schema up to date, and starts pushing committed events to `sink`.
+    /// An unusable URL or an unreachable database is an error with one
+    /// sentence.
+    pub async fn connect(
+        url: &str,
+        pool_size: usize,
+        statement_timeout_ms: u64,
+        sink: Option<Arc<dyn EventSink>>,
+    ) -> StoreResult<Backend> {
+        let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Internal(format!("the storage URL is not a PostgreSQL URL: {e}")))?;
+        if statement_timeout_ms > 0 {
+            let options = match config.get_options() {
+                Some(given) => format!("{given} -c statement_timeout={statement_timeout_ms}"),
+                None => format!("-c statement_timeout={statement_timeout_ms}"),
+            };
+            config.options(&options);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("mchatd");
+        }
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             tokio_postgres::NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -50,12 +99,16 @@ impl Backend {
             .max_size(pool_size.max(1))
             .build()
             .map_err(|e| StoreError::Internal(format!("cannot build the connection pool: {e}")))?;
-        let mut conn = pool
-            .get()
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("cannot reach the database: {e}")))?;
+        let mut conn = pool.get().await.map_err(|e| {
+            StoreError::Unavailable(format!(
+                "cannot reach the database at {}: {}",
+                where_(&config),
+                why(&e)
+            ))
+        })?;
         migrate(&mut conn).await?;
-        Ok(Backend { pool })
+        let fanout = sink.map(|sink| tokio::spawn(fanout::run(config, sink)).abort_handle());
+        Ok(Backend { pool, fanout })
     }
 
     /// Runs `f` over the read operations, in a read-only snapshot.
@@ -83,13 +136,17 @@ impl Backend {
             .pool
             .get()
             .await
-            .map_err(|e| StoreError::Unavailable(format!("no database connection: {e}")))?;
+            .map_err(|e| StoreError::Unavailable(format!("no database connection: {}", why(&e))))?;
         conn.simple_query("SELECT 1").await?;
         Ok(())
     }
 
-    /// Closes the pool: connections end as they are returned.
+    /// Closes the pool (connections end as they are returned) and stops
+    /// the fan-out.
     pub(crate) fn close(&self) {
+        if let Some(fanout) = &self.fanout {
+            fanout.abort();
+        }
         self.pool.close();
     }
 }

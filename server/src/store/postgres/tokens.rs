@@ -105,6 +105,22 @@ impl TokensWrite for PgTx<'_> {
             "UPDATE tokens SET revoked_at = $3 WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
             &[&id.0, &user.0, &self.now],
         ))?;
+        if n > 0 {
+            self.announce_revoked(&[id.0])?;
+        }
         Ok(n > 0)
+    }
+}
+
+impl PgTx<'_> {
+    /// Tells every node, at COMMIT, that these tokens were revoked.
+    pub(super) fn announce_revoked(&self, ids: &[i64]) -> StoreResult<()> {
+        for payload in super::fanout::chunks(ids.iter().map(i64::to_string)) {
+            self.wait(
+                self.tx()
+                    .execute("SELECT pg_notify($1, $2)", &[&super::fanout::REVOKED, &payload]),
+            )?;
+        }
+        Ok(())
     }
 }

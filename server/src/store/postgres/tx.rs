@@ -66,7 +66,7 @@ where
     let mut conn: Object = pool
         .get()
         .await
-        .map_err(|e| StoreError::Unavailable(format!("no database connection: {e}")))?;
+        .map_err(|e| StoreError::Unavailable(format!("no database connection: {}", super::why(&e))))?;
     let rt = Handle::current();
     let done = tokio::task::spawn_blocking(move || {
         let builder = conn.build_transaction();

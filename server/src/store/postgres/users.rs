@@ -230,10 +230,14 @@ impl UsersWrite for PgTx<'_> {
     }
 
     fn revoke_all_tokens(&mut self, user: UserId) -> StoreResult<()> {
-        self.wait(self.tx().execute(
-            "UPDATE tokens SET revoked_at = $2 WHERE revoked_at IS NULL AND user_id = $1",
-            &[&user.0, &self.now],
-        ))?;
-        Ok(())
+        let ids: Vec<i64> = self
+            .wait(self.tx().query(
+                "UPDATE tokens SET revoked_at = $2 WHERE revoked_at IS NULL AND user_id = $1 RETURNING id",
+                &[&user.0, &self.now],
+            ))?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        self.announce_revoked(&ids)
     }
 }

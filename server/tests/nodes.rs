@@ -1,0 +1,224 @@
+//! Several mchatd nodes on one PostgreSQL database act as one (issue 11):
+//! three real `mchatd` processes share a throwaway database, and a client
+//! may talk to any of them. Live delivery crosses nodes (LISTEN/NOTIFY),
+//! a retried send through another node finds the original, and the
+//! scheduler of every node delivers each due item once.
+//!
+//! Needs PostgreSQL: run through `scripts/with-postgres.sh` with `--ignored`.
+
+// Test helpers outside #[test] functions may panic on purpose.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::TestServer;
+use common::ws::{Ws, is_message};
+use mchat_shared::api::Message;
+use mchat_testkit::TestDatabase;
+use reqwest::StatusCode;
+use serde_json::json;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn nodes(db: &TestDatabase, n: usize) -> Vec<TestServer> {
+    (0..n)
+        .map(|_| TestServer::start_on_postgres(db.url(), ""))
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+async fn a_message_sent_through_one_node_reaches_sockets_on_the_others_live() {
+    let db = TestDatabase::create();
+    let n = nodes(&db, 3);
+    let (mona, ana, conv) = n[0].accepted_pair("mona", "ana").await;
+    // Ana's phone on node B, her laptop on node C; mona's own second device on C.
+    let (mut phone, _) = Ws::connect_ready(&n[1].base(), &ana.token, None).await;
+    let (mut laptop, _) = Ws::connect_ready(&n[2].base(), &ana.token, None).await;
+    let (mut monas, _) = Ws::connect_ready(&n[2].base(), &mona.token, None).await;
+    let sent = mona.say(conv, "m1", "hello across nodes").await;
+    for ws in [&mut phone, &mut laptop, &mut monas] {
+        ws.wait_for(WAIT, |f| is_message(f, sent.id)).await;
+    }
+    // And back: ana answers through node C; mona's socket on node C and a
+    // fresh one on node A get it.
+    let (mut monas_a, _) = Ws::connect_ready(&n[0].base(), &mona.token, None).await;
+    let reply = n[2].adopt(&ana).say(conv, "a1", "hello back").await;
+    monas.wait_for(WAIT, |f| is_message(f, reply.id)).await;
+    monas_a.wait_for(WAIT, |f| is_message(f, reply.id)).await;
+    phone.wait_for(WAIT, |f| is_message(f, reply.id)).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+async fn a_send_retried_through_other_nodes_returns_the_original() {
+    let db = TestDatabase::create();
+    let n = nodes(&db, 3);
+    let (_mona, ana, conv) = n[0].accepted_pair("mona", "ana").await;
+    let first = n[0].adopt(&ana).send_raw(conv, "once", "only once").await;
+    assert_eq!(first.0, StatusCode::CREATED, "{}", first.1);
+    let again = n[1].adopt(&ana).send_raw(conv, "once", "only once").await;
+    assert_eq!(again.0, StatusCode::OK, "{}", again.1);
+    assert_eq!(again.1["id"], first.1["id"]);
+    // Two retries of a new client_id at the same moment on two nodes: one
+    // message, the other answer is the same message.
+    for round in 0..5 {
+        let cid = format!("race{round}");
+        let (b, c) = (n[1].adopt(&ana), n[2].adopt(&ana));
+        let (x, y) = tokio::join!(b.send_raw(conv, &cid, "raced"), c.send_raw(conv, &cid, "raced"));
+        let mut statuses = [x.0, y.0];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [StatusCode::OK, StatusCode::CREATED],
+            "{} / {}",
+            x.1,
+            y.1
+        );
+        assert_eq!(x.1["id"], y.1["id"]);
+    }
+    let history = n[2].adopt(&ana).history(conv).await;
+    let texts: Vec<&str> = history.iter().map(|m: &Message| m.body.as_str()).collect();
+    assert_eq!(texts.iter().filter(|t| **t == "raced").count(), 5, "{texts:?}");
+    assert_eq!(
+        texts.iter().filter(|t| **t == "only once").count(),
+        1,
+        "{texts:?}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+async fn three_schedulers_deliver_each_due_item_once() {
+    let db = TestDatabase::create();
+    let n = nodes(&db, 3);
+    let (mona, ana, conv) = n[0].accepted_pair("mona", "ana").await;
+    let due = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2)).to_string();
+    for i in 0..10 {
+        let (status, v) = mona
+            .post(
+                "/v1/scheduled",
+                &json!({"kind": "message", "conversation_id": conv, "body": format!("scheduled {i}"),
+                        "due_at": due, "client_id": format!("s{i}")}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+        let (status, v) = mona
+            .post(
+                "/v1/scheduled",
+                &json!({"kind": "reminder", "body": format!("reminder {i}"), "due_at": due,
+                        "client_id": format!("r{i}")}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{v}");
+    }
+    // Every node's scheduler wakes for them; each is sent once.
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let history = n[1].adopt(&ana).history(conv).await;
+        let sent = history
+            .iter()
+            .filter(|m| m.body.starts_with("scheduled "))
+            .count();
+        if sent >= 10 || std::time::Instant::now() > deadline {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            let history = n[2].adopt(&ana).history(conv).await;
+            let mut bodies: Vec<&str> = history
+                .iter()
+                .map(|m| m.body.as_str())
+                .filter(|b| b.starts_with("scheduled "))
+                .collect();
+            bodies.sort_unstable();
+            let want: Vec<String> = (0..10).map(|i| format!("scheduled {i}")).collect();
+            assert_eq!(bodies, want, "each item once");
+            let notes = mona.notifications(false).await;
+            let mut reminders: Vec<&str> = notes
+                .notifications
+                .iter()
+                .map(|n| n.body.as_str())
+                .filter(|b| b.starts_with("reminder "))
+                .collect();
+            reminders.sort_unstable();
+            let want: Vec<String> = (0..10).map(|i| format!("reminder {i}")).collect();
+            assert_eq!(reminders, want, "each reminder once");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+async fn a_database_that_goes_away_answers_503_and_the_node_recovers_by_itself() {
+    let db = TestDatabase::create();
+    let node = TestServer::start_on_postgres(db.url(), "");
+    let (mona, _ana, conv) = node.accepted_pair("mona", "ana").await;
+    mona.say(conv, "before", "before the outage").await;
+    db.go_away();
+    for path in ["/v1/conversations", "/healthz"] {
+        let response = common::Api::send(mona.builder(reqwest::Method::GET, path)).await;
+        assert_eq!(response.status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        if path != "/healthz" {
+            assert!(response.headers.contains_key("retry-after"), "{path}");
+        }
+        let v = response.body;
+        assert_eq!(v["error"]["code"], "unavailable", "{path}: {v}");
+        assert!(
+            !v.to_string().contains("postgres"),
+            "no database text reaches a client: {v}"
+        );
+    }
+    let (status, v) = mona.send_raw(conv, "during", "during the outage").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    db.come_back();
+    // The pool reconnects on the next request: nothing to restart.
+    let deadline = std::time::Instant::now() + WAIT;
+    let (status, v) = loop {
+        let (status, v) = mona.send_raw(conv, "during", "during the outage").await;
+        if status != StatusCode::SERVICE_UNAVAILABLE || std::time::Instant::now() > deadline {
+            break (status, v);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let texts: Vec<String> = mona.history(conv).await.into_iter().map(|m| m.body).collect();
+    assert!(
+        texts.contains(&"before the outage".to_owned()) && texts.contains(&"during the outage".to_owned()),
+        "{texts:?}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+async fn a_revoked_token_closes_its_sockets_on_every_node_at_once() {
+    let db = TestDatabase::create();
+    let n = nodes(&db, 3);
+    let (_mona, ana, _conv) = n[0].accepted_pair("mona", "ana").await;
+    // Revoked through node A while its sockets are on B and C.
+    let phone = n[0].login("ana").await;
+    let (mut on_b, _) = Ws::connect_ready(&n[1].base(), &phone.token, None).await;
+    let (mut on_c, _) = Ws::connect_ready(&n[2].base(), &phone.token, None).await;
+    let revoked = std::time::Instant::now();
+    let (status, v) = ana.delete(&format!("/v1/tokens/{}", phone.token_id)).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    for ws in [&mut on_b, &mut on_c] {
+        assert_eq!(ws.expect_close(WAIT).await, Some(4401));
+    }
+    // The sockets check their token every minute on their own; this is the
+    // revocation travelling, not that check.
+    assert!(
+        revoked.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        revoked.elapsed()
+    );
+    // A password reset from `mchatd admin` (another process) ends every
+    // token of the user, on every node.
+    let (mut laptop, _) = Ws::connect_ready(&n[2].base(), &ana.token, None).await;
+    let out = n[0].admin(
+        &["reset-password", "ana", "--password-stdin"],
+        "a-new-long-password\n",
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(laptop.expect_close(WAIT).await, Some(4401));
+}
