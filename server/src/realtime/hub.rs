@@ -376,8 +376,10 @@ impl Hub {
 }
 
 impl EventSink for Hub {
+    /// A live connection or a waiting long-poll.
     fn watches(&self, user: UserId) -> bool {
-        self.is_online(user)
+        let inner = self.lock();
+        inner.conns.contains_key(&user) || inner.waiters.contains_key(&user)
     }
 
     /// The connections cannot know what they missed: they close as at a

@@ -66,7 +66,7 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("migration: {0}")]
     Migration(#[from] rusqlite_migration::Error),
-    #[error("postgres: {0}")]
+    #[error("postgres: {}", postgres_detail(.0))]
     Postgres(tokio_postgres::Error),
     /// The database was migrated by a newer mchatd than this one.
     #[error(
@@ -89,6 +89,19 @@ pub enum StoreError {
     Invalid(#[from] mchat_shared::validate::ValidationError),
     #[error("{0}")]
     Internal(String),
+}
+
+/// What the server's log says of a PostgreSQL error: the database's own
+/// message, SQLSTATE and detail when it sent one (`db error` alone says
+/// nothing). Never sent to a client.
+fn postgres_detail(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(detail) => format!("{} ({}): {detail}", db.message(), db.code().code()),
+            None => format!("{} ({})", db.message(), db.code().code()),
+        },
+        None => e.to_string(),
+    }
 }
 
 /// A PostgreSQL error is a failure of the request (500), unless the

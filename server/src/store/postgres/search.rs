@@ -15,6 +15,11 @@ use std::collections::BTreeMap;
 /// The highest word position a tsvector keeps.
 const POSITION_MAX: usize = 16_383;
 
+/// The longest lexeme a tsvector or tsquery takes, in bytes. A longer
+/// "word" (a 4000-letter run) is left out of the index, so no search finds
+/// it on PostgreSQL; nobody searches for one.
+const LEXEME_MAX: usize = 2046;
+
 /// `word` as a quoted tsvector/tsquery lexeme.
 fn lexeme(word: &str) -> String {
     format!("'{}'", word.replace('\\', "\\\\").replace('\'', "''"))
@@ -28,10 +33,12 @@ pub(super) fn vector(kind: MessageKind, body: &str) -> Option<String> {
     }
     let mut positions: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, w) in words(body).into_iter().enumerate() {
-        positions
-            .entry(w.key)
-            .or_default()
-            .push((i + 1).min(POSITION_MAX));
+        if w.key.len() <= LEXEME_MAX {
+            positions
+                .entry(w.key)
+                .or_default()
+                .push((i + 1).min(POSITION_MAX));
+        }
     }
     if positions.is_empty() {
         return None;
@@ -109,6 +116,10 @@ impl SearchRead for PgTx<'_> {
         conversations: &[ConversationId],
         limit: u32,
     ) -> StoreResult<Vec<(MessageId, String)>> {
+        if terms.iter().flat_map(|t| &t.words).any(|w| w.len() > LEXEME_MAX) {
+            // Never indexed (see LEXEME_MAX): nothing can match.
+            return Ok(Vec::new());
+        }
         let convs: Vec<i64> = conversations.iter().map(|c| c.0).collect();
         self.wait(
             self.tx()
@@ -139,5 +150,10 @@ mod tests {
             "('say') & ('pull' <-> 'request') & ('ca':*)"
         );
         assert_eq!(query(&search_terms("NEAR(a & !b")), "('near' <-> 'a') & ('b')");
+        let long = "a".repeat(LEXEME_MAX + 1);
+        assert_eq!(
+            vector(MessageKind::Text, &format!("{long} short")).as_deref(),
+            Some("'short':2")
+        );
     }
 }

@@ -69,6 +69,7 @@ where
         .map_err(|e| StoreError::Unavailable(format!("no database connection: {}", super::why(&e))))?;
     let rt = Handle::current();
     let done = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
         let builder = conn.build_transaction();
         let builder = match mode {
             Mode::Read => builder
@@ -84,16 +85,24 @@ where
             events: Vec::new(),
             locked: Vec::new(),
         };
-        match job(&mut ptx).and_then(|v| super::events::append(&mut ptx).map(|()| v)) {
-            Ok(v) => {
-                ptx.rt.block_on(ptx.tx.commit())?;
-                Ok(v)
-            }
+        let result = match job(&mut ptx).and_then(|v| super::events::append(&mut ptx).map(|()| v)) {
+            Ok(v) => ptx.rt.block_on(ptx.tx.commit()).map(|()| v).map_err(StoreError::from),
             Err(e) => {
                 let _ = ptx.rt.block_on(ptx.tx.rollback());
                 Err(e)
             }
+        };
+        // As on SQLite: op=read per read; a write is one transaction here
+        // (incl. COMMIT), reported as a batch of one.
+        let op = match mode {
+            Mode::Read => "read",
+            Mode::Write => "write_batch",
+        };
+        metrics::histogram!("mchatd_db_duration_seconds", "op" => op).record(started.elapsed().as_secs_f64());
+        if let Mode::Write = mode {
+            metrics::histogram!("mchatd_db_write_batch_jobs").record(1.0);
         }
+        result
     })
     .await;
     match done {
