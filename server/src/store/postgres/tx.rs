@@ -86,7 +86,11 @@ where
             locked: Vec::new(),
         };
         let result = match job(&mut ptx).and_then(|v| super::events::append(&mut ptx).map(|()| v)) {
-            Ok(v) => ptx.rt.block_on(ptx.tx.commit()).map(|()| v).map_err(StoreError::from),
+            Ok(v) => ptx
+                .rt
+                .block_on(ptx.tx.commit())
+                .map(|()| v)
+                .map_err(StoreError::from),
             Err(e) => {
                 let _ = ptx.rt.block_on(ptx.tx.rollback());
                 Err(e)
