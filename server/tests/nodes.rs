@@ -222,3 +222,52 @@ async fn a_revoked_token_closes_its_sockets_on_every_node_at_once() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(laptop.expect_close(WAIT).await, Some(4401));
 }
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+async fn markers_moved_at_once_through_two_nodes_never_go_back() {
+    let db = TestDatabase::create();
+    let n = nodes(&db, 2);
+    let (mona, ana, conv) = n[0].accepted_pair("mona", "ana").await;
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        ids.push(mona.say(conv, &format!("m{i}"), &format!("message {i}")).await.id);
+    }
+    // Ana's two devices report read and delivered markers through two
+    // nodes at the same moments, each from what it last saw.
+    let (a, b) = (n[0].adopt(&ana), n[1].adopt(&ana));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, id) in ids.iter().enumerate() {
+        let (who, id) = (if i % 2 == 0 { a.clone() } else { b.clone() }, *id);
+        tasks.spawn(async move {
+            let (status, v) = who
+                .post(&format!("/v1/conversations/{conv}/read"), &json!({"up_to": id}))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{v}");
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.unwrap();
+    }
+    let last = *ids.last().unwrap();
+    let mine = n[1].adopt(&ana).conversation(conv).await.my_markers;
+    assert_eq!(
+        (mine.read_up_to, mine.delivered_up_to),
+        (last, last),
+        "the newest report wins"
+    );
+    // Every markers event in ana's log moves her read marker forward.
+    let (status, v) = ana.get("/v1/sync?since=0").await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    let reads: Vec<i64> = v["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "markers_updated" && e["data"]["markers"]["username"] == "ana")
+        .map(|e| e["data"]["markers"]["read_up_to"].as_i64().unwrap())
+        .collect();
+    assert!(
+        reads.windows(2).all(|w| w[0] <= w[1]),
+        "a marker went back: {reads:?}"
+    );
+}

@@ -40,6 +40,15 @@ use mchat_shared::{ConversationId, ErrorCode, MessageId, UserId};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// Holds the conversation of message `id` for a change to it: an edit, a
+/// reaction or a deletion reads the message, then writes from what it read.
+fn lock_for_change(tx: &mut dyn Tx, id: MessageId) -> StoreResult<()> {
+    if let Some(conv) = tx.message_conversation(id)? {
+        tx.lock_conversation(conv)?;
+    }
+    Ok(())
+}
+
 /// The message `id` as `me` may see it: only through my participant row,
 /// unless `admin_too` and I am an admin. Otherwise not found.
 fn target(r: &dyn Read, me: UserId, id: MessageId, admin_too: bool) -> StoreResult<MessageTarget> {
@@ -96,6 +105,7 @@ fn rewrite_stored(tx: &mut dyn Tx, id: MessageId) -> StoreResult<()> {
 }
 
 fn edit(tx: &mut dyn Tx, me: UserId, id: MessageId, body: String) -> StoreResult<Message> {
+    lock_for_change(tx, id)?;
     let t = target(tx, me, id, false)?;
     if t.kind == MessageKind::System {
         return Err(conflict("system messages cannot be edited"));
@@ -127,6 +137,7 @@ struct Deleted {
 }
 
 fn delete(tx: &mut dyn Tx, me: UserId, id: MessageId, pins: &Arc<BlobPins>) -> StoreResult<Deleted> {
+    lock_for_change(tx, id)?;
     let t = target(tx, me, id, true)?;
     if t.kind == MessageKind::System {
         return Err(conflict("system messages cannot be deleted"));
@@ -185,6 +196,7 @@ fn bare_tombstone(mut m: Message) -> Message {
 }
 
 fn react(tx: &mut dyn Tx, me: UserId, id: MessageId, emoji: String, add: bool) -> StoreResult<Message> {
+    lock_for_change(tx, id)?;
     let t = target(tx, me, id, false)?;
     if t.kind == MessageKind::System {
         return Err(conflict("system messages take no reactions"));

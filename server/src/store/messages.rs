@@ -212,6 +212,9 @@ fn move_markers(
     update: MarkerUpdate,
 ) -> StoreResult<(ReadMarker, Option<u32>)> {
     status_of(tx, me, conv)?;
+    // Markers move from what is stored: two devices' updates take turns, or
+    // the later one would write back what it read before the other's.
+    tx.lock_conversation(conv)?;
     let row = tx
         .participant(conv, me)?
         .ok_or_else(|| StoreError::not_found("conversation"))?;

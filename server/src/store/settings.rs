@@ -54,6 +54,7 @@ fn set(
             "nothing to change: give muted and/or archived",
         ));
     }
+    tx.lock_conversation(conv)?;
     let row = tx
         .participant(conv, me)?
         .ok_or_else(|| StoreError::not_found("conversation"))?;

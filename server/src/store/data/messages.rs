@@ -51,6 +51,8 @@ pub type ReactionRow = (MessageId, String, String);
 pub trait MessagesRead {
     /// Message `id` as stored (a tombstone without text), not hydrated.
     fn message(&self, id: MessageId) -> StoreResult<Option<Message>>;
+    /// The conversation message `id` is in.
+    fn message_conversation(&self, id: MessageId) -> StoreResult<Option<ConversationId>>;
     /// At most `limit` messages of `conv` after `after`, oldest first.
     fn messages_after(&self, conv: ConversationId, after: MessageId, limit: u32)
     -> StoreResult<Vec<Message>>;

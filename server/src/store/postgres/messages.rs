@@ -35,6 +35,17 @@ impl PgTx<'_> {
 }
 
 impl MessagesRead for PgTx<'_> {
+    fn message_conversation(&self, id: MessageId) -> StoreResult<Option<ConversationId>> {
+        let row = self.wait(
+            self.tx()
+                .query_opt("SELECT conversation_id FROM messages WHERE id = $1", &[&id.0]),
+        )?;
+        Ok(match row {
+            Some(r) => Some(ConversationId(r.try_get(0)?)),
+            None => None,
+        })
+    }
+
     fn message(&self, id: MessageId) -> StoreResult<Option<Message>> {
         self.wait(
             self.tx()

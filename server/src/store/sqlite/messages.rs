@@ -24,6 +24,14 @@ pub(super) fn json_ids(ids: &[MessageId]) -> String {
 }
 
 impl<C: SqliteConn> MessagesRead for C {
+    fn message_conversation(&self, id: MessageId) -> StoreResult<Option<ConversationId>> {
+        Ok(self
+            .conn()
+            .prepare_cached("SELECT conversation_id FROM messages WHERE id = ?1")?
+            .query_row([id.0], |r| r.get(0).map(ConversationId))
+            .optional()?)
+    }
+
     fn message(&self, id: MessageId) -> StoreResult<Option<Message>> {
         Ok(self
             .conn()
