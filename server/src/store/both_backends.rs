@@ -32,15 +32,7 @@ where
     let sqlite = Store::open(&dir.path().join("mchatd.sqlite3"), &StorageConfig::default()).unwrap();
     let mut ids = Vec::new();
     for (name, role) in [("mona", Role::Mentor), ("ana", Role::Mentee)] {
-        let new = NewUser {
-            username: name.into(),
-            display_name: name.into(),
-            role,
-            password_hash: "x".into(),
-            profile: Profile::default(),
-            mentor_approved: true,
-        };
-        ids.push(sqlite.create_user(new, None).await.unwrap().id);
+        ids.push(add_user(&sqlite, name, role).await);
     }
     assert_eq!((ids[0].0, ids[1].0), (1, 2), "the seed's ids");
     sqlite

@@ -67,6 +67,14 @@ fn list(r: &dyn Read, me: UserId, archived: bool) -> StoreResult<Vec<Conversatio
     Ok(list)
 }
 
+/// The username of `me`'s peer in `conv` (empty when there is none).
+pub(super) fn peer_name(r: &dyn Read, me: UserId, conv: ConversationId) -> StoreResult<String> {
+    match r.participants(conv)?.into_iter().find(|&u| u != me) {
+        Some(peer) => r.username(peer),
+        None => Ok(String::new()),
+    }
+}
+
 /// Status and requester of a conversation `me` is in; otherwise not found.
 pub(super) fn status_of(
     r: &dyn Read,
@@ -353,13 +361,7 @@ fn expire_due(tx: &mut dyn Tx) -> StoreResult<u32> {
             Some((ConversationStatus::Pending, by)) if by == requester => {}
             _ => continue,
         }
-        let peer = tx
-            .participants(conv)?
-            .into_iter()
-            .find(|&u| u != requester)
-            .map(|p| tx.username(p))
-            .transpose()?
-            .unwrap_or_default();
+        let peer = peer_name(tx, requester, conv)?;
         tx.set_conversation_status(conv, ConversationStatus::Expired, None)?;
         expired += 1;
         record_change(

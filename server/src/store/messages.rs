@@ -1,7 +1,7 @@
 //! Messages: send (idempotent by `client_id`), cursor pages of history, and
 //! the per-participant delivered/read markers.
 
-use super::conversations::status_of;
+use super::conversations::{peer_name, status_of};
 use super::data::{NewMessage, Read, Tx};
 use super::rows::marker;
 use super::{Store, StoreError, StoreResult};
@@ -53,14 +53,6 @@ fn not_open(status: ConversationStatus, me_is_requester: bool, peer: &str) -> St
         ConversationStatus::Accepted => "the conversation is open".into(),
     };
     StoreError::api(ErrorCode::ConversationNotOpen, msg)
-}
-
-/// The username of `me`'s peer in `conv` (empty when there is none).
-fn peer_name(r: &dyn Read, me: UserId, conv: ConversationId) -> StoreResult<String> {
-    match r.participants(conv)?.into_iter().find(|&u| u != me) {
-        Some(peer) => r.username(peer),
-        None => Ok(String::new()),
-    }
 }
 
 /// Whether a user has a live connection right now (the real-time hub answers).

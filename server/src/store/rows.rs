@@ -72,8 +72,8 @@ impl Cells for tokio_postgres::Row {
     }
 }
 
-/// A stored count as the API shows it.
-fn count(n: i64) -> u32 {
+/// A stored count as the API shows it (PostgreSQL counts in BIGINT).
+pub fn count(n: i64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 

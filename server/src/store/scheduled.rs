@@ -9,7 +9,7 @@
 //! scheduled message is stored with the item's `client_id`, which the
 //! messages table keeps unique per sender: a second attempt finds the first.
 
-use super::conversations::status_of;
+use super::conversations::{peer_name, status_of};
 use super::data::{NewMessage, NewScheduled, Read, Tx};
 use super::messages::{IsOnline, insert_message, notify_offline};
 use super::notifications::notify;
@@ -152,13 +152,7 @@ fn deliver(tx: &mut dyn Tx, id: ScheduledId, is_online: &IsOnline) -> StoreResul
                     tx.finish_scheduled(id, ScheduledStatus::Sent, Some(message.id), None)?;
                 }
                 (None, status) => {
-                    let peer = tx
-                        .participants(conv)?
-                        .into_iter()
-                        .find(|&u| u != user)
-                        .map(|p| tx.username(p))
-                        .transpose()?
-                        .unwrap_or_default();
+                    let peer = peer_name(tx, user, conv)?;
                     let reason = match status {
                         Ok(s) => not_open_reason(s, &peer),
                         Err(_) => "you are no longer in that conversation".into(),

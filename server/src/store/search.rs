@@ -9,6 +9,7 @@
 //! bm25-style ([`rank`]), each hit's snippet is cut around its matches
 //! ([`make_snippet`]) and the matches become `highlights` ranges.
 
+use super::conversations::peer_name;
 use super::data::{Read, SearchTerm};
 use super::search_words::{Word, words};
 use super::{Store, StoreError, StoreResult};
@@ -242,14 +243,6 @@ fn make_snippet(text: &str, body: &[Word], ranges: &[[u32; 2]]) -> (String, Vec<
     (out, moved)
 }
 
-/// The other participant of `conv` (as seen by `me`).
-fn peer(r: &dyn Read, me: UserId, conv: ConversationId) -> StoreResult<String> {
-    match r.participants(conv)?.into_iter().find(|&u| u != me) {
-        Some(p) => r.username(p),
-        None => Ok(String::new()),
-    }
-}
-
 fn search(
     r: &dyn Read,
     me: UserId,
@@ -296,7 +289,7 @@ fn search(
         let peer = match peers.iter().find(|(c, _)| *c == conv) {
             Some((_, p)) => p.clone(),
             None => {
-                let p = peer(r, me, conv)?;
+                let p = peer_name(r, me, conv)?;
                 peers.push((conv, p.clone()));
                 p
             }

@@ -2,13 +2,14 @@
 //! `participants` row. Nodes write at once, so a change to a conversation
 //! first locks its row (`lock_conversation`) until COMMIT.
 
-use super::rows::count;
 use super::tx::PgTx;
 use crate::store::StoreResult;
 use crate::store::data::{
     ConversationRow, ConversationsRead, ConversationsWrite, DirectConversation, ParticipantRow,
 };
-use crate::store::rows::{CONVERSATION_SELECT, conversation_at, conversation_status as status, marker};
+use crate::store::rows::{
+    CONVERSATION_SELECT, conversation_at, conversation_status as status, count, marker,
+};
 use mchat_shared::api::{ConversationStatus, ReadMarker};
 use mchat_shared::{ConversationId, MessageId, UserId};
 use tokio_postgres::Row;

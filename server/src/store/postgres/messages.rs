@@ -1,11 +1,11 @@
 //! Messages on PostgreSQL: `messages`, `message_edits`, `reactions`, and
 //! the log's stored copies. A page's ids travel as one BIGINT array.
 
-use super::rows::{count, id_array};
+use super::rows::id_array;
 use super::search::vector;
 use super::tx::PgTx;
 use crate::store::data::{MessageTarget, MessagesRead, MessagesWrite, NewMessage, ReactionRow, SentBefore};
-use crate::store::rows::{MESSAGE_SELECT, conversation_status, message_at, ts};
+use crate::store::rows::{MESSAGE_SELECT, conversation_status, count, message_at, ts};
 use crate::store::{StoreError, StoreResult};
 use mchat_shared::api::{Message, MessageEdit, MessageKind, ReplyQuote, Role};
 use mchat_shared::events::EventKind;

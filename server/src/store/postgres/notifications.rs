@@ -1,11 +1,11 @@
 //! Notifications on PostgreSQL: the `notifications` table, with the
 //! actor's username joined in.
 
-use super::rows::{count, touched};
+use super::rows::touched;
 use super::tx::PgTx;
 use crate::store::StoreResult;
 use crate::store::data::{NotificationsRead, NotificationsWrite};
-use crate::store::rows::{ts, ts_opt};
+use crate::store::rows::{count, ts, ts_opt};
 use mchat_shared::api::{Notification, NotificationKind};
 use mchat_shared::{ConversationId, NotificationId, UserId};
 use tokio_postgres::Row;

@@ -1,12 +1,7 @@
 //! What PostgreSQL's rows and parameters need beyond `store/rows.rs`:
-//! counts (BIGINT) and id arrays.
+//! touched-row counts and id arrays.
 
 use mchat_shared::MessageId;
-
-/// A count as the API shows it (PostgreSQL counts in BIGINT).
-pub fn count(n: i64) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
 
 /// How many rows a statement touched, as the traits answer it.
 pub fn touched(n: u64) -> usize {

@@ -2,12 +2,11 @@
 //! the scheduler at once: a delivery claims its item with
 //! `FOR UPDATE SKIP LOCKED`, so each item is delivered by one node, once.
 
-use super::rows::count;
 use super::tx::PgTx;
 use crate::store::StoreResult;
 use crate::store::data::{NewScheduled, ScheduledRead, ScheduledRow, ScheduledWrite};
 use crate::store::rows::{
-    SCHEDULED_ROW_COLUMNS, SCHEDULED_SELECT, scheduled_at, scheduled_kind_str, scheduled_row_at,
+    SCHEDULED_ROW_COLUMNS, SCHEDULED_SELECT, count, scheduled_at, scheduled_kind_str, scheduled_row_at,
     scheduled_status_str,
 };
 use mchat_shared::api::{ScheduledItem, ScheduledStatus};
