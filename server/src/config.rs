@@ -170,6 +170,10 @@ pub struct StorageConfig {
     /// For `postgres`: milliseconds a statement may run before the
     /// database cancels it (0: no limit).
     pub statement_timeout_ms: u64,
+    /// For `postgres`: milliseconds between this node's heartbeats. A node
+    /// that misses three is taken for gone: its users who are connected
+    /// nowhere else show offline.
+    pub node_heartbeat_ms: u64,
     pub synchronous: Synchronous,
     /// Reader threads (each holds one read-only connection).
     pub readers: usize,
@@ -327,6 +331,7 @@ impl std::fmt::Debug for StorageConfig {
             .field("url", &self.url.as_ref().map(|_| "<set>"))
             .field("pool_size", &self.pool_size)
             .field("statement_timeout_ms", &self.statement_timeout_ms)
+            .field("node_heartbeat_ms", &self.node_heartbeat_ms)
             .field("synchronous", &self.synchronous)
             .field("readers", &self.readers)
             .field("busy_timeout_ms", &self.busy_timeout_ms)
@@ -344,6 +349,7 @@ impl Default for StorageConfig {
             url: None,
             pool_size: 16,
             statement_timeout_ms: 5000,
+            node_heartbeat_ms: 5000,
             synchronous: Synchronous::Full,
             readers: 4,
             busy_timeout_ms: 5000,

@@ -102,6 +102,7 @@ pub async fn build_state(config: Config, metrics: Option<Metrics>) -> anyhow::Re
     let sink: Arc<dyn crate::store::EventSink> = hub.clone();
     let store = Store::open_configured(&config, Some(sink)).await?;
     store.prepare_files_dir(config.files_dir()).await?;
+    let node = store.join_nodes(config.storage.node_heartbeat_ms).await?;
     let hashes = config.auth.max_concurrent_hashes;
     let passwords = tokio::task::spawn_blocking(move || Passwords::new(hashes))
         .await?
@@ -110,6 +111,7 @@ pub async fn build_state(config: Config, metrics: Option<Metrics>) -> anyhow::Re
         store,
         limits: Arc::new(RateLimits::new(&config.limits)),
         hub,
+        node,
         config: Arc::new(config),
         passwords: Arc::new(passwords),
         metrics,
@@ -125,6 +127,36 @@ fn spawn_typing_sweeper(state: AppState) {
             state.hub.sweep();
         }
     });
+}
+
+/// On a shared database: this node's heartbeat (which also sets its
+/// connection counts to the hub's), and the typing signals the hub relays
+/// to every node.
+/// Returns the heartbeat's task, stopped before the node leaves.
+fn spawn_node_tasks(state: AppState) -> Option<tokio::task::AbortHandle> {
+    let node = state.node.clone()?;
+    let (relay, mut relayed) = tokio::sync::mpsc::unbounded_channel();
+    state.hub.relay_signals(relay);
+    let relay_node = node.clone();
+    tokio::spawn(async move {
+        // One at a time, so they arrive in the order they were sent.
+        while let Some((users, frame)) = relayed.recv().await {
+            if let Err(e) = relay_node.signal(users, frame).await {
+                tracing::debug!(error = %e, "a typing signal was not relayed");
+            }
+        }
+    });
+    let heartbeat = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(node.heartbeat_ms()));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = node.heartbeat(state.hub.socket_counts()).await {
+                tracing::warn!(error = %e, "this node's heartbeat failed");
+            }
+        }
+    });
+    Some(heartbeat.abort_handle())
 }
 
 /// Periodic housekeeping: expiring stale requests, pruning old events,
@@ -218,6 +250,8 @@ where
     spawn_sweeper(state.clone());
     spawn_typing_sweeper(state.clone());
     spawn_scheduler(state.clone());
+    let heartbeat = spawn_node_tasks(state.clone());
+    let node = state.node.clone();
     let hub = state.hub.clone();
     let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
     let signal = async move {
@@ -244,6 +278,14 @@ where
     if let Some(task) = private {
         // Scrapes are short and stateless: no grace needed.
         task.abort();
+    }
+    if let (Some(node), Some(heartbeat)) = (node, heartbeat) {
+        // A heartbeat after leaving would join again.
+        heartbeat.abort();
+        // Its users who are connected nowhere else show offline now.
+        if let Err(e) = node.leave().await {
+            tracing::warn!(error = %e, "this node could not leave the others");
+        }
     }
     store.close().await;
     tracing::info!("stopped");

@@ -14,6 +14,9 @@ pub struct AppState {
     pub passwords: Arc<Passwords>,
     pub limits: Arc<RateLimits>,
     pub hub: Arc<Hub>,
+    /// This node among the others on a shared database (PostgreSQL), which
+    /// then keeps presence for all of them; `None` on SQLite.
+    pub node: Option<crate::store::postgres::Node>,
     /// `None` where no recorder is installed (the in-process demo server).
     pub metrics: Option<crate::metrics::Metrics>,
 }

@@ -1,8 +1,9 @@
 //! Several mchatd nodes on one PostgreSQL database act as one (issue 11):
 //! three real `mchatd` processes share a throwaway database, and a client
 //! may talk to any of them. Live delivery crosses nodes (LISTEN/NOTIFY),
-//! a retried send through another node finds the original, and the
-//! scheduler of every node delivers each due item once.
+//! a retried send through another node finds the original, the
+//! scheduler of every node delivers each due item once, and presence and
+//! typing are right whichever nodes a user's devices are on.
 //!
 //! Needs PostgreSQL: run through `scripts/with-postgres.sh` with `--ignored`.
 
@@ -12,8 +13,9 @@
 mod common;
 
 use common::TestServer;
-use common::ws::{Ws, is_message};
-use mchat_shared::api::Message;
+use common::ws::{Ws, is_message, presence_of, typing_of};
+use mchat_shared::api::{Message, NotificationKind};
+use mchat_shared::realtime::{PresenceState, ServerFrame, Signal};
 use mchat_testkit::TestDatabase;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -21,10 +23,33 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(10);
 
+/// Long enough for a signal that should not come to have come.
+const QUIET: Duration = Duration::from_secs(1);
+
+/// Heartbeats every 200 ms: a killed node counts as gone after 600 ms.
+const FAST_HEARTBEAT: &str = "[storage]\nnode_heartbeat_ms = 200\n";
+
 fn nodes(db: &TestDatabase, n: usize) -> Vec<TestServer> {
+    nodes_with(db, n, "")
+}
+
+fn nodes_with(db: &TestDatabase, n: usize, extra_toml: &str) -> Vec<TestServer> {
     (0..n)
-        .map(|_| TestServer::start_on_postgres(db.url(), ""))
+        .map(|_| TestServer::start_on_postgres(db.url(), extra_toml))
         .collect()
+}
+
+fn is_presence(f: &ServerFrame) -> bool {
+    matches!(f, ServerFrame::Signal(Signal::Presence { .. }))
+}
+
+/// Waits for `who`'s next presence signal, which must say `want` (and
+/// carry `last_seen` exactly when offline).
+async fn expect_presence(ws: &mut Ws, who: &str, want: PresenceState) {
+    let f = ws.wait_for(WAIT, |f| presence_of(f, who).is_some()).await;
+    let (state, last_seen) = presence_of(&f, who).unwrap();
+    assert_eq!(state, want, "{who}'s presence: {f:?}");
+    assert_eq!(last_seen, want == PresenceState::Offline, "{f:?}");
 }
 
 #[tokio::test]
@@ -270,4 +295,162 @@ async fn markers_moved_at_once_through_two_nodes_never_go_back() {
         reads.windows(2).all(|w| w[0] <= w[1]),
         "a marker went back: {reads:?}"
     );
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+async fn presence_holds_while_a_device_on_another_node_is_still_connected() {
+    let db = TestDatabase::create();
+    let n = nodes_with(&db, 3, FAST_HEARTBEAT);
+    let (mona, ana, _conv) = n[0].accepted_pair("mona", "ana").await;
+    let (mut watcher, _) = Ws::connect_ready(&n[0].base(), &mona.token, None).await;
+    // Ana's phone on node B brings her online for mona on node A.
+    let (phone, _) = Ws::connect_ready(&n[1].base(), &ana.token, None).await;
+    expect_presence(&mut watcher, "ana", PresenceState::Online).await;
+    // Her laptop on node C changes nothing; nor does the phone leaving
+    // while the laptop stays (several heartbeats pass meanwhile).
+    let (laptop, _) = Ws::connect_ready(&n[2].base(), &ana.token, None).await;
+    watcher.expect_silence_except(QUIET, |f| !is_presence(f)).await;
+    phone.close().await;
+    watcher.expect_silence_except(QUIET, |f| !is_presence(f)).await;
+    // A new socket of mona's, on the node the phone left, is told that ana
+    // is online (on node C) right after `ready`.
+    let (mut fresh, _) = Ws::connect_ready(&n[1].base(), &mona.token, None).await;
+    expect_presence(&mut fresh, "ana", PresenceState::Online).await;
+    // The last device leaving takes her offline, on every node.
+    laptop.close().await;
+    expect_presence(&mut watcher, "ana", PresenceState::Offline).await;
+    expect_presence(&mut fresh, "ana", PresenceState::Offline).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+async fn the_users_of_a_killed_node_go_offline_unless_connected_elsewhere() {
+    let db = TestDatabase::create();
+    let mut n = nodes_with(&db, 3, FAST_HEARTBEAT);
+    let (mona, ana, conv) = n[0].accepted_pair("mona", "ana").await;
+    let tom = n[0].mentee("tom").await;
+    let (status, _) = tom.request("mona", "hello, may we talk?").await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (mut watcher, _) = Ws::connect_ready(&n[0].base(), &mona.token, None).await;
+    // Ana is on the doomed node only; tom there and on node C.
+    let _ana_b = Ws::connect_ready(&n[1].base(), &ana.token, None).await;
+    expect_presence(&mut watcher, "ana", PresenceState::Online).await;
+    let _tom_b = Ws::connect_ready(&n[1].base(), &tom.token, None).await;
+    let _tom_c = Ws::connect_ready(&n[2].base(), &tom.token, None).await;
+    expect_presence(&mut watcher, "tom", PresenceState::Online).await;
+    n[1].crash();
+    expect_presence(&mut watcher, "ana", PresenceState::Offline).await;
+    watcher
+        .expect_silence_except(QUIET, |f| presence_of(f, "tom").is_none())
+        .await;
+    // She comes back through another node: online again, and a message
+    // to her is no "message received" notification while she is.
+    let (mut back, _) = Ws::connect_ready(&n[2].base(), &ana.token, None).await;
+    expect_presence(&mut watcher, "ana", PresenceState::Online).await;
+    let sent = mona.say(conv, "m1", "welcome back").await;
+    back.wait_for(WAIT, |f| is_message(f, sent.id)).await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+async fn typing_crosses_nodes_and_ends_there() {
+    let db = TestDatabase::create();
+    let n = nodes_with(&db, 2, "[realtime]\ntyping_ttl_secs = 1\n");
+    let (mona, ana, conv) = n[0].accepted_pair("mona", "ana").await;
+    let (mut monas, _) = Ws::connect_ready(&n[0].base(), &mona.token, None).await;
+    let (mut anas, _) = Ws::connect_ready(&n[1].base(), &ana.token, None).await;
+    let typing = |active: bool| move |f: &ServerFrame| typing_of(f) == Some((conv, "ana", active));
+    // Typing on node B shows on node A, and ends there when it stops.
+    anas.typing(conv).await;
+    monas.wait_for(WAIT, typing(true)).await;
+    monas.wait_for(WAIT, typing(false)).await;
+    // A message ends it at once, well before the indicator would expire.
+    anas.typing(conv).await;
+    monas.wait_for(WAIT, typing(true)).await;
+    let said = n[1].adopt(&ana).say(conv, "a1", "done typing").await;
+    let started = std::time::Instant::now();
+    let seen = monas.collect_until(WAIT, typing(false)).await;
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+    if !seen.iter().any(|f| is_message(f, said.id)) {
+        monas.wait_for(WAIT, |f| is_message(f, said.id)).await;
+    }
+    // Over HTTP through node A, to ana's socket on node B.
+    let (status, v) = mona
+        .post(&format!("/v1/conversations/{conv}/typing"), &json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    anas.wait_for(WAIT, |f| typing_of(f) == Some((conv, "mona", true)))
+        .await;
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+async fn a_recipient_online_on_another_node_gets_no_message_notification() {
+    let db = TestDatabase::create();
+    let n = nodes_with(&db, 2, FAST_HEARTBEAT);
+    let (mona, ana, conv) = n[0].accepted_pair("mona", "ana").await;
+    let (mut watcher, _) = Ws::connect_ready(&n[0].base(), &mona.token, None).await;
+    let (anas, _) = Ws::connect_ready(&n[1].base(), &ana.token, None).await;
+    expect_presence(&mut watcher, "ana", PresenceState::Online).await;
+    let notices = |list: mchat_shared::api::NotificationList| {
+        list.notifications
+            .iter()
+            .filter(|n| n.kind == NotificationKind::MessageReceived)
+            .count()
+    };
+    mona.say(conv, "m1", "you are online elsewhere").await;
+    assert_eq!(notices(ana.notifications(true).await), 0);
+    anas.close().await;
+    expect_presence(&mut watcher, "ana", PresenceState::Offline).await;
+    mona.say(conv, "m2", "now you are not").await;
+    assert_eq!(notices(ana.notifications(true).await), 1);
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+async fn three_sweepers_expire_each_request_once() {
+    let db = TestDatabase::create();
+    let n = nodes_with(
+        &db,
+        3,
+        "[requests]\npending_ttl_secs = 1\nsweep_interval_secs = 1\n",
+    );
+    n[0].mentor("mona", json!({})).await;
+    let mut asked = Vec::new();
+    for i in 0..6 {
+        let mentee = n[i % 3].mentee(&format!("tom{i}")).await;
+        let (status, c) = mentee.request("mona", "anyone there?").await;
+        assert_eq!(status, StatusCode::CREATED);
+        asked.push((mentee, c.conversation.id));
+    }
+    for (mentee, id) in &asked {
+        common::poll(WAIT, "the request to expire", || async {
+            let c = mentee.conversation(*id).await;
+            (c.status == mchat_shared::api::ConversationStatus::Expired).then_some(())
+        })
+        .await;
+    }
+    // Sweeps keep running on every node meanwhile.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for (mentee, id) in &asked {
+        let expired = mentee
+            .history(*id)
+            .await
+            .iter()
+            .filter(|m| m.system.is_some())
+            .count();
+        assert_eq!(expired, 1, "one expiry notice in conversation {id}");
+        let notes = mentee.notifications(false).await;
+        let told = notes
+            .notifications
+            .iter()
+            .filter(|n| n.kind == NotificationKind::RequestExpired)
+            .count();
+        assert_eq!(told, 1, "{notes:?}");
+    }
 }

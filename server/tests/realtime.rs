@@ -12,7 +12,7 @@
 
 mod common;
 
-use common::ws::{Ws, event, is_message, refused};
+use common::ws::{Ws, event, is_message, presence_of, refused, typing_of};
 use common::{Session, TestServer, assert_error};
 use mchat_shared::api::NotificationKind;
 use mchat_shared::events::{Event, EventKind};
@@ -55,28 +55,6 @@ fn is_ready(f: &ServerFrame) -> bool {
 
 fn is_presence(f: &ServerFrame) -> bool {
     matches!(f, ServerFrame::Signal(Signal::Presence { .. }))
-}
-
-fn typing_of(f: &ServerFrame) -> Option<(ConversationId, &str, bool)> {
-    match f {
-        ServerFrame::Signal(Signal::Typing {
-            conversation_id,
-            username,
-            active,
-        }) => Some((*conversation_id, username.as_str(), *active)),
-        _ => None,
-    }
-}
-
-fn presence_of(f: &ServerFrame, who: &str) -> Option<(PresenceState, bool)> {
-    match f {
-        ServerFrame::Signal(Signal::Presence {
-            username,
-            state,
-            last_seen,
-        }) if username == who => Some((*state, last_seen.is_some())),
-        _ => None,
-    }
 }
 
 /// Waits for `who`'s presence to become `want` and returns that frame.

@@ -110,8 +110,12 @@ impl TestServer {
     pub fn start_on_postgres(url: &str, extra_toml: &str) -> TestServer {
         let dir = temp_dir();
         let data_dir = dir.path().join("data");
-        let mut config = postgres_config(url);
-        config.push_str(extra_toml);
+        // One `[storage]` table: the test's own keys join the database's.
+        let storage = postgres_config(url);
+        let config = match extra_toml.split_once("[storage]\n") {
+            Some((before, after)) => format!("{before}{storage}{after}"),
+            None => format!("{storage}{extra_toml}"),
+        };
         TestServer::start_in(dir, data_dir, &config)
     }
 

@@ -155,11 +155,19 @@ pub struct Registration {
     pub first: bool,
 }
 
+/// Where the hub's signals go when other nodes share the database: to
+/// every node, which hands them to its own connections (`EventSink::signal`).
+pub type Relay = mpsc::UnboundedSender<(Vec<UserId>, Arc<str>)>;
+
 pub struct Hub {
     inner: Mutex<Inner>,
     next_id: AtomicU64,
     buffer: usize,
     typing_ttl: Duration,
+    /// Set when several nodes share the database (PostgreSQL): typing
+    /// signals then travel through it, to the recipients' connections on
+    /// every node, this one included.
+    relay: std::sync::OnceLock<Relay>,
 }
 
 impl Hub {
@@ -170,6 +178,7 @@ impl Hub {
             next_id: AtomicU64::new(1),
             buffer: buffer.max(8),
             typing_ttl,
+            relay: std::sync::OnceLock::new(),
         }
     }
 
@@ -240,16 +249,42 @@ impl Hub {
         }
     }
 
-    /// Sends an ephemeral signal to every live connection of `users`.
+    /// From now on, signals go out through `relay` (to every node) instead
+    /// of straight to this node's connections.
+    pub fn relay_signals(&self, relay: Relay) {
+        let _ = self.relay.set(relay);
+    }
+
+    /// Sends an ephemeral signal to every live connection of `users`: here,
+    /// or on every node when signals are relayed.
     pub fn signal(&self, users: &[UserId], signal: &Signal) {
         let Ok(text) = serde_json::to_string(signal) else {
             return;
         };
-        let frame = Outbound::Signal(text.into());
+        match self.relay.get() {
+            Some(relay) => {
+                let _ = relay.send((users.to_vec(), text.into()));
+            }
+            None => self.deliver_signal(users, text.into()),
+        }
+    }
+
+    /// Queues an already serialised signal on this node's connections of `users`.
+    pub fn deliver_signal(&self, users: &[UserId], text: Arc<str>) {
+        let frame = Outbound::Signal(text);
         let mut inner = self.lock();
         for &u in users {
             Self::deliver(&mut inner, u, &frame);
         }
+    }
+
+    /// How many live connections each connected user has here.
+    pub fn socket_counts(&self) -> HashMap<UserId, i64> {
+        self.lock()
+            .conns
+            .iter()
+            .map(|(u, list)| (*u, i64::try_from(list.len()).unwrap_or(i64::MAX)))
+            .collect()
     }
 
     /// The long-poll waiter of `user` (woken by each event for them).
@@ -390,6 +425,10 @@ impl EventSink for Hub {
 
     fn revoked(&self, token: TokenId) {
         self.close_token(token);
+    }
+
+    fn signal(&self, users: &[UserId], frame: Arc<str>) {
+        self.deliver_signal(users, frame);
     }
 
     fn publish(&self, events: Vec<UserEvent>) {

@@ -27,7 +27,7 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::http::HeaderMap;
 use axum::response::Response;
 use mchat_shared::events::{Event, EventKind};
-use mchat_shared::realtime::{ClientFrame, PresenceState, Signal};
+use mchat_shared::realtime::{ClientFrame, Signal};
 use mchat_shared::{ConversationId, ErrorCode, MessageId, Seq, UserId};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -183,13 +183,10 @@ async fn run(mut socket: WebSocket, state: AppState, auth: Option<AuthContext>, 
     let user = auth.user_id;
     let reg = state.hub.register(user, auth.token_id);
     let conn_id = reg.id;
-    if reg.first {
-        super::presence::went_online(&state, user);
-    }
+    let counted = super::presence::connected(&state, user, reg.first);
     serve(&mut socket, &state, &auth, since, reg).await;
-    if state.hub.unregister(user, conn_id) {
-        super::presence::went_offline(&state, user);
-    }
+    let last = state.hub.unregister(user, conn_id);
+    super::presence::disconnected(&state, user, last, counted);
 }
 
 /// Why `serve` stopped.
@@ -392,15 +389,5 @@ pub(super) fn flush_delivered(
                 tracing::debug!(error = %e, "delivered marker update failed");
             }
         });
-    }
-}
-
-/// The presence a user shows, from their availability.
-pub fn presence_state(availability: Option<mchat_shared::api::Availability>) -> PresenceState {
-    use mchat_shared::api::Availability;
-    match availability {
-        Some(Availability::Away) => PresenceState::Away,
-        Some(Availability::Busy) => PresenceState::Busy,
-        _ => PresenceState::Online,
     }
 }

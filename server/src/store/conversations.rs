@@ -8,7 +8,7 @@
 //! found. The rules live here, over the storage traits
 //! (`data/conversations.rs`); each backend has the SQL.
 
-use super::data::{NewMessage, Read, Tx, direct_key};
+use super::data::{NewMessage, Read, Sweep, Tx, direct_key};
 use super::messages::insert_message;
 use super::notifications::notify;
 use super::{Store, StoreError, StoreResult};
@@ -352,6 +352,9 @@ fn transition(tx: &mut dyn Tx, me: UserId, conv: ConversationId, t: Transition) 
 }
 
 fn expire_due(tx: &mut dyn Tx) -> StoreResult<u32> {
+    if !tx.sweep_turn(Sweep::RequestExpiry)? {
+        return Ok(0);
+    }
     let due = tx.due_requests(tx.now(), 500)?;
     let mut expired = 0;
     for &(conv, requester) in &due {

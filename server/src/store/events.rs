@@ -3,7 +3,7 @@
 //! real-time layer receives. Appending is `data::EventsWrite`; the SQL is
 //! in each backend (`sqlite/events.rs`, `postgres/events.rs`).
 
-use super::data::{Read, Tx};
+use super::data::{Read, Sweep, Tx};
 use super::rows::ts;
 use super::{Store, StoreResult};
 use mchat_shared::events::Event;
@@ -25,6 +25,9 @@ pub trait EventSink: Send + Sync {
     /// `token` was revoked, on this node or another: what it holds open
     /// must close now.
     fn revoked(&self, _token: TokenId) {}
+    /// An ephemeral signal (presence, typing) from this node or another,
+    /// for the live connections of `users` here.
+    fn signal(&self, _users: &[UserId], _frame: std::sync::Arc<str>) {}
 }
 
 /// A committed event and the user whose log it belongs to.
@@ -86,6 +89,9 @@ fn replay(r: &dyn Read, user: UserId, since: Seq, limit: u32) -> StoreResult<Rep
 /// Deletes events older than `older_than_ms`, raising the horizon so older
 /// cursors get a resync. Returns how many.
 fn prune(tx: &mut dyn Tx, older_than_ms: i64) -> StoreResult<u64> {
+    if !tx.sweep_turn(Sweep::EventPruning)? {
+        return Ok(0);
+    }
     let Some(top) = tx.newest_seq_before(older_than_ms)? else {
         return Ok(0);
     };

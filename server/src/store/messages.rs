@@ -69,7 +69,11 @@ pub(super) fn notify_offline(
     is_online: &IsOnline,
 ) -> StoreResult<()> {
     for user in tx.participants(conv)? {
-        if user == sender || is_online(user) || super::settings::is_muted(tx, user, conv)? {
+        if user == sender
+            || is_online(user)
+            || tx.online_on_a_node(user)?
+            || super::settings::is_muted(tx, user, conv)?
+        {
             continue;
         }
         // Presence shows availability for mentors only: busy means a busy mentor.

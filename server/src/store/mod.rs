@@ -44,6 +44,7 @@ pub use data::{Member, PresenceInfo};
 pub use data::{NewUser, UserRecord};
 pub use events::{EventSink, Replay, UserEvent};
 pub use messages::{IsOnline, MarkerUpdate};
+pub use presence::presence_state;
 pub use users::{DirectoryFilter, ProfilePatch};
 pub use writer::WriteCtx;
 

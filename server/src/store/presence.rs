@@ -4,10 +4,21 @@
 //! `data/presence.rs`); each backend has the SQL.
 
 use super::rows::ts;
-use super::{Store, StoreError, StoreResult, now_ms};
+use super::{Backend, Store, StoreError, StoreResult, now_ms};
+use mchat_shared::api::Availability;
+use mchat_shared::realtime::PresenceState;
 use mchat_shared::{ConversationId, Timestamp, TokenId, UserId};
 
 pub use super::data::{Member, PresenceInfo};
+
+/// What an online user shows: a mentor's availability, or plain online.
+pub fn presence_state(availability: Option<Availability>) -> PresenceState {
+    match availability {
+        Some(Availability::Away) => PresenceState::Away,
+        Some(Availability::Busy) => PresenceState::Busy,
+        _ => PresenceState::Online,
+    }
+}
 
 impl Store {
     /// Everyone who shares a conversation with `user`.
@@ -45,6 +56,16 @@ impl Store {
             Ok(ts(tx.now()))
         })
         .await
+    }
+
+    /// This process as one of several nodes sharing the database, which
+    /// then keeps presence for all of them (`postgres/nodes.rs`); `None`
+    /// on SQLite, whose one node's hub knows presence alone.
+    pub async fn join_nodes(&self, heartbeat_ms: u64) -> StoreResult<Option<super::postgres::Node>> {
+        match &self.inner.backend {
+            Backend::Sqlite { .. } => Ok(None),
+            Backend::Postgres(pg) => pg.join(heartbeat_ms).await.map(Some),
+        }
     }
 
     /// Whether a token is still live (not revoked, not expired).

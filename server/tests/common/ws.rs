@@ -10,8 +10,9 @@
 //! the slow-consumer test: the server's writes block after a few kilobytes
 //! instead of after the megabytes a loopback socket normally absorbs.
 
+use mchat_shared::ConversationId;
 use mchat_shared::events::{Event, EventKind};
-use mchat_shared::realtime::{ServerFrame, Signal};
+use mchat_shared::realtime::{PresenceState, ServerFrame, Signal};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use tokio::net::{TcpSocket, TcpStream};
@@ -340,4 +341,28 @@ pub fn new_message(f: &ServerFrame) -> Option<&mchat_shared::api::Message> {
 /// Is this a new-message event with id `id`?
 pub fn is_message(f: &ServerFrame, id: mchat_shared::MessageId) -> bool {
     new_message(f).is_some_and(|m| m.id == id)
+}
+
+/// A typing signal: conversation, who, active.
+pub fn typing_of(f: &ServerFrame) -> Option<(ConversationId, &str, bool)> {
+    match f {
+        ServerFrame::Signal(Signal::Typing {
+            conversation_id,
+            username,
+            active,
+        }) => Some((*conversation_id, username.as_str(), *active)),
+        _ => None,
+    }
+}
+
+/// `who`'s presence signal: their state, and whether it says when they were last seen.
+pub fn presence_of(f: &ServerFrame, who: &str) -> Option<(PresenceState, bool)> {
+    match f {
+        ServerFrame::Signal(Signal::Presence {
+            username,
+            state,
+            last_seen,
+        }) if username == who => Some((*state, last_seen.is_some())),
+        _ => None,
+    }
 }

@@ -13,6 +13,7 @@ mod notifications;
 mod presence;
 mod scheduled;
 mod search;
+mod sweeps;
 mod templates;
 mod tokens;
 mod users;
@@ -28,6 +29,7 @@ pub use notifications::{NotificationsRead, NotificationsWrite};
 pub use presence::{Member, PresenceInfo, PresenceRead, PresenceWrite};
 pub use scheduled::{NewScheduled, ScheduledRead, ScheduledRow, ScheduledWrite};
 pub use search::{SearchRead, SearchTerm};
+pub use sweeps::{Sweep, Sweeps};
 pub use templates::{TemplatesRead, TemplatesWrite};
 pub use tokens::{AuthContext, TokensRead, TokensWrite};
 pub use users::{DirectoryFilter, NewUser, UserRecord, UsersRead, UsersWrite, escape_like};
@@ -83,6 +85,7 @@ pub trait Tx:
     + NotificationsWrite
     + PresenceWrite
     + ScheduledWrite
+    + Sweeps
     + TemplatesWrite
     + TokensWrite
     + UsersWrite
@@ -99,6 +102,7 @@ impl<T> Tx for T where
         + NotificationsWrite
         + PresenceWrite
         + ScheduledWrite
+        + Sweeps
         + TemplatesWrite
         + TokensWrite
         + UsersWrite

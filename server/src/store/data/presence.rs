@@ -23,6 +23,10 @@ pub struct PresenceInfo {
 /// Reading what presence shows.
 pub trait PresenceRead {
     fn presence_info(&self, user: UserId) -> StoreResult<PresenceInfo>;
+    /// Whether the nodes sharing the database hold a live connection of
+    /// `user` (PostgreSQL counts them: `postgres/nodes.rs`). A SQLite
+    /// database has one node, whose hub answers alone: false.
+    fn online_on_a_node(&self, user: UserId) -> StoreResult<bool>;
 }
 
 /// Recording presence.

@@ -16,7 +16,11 @@
 //!
 //! Revoked tokens travel the same way, on [`REVOKED`]: whichever node (or
 //! `mchatd admin` process) revokes one, every node closes its connections.
+//! So do ephemeral signals (presence, typing; `nodes.rs`), on
+//! [`SIGNALS`](super::nodes::SIGNALS): each node hands them to its own
+//! connections of the recipients named.
 
+use super::nodes::{SIGNALS, parse_signal};
 use crate::store::events::{EventSink, UserEvent};
 use crate::store::rows::ts;
 use futures_util::StreamExt;
@@ -36,7 +40,7 @@ pub const CHANNEL: &str = "mchat_events";
 pub const REVOKED: &str = "mchat_revoked";
 
 /// Bytes of one notification's payload at most (PostgreSQL's limit is 8000).
-const PAYLOAD_MAX: usize = 7900;
+pub(super) const PAYLOAD_MAX: usize = 7900;
 
 /// Events read for one round of notifications at most; the rest follow on
 /// the next round (the last pushed seq moves on).
@@ -49,10 +53,15 @@ pub fn payloads(users: &[i64], lows: &[i64]) -> Vec<String> {
 
 /// Items, comma-separated, cut into payloads that fit.
 pub fn chunks(items: impl Iterator<Item = String>) -> Vec<String> {
+    chunks_within(items, PAYLOAD_MAX)
+}
+
+/// Items, comma-separated, cut into strings of at most `max` bytes.
+pub fn chunks_within(items: impl Iterator<Item = String>, max: usize) -> Vec<String> {
     let mut out = Vec::new();
     let mut current = String::new();
     for pair in items {
-        if !current.is_empty() && current.len() + 1 + pair.len() > PAYLOAD_MAX {
+        if !current.is_empty() && current.len() + 1 + pair.len() > max {
             out.push(std::mem::take(&mut current));
         }
         if !current.is_empty() {
@@ -79,7 +88,7 @@ fn parse(payload: &str) -> impl Iterator<Item = (UserId, i64)> + '_ {
 pub async fn run(config: tokio_postgres::Config, sink: Arc<dyn EventSink>) {
     let mut pushed: HashMap<UserId, i64> = HashMap::new();
     loop {
-        match listen(&config, sink.as_ref(), &mut pushed).await {
+        match listen(&config, &sink, &mut pushed).await {
             Ok(()) => tracing::warn!("the live fan-out's connection ended; reconnecting"),
             Err(e) => tracing::warn!(error = %e, "the live fan-out lost its connection; reconnecting"),
         }
@@ -93,16 +102,24 @@ pub async fn run(config: tokio_postgres::Config, sink: Arc<dyn EventSink>) {
 
 async fn listen(
     config: &tokio_postgres::Config,
-    sink: &dyn EventSink,
+    sink: &Arc<dyn EventSink>,
     pushed: &mut HashMap<UserId, i64>,
 ) -> Result<(), tokio_postgres::Error> {
     let (client, mut connection) = config.connect(NoTls).await?;
     let (tx, mut rx) = mpsc::unbounded_channel::<(bool, String)>();
+    let signals = sink.clone();
     // Drives the connection (queries too) and forwards its notifications.
     let driver = tokio::spawn(async move {
         let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
         while let Some(message) = messages.next().await {
             match message {
+                Ok(AsyncMessage::Notification(n)) if n.channel() == SIGNALS => {
+                    // Ephemeral: handed on at once, never behind a round
+                    // of event reads.
+                    if let Some((users, frame)) = parse_signal(n.payload()) {
+                        signals.signal(&users, Arc::from(frame));
+                    }
+                }
                 Ok(AsyncMessage::Notification(n)) => {
                     let revoked = n.channel() == REVOKED;
                     if tx.send((revoked, n.payload().to_owned())).is_err() {
@@ -119,7 +136,7 @@ async fn listen(
     });
     let result = async {
         client
-            .batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {REVOKED}"))
+            .batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {REVOKED}; LISTEN {SIGNALS}"))
             .await?;
         while let Some(first) = rx.recv().await {
             // Everything that arrived meanwhile is handled in one round.
@@ -140,7 +157,7 @@ async fn listen(
             while let Ok(more) = rx.try_recv() {
                 take(more);
             }
-            push_round(&client, sink, pushed, from).await?;
+            push_round(&client, sink.as_ref(), pushed, from).await?;
         }
         Ok(())
     }

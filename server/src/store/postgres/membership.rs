@@ -40,6 +40,15 @@ impl MembershipRead for PgTx<'_> {
 }
 
 impl PresenceRead for PgTx<'_> {
+    fn online_on_a_node(&self, user: UserId) -> StoreResult<bool> {
+        let row = self.wait(self.tx().query_one(
+            "SELECT EXISTS (SELECT 1 FROM node_sockets s JOIN nodes n ON n.id = s.node_id \
+             WHERE s.user_id = $1 AND s.sockets > 0 AND n.expires_at > $2)",
+            &[&user.0, &self.now],
+        ))?;
+        Ok(row.try_get(0)?)
+    }
+
     fn presence_info(&self, user: UserId) -> StoreResult<PresenceInfo> {
         let r = self.wait(self.tx().query_one(
             "SELECT username, role, availability, last_seen FROM users WHERE id = $1",

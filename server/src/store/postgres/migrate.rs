@@ -19,11 +19,18 @@ struct Migration {
 }
 
 /// Every migration, oldest first. Append; never edit a released one.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("schema/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("schema/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "nodes",
+        sql: include_str!("schema/0002_nodes.sql"),
+    },
+];
 
 /// The schema version this build brings a database to.
 pub const LATEST: i32 = MIGRATIONS[MIGRATIONS.len() - 1].version;

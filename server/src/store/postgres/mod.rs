@@ -12,6 +12,7 @@ mod files;
 mod membership;
 mod messages;
 mod migrate;
+mod nodes;
 mod notifications;
 mod rows;
 mod scheduled;
@@ -22,6 +23,7 @@ mod tx;
 mod users;
 
 pub use migrate::{LATEST, migrate};
+pub use nodes::Node;
 
 use super::events::EventSink;
 use super::{StoreError, StoreResult};
@@ -128,6 +130,12 @@ impl Backend {
         T: Send + 'static,
     {
         tx::run(&self.pool, tx::Mode::Write, move |tx| f(tx)).await
+    }
+
+    /// Records this process as one of the nodes serving the database
+    /// (`nodes.rs`), renewing its row every `heartbeat_ms`.
+    pub(crate) async fn join(&self, heartbeat_ms: u64) -> StoreResult<Node> {
+        Node::join(self.pool.clone(), heartbeat_ms).await
     }
 
     /// Whether the database answers (503 when it cannot be reached).

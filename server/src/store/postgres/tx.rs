@@ -5,7 +5,7 @@
 //! that thread, never the runtime; the connection's own task keeps running
 //! on the runtime.
 
-use crate::store::data::Now;
+use crate::store::data::{Now, Sweep, Sweeps};
 use crate::store::{StoreError, StoreResult, now_ms};
 use deadpool_postgres::{Object, Pool};
 use mchat_shared::events::EventKind;
@@ -45,6 +45,16 @@ impl<'c> PgTx<'c> {
 impl Now for PgTx<'_> {
     fn now(&self) -> i64 {
         self.now
+    }
+}
+
+impl Sweeps for PgTx<'_> {
+    fn sweep_turn(&mut self, sweep: Sweep) -> StoreResult<bool> {
+        let row = self.wait(
+            self.tx()
+                .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&sweep.lock_key()]),
+        )?;
+        Ok(row.try_get(0)?)
     }
 }
 

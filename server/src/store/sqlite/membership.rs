@@ -38,6 +38,10 @@ impl<C: SqliteConn> MembershipRead for C {
 }
 
 impl<C: SqliteConn> PresenceRead for C {
+    fn online_on_a_node(&self, _user: UserId) -> StoreResult<bool> {
+        Ok(false)
+    }
+
     fn presence_info(&self, user: UserId) -> StoreResult<PresenceInfo> {
         Ok(self
             .conn()
