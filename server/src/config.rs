@@ -216,6 +216,60 @@ pub struct FilesConfig {
     /// Accepted media types; `type/*` matches a whole family and `*/*`
     /// everything. Anything else is refused with 415.
     pub allowed_types: Vec<String>,
+    /// Where the bytes live: a directory (`dir`, the default) or an
+    /// S3-compatible bucket (`s3`).
+    pub store: FilesStore,
+    /// For `dir`: the directory (default `<data_dir>/files`). Several nodes
+    /// share one by mounting the same volume here.
+    pub dir: Option<PathBuf>,
+    /// For `s3`: the bucket.
+    pub s3: S3Config,
+}
+
+/// Where attachments' bytes are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FilesStore {
+    #[default]
+    Dir,
+    S3,
+}
+
+/// An S3-compatible bucket (AWS S3, MinIO, Garage, Ceph…). Unset keys fall
+/// back to the standard `AWS_*` environment variables.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Config {
+    pub bucket: Option<String>,
+    /// `https://…` of an S3-compatible service other than AWS (path-style
+    /// requests); unset: AWS itself.
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub access_key_id: Option<String>,
+    /// Best given as `MCHATD_FILES__S3__SECRET_ACCESS_KEY`, out of the file.
+    pub secret_access_key: Option<String>,
+    /// Key prefix for the blobs (`files/ab/cdef…` by default).
+    pub prefix: Option<String>,
+    /// Allow a plain `http://` endpoint (a service on a private network).
+    pub allow_http: bool,
+}
+
+/// Written by hand so that the secret key never reaches a log line.
+impl std::fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Config")
+            .field("bucket", &self.bucket)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "<set>"),
+            )
+            .field("prefix", &self.prefix)
+            .field("allow_http", &self.allow_http)
+            .finish()
+    }
 }
 
 impl Default for FilesConfig {
@@ -240,6 +294,9 @@ impl Default for FilesConfig {
             ]
             .map(String::from)
             .to_vec(),
+            store: FilesStore::Dir,
+            dir: None,
+            s3: S3Config::default(),
         }
     }
 }
@@ -429,9 +486,24 @@ impl Config {
         self.data_dir().join("mchatd.sqlite3")
     }
 
-    /// Where attachments live: `files/ab/cdef…` by SHA-256, uploads in progress under `files/tmp/`.
+    /// Where attachments live with `[files] store = "dir"`: `ab/cdef…` by
+    /// SHA-256, uploads in progress under `tmp/`; `[files] dir`, or
+    /// `<data_dir>/files`.
     pub fn files_dir(&self) -> PathBuf {
-        self.data_dir().join("files")
+        self.files
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir().join("files"))
+    }
+
+    /// Where uploads are streamed before they are stored: in the files
+    /// directory (so a rename puts them in place), or for a bucket in this
+    /// node's own data directory.
+    pub fn uploads_dir(&self) -> PathBuf {
+        match self.files.store {
+            FilesStore::Dir => self.files_dir().join("tmp"),
+            FilesStore::S3 => self.data_dir().join("uploads"),
+        }
     }
 }
 

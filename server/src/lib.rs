@@ -7,6 +7,7 @@
 //! Errors from any layer become [`error::ApiError`], the one JSON error shape.
 
 pub mod admin;
+pub mod attachments;
 pub mod auth;
 pub mod client_ip;
 pub mod config;

@@ -196,11 +196,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         }
         None => None,
     };
+    // Before the address goes out: from then on, SIGTERM is a clean stop.
+    let shutdown = server::shutdown_signal();
     tracing::info!(%addr, data_dir = %data_dir.display(), scheme, "mchatd listening");
     // One machine-readable line on stdout: tests and scripts read the port from it.
     println!("mchatd listening on {scheme}://{addr}");
     let _ = std::io::stdout().flush();
-    server::serve_with(state, listener, metrics_listener, tls, server::shutdown_signal()).await
+    server::serve_with(state, listener, metrics_listener, tls, shutdown).await
 }
 
 /// Binds with a deep accept backlog: after a restart every client reconnects

@@ -101,8 +101,15 @@ pub async fn build_state(config: Config, metrics: Option<Metrics>) -> anyhow::Re
     ));
     let sink: Arc<dyn crate::store::EventSink> = hub.clone();
     let store = Store::open_configured(&config, Some(sink)).await?;
-    store.prepare_files_dir(config.files_dir()).await?;
+    let blobs = crate::attachments::Blobs::open(&config).map_err(|e| anyhow::anyhow!(e))?;
     let node = store.join_nodes(config.storage.node_heartbeat_ms).await?;
+    // Other nodes may be mid-upload into the same blobs.
+    let shared = match &node {
+        Some(node) => node.others_alive().await?,
+        None => false,
+    };
+    store.prepare_files(&blobs, config.uploads_dir(), shared).await?;
+    tracing::info!(files = %blobs.describe(), shared, "attachments");
     let hashes = config.auth.max_concurrent_hashes;
     let passwords = tokio::task::spawn_blocking(move || Passwords::new(hashes))
         .await?
@@ -112,6 +119,7 @@ pub async fn build_state(config: Config, metrics: Option<Metrics>) -> anyhow::Re
         limits: Arc::new(RateLimits::new(&config.limits)),
         hub,
         node,
+        blobs: Arc::new(blobs),
         config: Arc::new(config),
         passwords: Arc::new(passwords),
         metrics,
@@ -283,8 +291,9 @@ where
         // A heartbeat after leaving would join again.
         heartbeat.abort();
         // Its users who are connected nowhere else show offline now.
-        if let Err(e) = node.leave().await {
-            tracing::warn!(error = %e, "this node could not leave the others");
+        match node.leave().await {
+            Ok(()) => tracing::info!("this node left the others"),
+            Err(e) => tracing::warn!(error = %e, "this node could not leave the others"),
         }
     }
     store.close().await;
@@ -292,26 +301,47 @@ where
     Ok(())
 }
 
-/// Resolves on SIGINT or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Resolves on SIGINT or SIGTERM. The handlers are registered when this is
+/// called, not when the future is first polled: call it before announcing
+/// the address, so a SIGTERM sent the moment the server is up stops it
+/// gracefully instead of killing it.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()).ok(),
+            signal(SignalKind::terminate()).ok(),
+        )
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            let (mut int, mut term) = signals;
+            let int = async {
+                match int.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let term = async {
+                match term.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = int => {},
+                () = term => {},
+            }
+        }
+        #[cfg(not(unix))]
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
     }
 }

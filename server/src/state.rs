@@ -14,6 +14,8 @@ pub struct AppState {
     pub passwords: Arc<Passwords>,
     pub limits: Arc<RateLimits>,
     pub hub: Arc<Hub>,
+    /// Where attachments' bytes live (a directory or a bucket).
+    pub blobs: Arc<crate::attachments::Blobs>,
     /// This node among the others on a shared database (PostgreSQL), which
     /// then keeps presence for all of them; `None` on SQLite.
     pub node: Option<crate::store::postgres::Node>,

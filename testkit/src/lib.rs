@@ -38,6 +38,7 @@ mod http;
 mod pki;
 mod postgres;
 mod proxy;
+mod s3;
 mod server;
 
 pub use bins::{mchat_bin, mchatd_bin, workspace_root};
@@ -45,6 +46,7 @@ pub use http::{http_client, http_client_builder, https_client, tls_config};
 pub use pki::TestPki;
 pub use postgres::{PG_URL_VAR, TestDatabase};
 pub use proxy::{DropResponseProxy, RequestHead};
+pub use s3::{MOTO_VAR, TestBucket};
 pub use server::{BACKEND_VAR, TestServer, on_postgres, postgres_config};
 
 /// `len` bytes that neither compress nor repeat in an obvious way

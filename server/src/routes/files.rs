@@ -1,11 +1,12 @@
 //! `/v1/files`: streaming uploads and participant-only downloads.
 //!
-//! An upload is streamed to a temporary file under `<data dir>/files/tmp/`
-//! while it is hashed and counted (never held in memory, so the global body
-//! limit does not apply: `files.max_bytes` does, checked on `Content-Length`
-//! first and on every chunk), then renamed to its content address
-//! `files/ab/cdef…` (SHA-256; a second copy of the same bytes is dropped).
-//! A download streams the stored bytes back with a sanitised file name.
+//! An upload is streamed to a temporary file (`Config::uploads_dir`) while
+//! it is hashed and counted (never held in memory, so the global body limit
+//! does not apply: `files.max_bytes` does, checked on `Content-Length` first
+//! and on every chunk), then stored under its content address `ab/cdef…`
+//! (SHA-256; a second copy of the same bytes is dropped) in the blob store:
+//! renamed into the files directory, or sent to the bucket. A download
+//! streams the stored bytes back with a sanitised file name.
 //!
 //! A refused upload (413, 415, 401…) is answered at once, and the rest of
 //! its body is then read and discarded — up to [`DRAIN_MAX_BYTES`] and
@@ -21,7 +22,7 @@ use crate::openapi::local::Binary;
 use crate::openapi::responses::{Invalid, NotFound, TooLarge, Unauthorized, UnsupportedType};
 use crate::realtime::hub::TokenWatch;
 use crate::state::AppState;
-use crate::store::{BlobPin, Store};
+use crate::store::BlobPin;
 use axum::body::{Body, BodyDataStream};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -36,8 +37,6 @@ use tokio::io::AsyncWriteExt;
 
 /// Write buffer for uploads: few, large writes to the file.
 const WRITE_BUFFER: usize = 256 * 1024;
-/// Read size for downloads.
-const READ_CHUNK: usize = 64 * 1024;
 /// Longest accepted `Content-Type` value.
 const CONTENT_TYPE_MAX: usize = 127;
 /// How much of a refused upload is read and thrown away after answering, so
@@ -131,8 +130,7 @@ async fn receive(
     if declared.is_some_and(|n| n > max) {
         return Err(too_large(max));
     }
-    let dir = state.config.files_dir();
-    let (sha256, size, pin) = store_blob(&state.store, &dir, stream, max, token).await?;
+    let (sha256, size, pin) = store_blob(state, stream, max, token).await?;
     let info = state
         .store
         .insert_file(uploader, sha256, name, size, content_type)
@@ -163,17 +161,15 @@ pub async fn download(
 ) -> ApiResult<Response> {
     let mut token = state.hub.watch_token(me.token_id, me.expires_at);
     let info = state.store.file_for_download(me.user_id, id).await?;
-    let path = blob_path(&state.config.files_dir(), &info.sha256)?;
-    let file = tokio::fs::File::open(&path).await.map_err(|e| {
-        tracing::error!(file = id.0, path = %path.display(), error = %e, "stored file is unreadable");
+    let bytes = state.blobs.get(&info.sha256).await.map_err(|e| {
+        tracing::error!(file = id.0, store = %state.blobs.describe(), error = %e, "stored file is unreadable");
         ApiError::internal()
     })?;
     let content_type = HeaderValue::from_str(&info.content_type)
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     let disposition = HeaderValue::from_str(&content_disposition(&info.name))
         .unwrap_or(HeaderValue::from_static("attachment"));
-    let stream = tokio_util::io::ReaderStream::with_capacity(file, READ_CHUNK)
-        .take_until(Box::pin(async move { token.ended().await }));
+    let stream = bytes.take_until(Box::pin(async move { token.ended().await }));
     Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, content_type)
@@ -230,16 +226,6 @@ fn media_type(headers: &HeaderMap) -> ApiResult<String> {
     }
 }
 
-/// `files/ab/cdef…` for a hex SHA-256 (anything else is refused, so a row
-/// can never point outside the files directory).
-fn blob_path(dir: &FsPath, sha256: &str) -> ApiResult<PathBuf> {
-    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-        tracing::error!(sha256, "a file row has a malformed hash");
-        return Err(ApiError::internal());
-    }
-    Ok(dir.join(&sha256[..2]).join(&sha256[2..]))
-}
-
 /// Removes an unfinished upload's temporary file unless it was kept (also
 /// when the request is dropped half-way because the client went away).
 struct TempFile {
@@ -256,18 +242,17 @@ impl Drop for TempFile {
     }
 }
 
-/// Streams `stream` to `dir/tmp/…` while hashing and counting it, then moves
-/// it to its content address. Returns the hex SHA-256, the size and the
-/// pin that keeps those bytes until the caller has committed its row. Ends
-/// with 401 the moment `token` is revoked or expires.
+/// Streams `stream` to the uploads directory while hashing and counting
+/// it, then stores it under its content address. Returns the hex SHA-256,
+/// the size and the pin that keeps those bytes until the caller has
+/// committed its row. Ends with 401 the moment `token` is revoked or expires.
 async fn store_blob(
-    store: &Store,
-    dir: &FsPath,
+    state: &AppState,
     stream: &mut BodyDataStream,
     max: u64,
     mut token: TokenWatch,
 ) -> ApiResult<(String, u64, BlobPin)> {
-    let tmp_dir = dir.join("tmp");
+    let tmp_dir = state.config.uploads_dir();
     tokio::fs::create_dir_all(&tmp_dir)
         .await
         .map_err(|e| io_failure("cannot create the upload directory", &tmp_dir, e))?;
@@ -314,22 +299,16 @@ async fn store_blob(
         .map_err(|e| io_failure("cannot sync an upload", &temp.path, e))?;
     drop(file);
     let sha256 = hex(&hasher.finalize());
-    let dest = blob_path(dir, &sha256)?;
-    if let Some(parent) = dest.parent() {
-        tokio::fs::create_dir_all(parent)
-            .await
-            .map_err(|e| io_failure("cannot create a file directory", parent, e))?;
-    }
     // Pinned before looking: a deletion that just dropped the last row of
-    // these bytes cannot unlink them between this check and our row.
-    let pin = store.pin_blob(&sha256);
-    let exists = tokio::fs::try_exists(&dest).await.unwrap_or(false);
-    if !exists {
-        // Same bytes racing in twice: both renames put identical content in place.
-        tokio::fs::rename(&temp.path, &dest)
-            .await
-            .map_err(|e| io_failure("cannot move an upload into place", &dest, e))?;
-        temp.keep = true;
+    // these bytes cannot remove them between this check and our row.
+    let pin = state.store.pin_blob(&sha256).await?;
+    let blobs = &state.blobs;
+    let stored = |e: std::io::Error| {
+        tracing::error!(store = %blobs.describe(), error = %e, "cannot store an upload");
+        ApiError::internal()
+    };
+    if !blobs.exists(&sha256).await.map_err(stored)? {
+        temp.keep = blobs.put(&sha256, &temp.path).await.map_err(stored)?;
     }
     Ok((sha256, size, pin))
 }
@@ -398,13 +377,5 @@ mod tests {
         assert!(media_type(&h).is_err());
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/pl ain"));
         assert!(media_type(&h).is_err());
-    }
-
-    #[test]
-    fn blob_paths_only_for_hashes() {
-        let dir = FsPath::new("/data/files");
-        let sha = "ab".repeat(32);
-        assert_eq!(blob_path(dir, &sha).ok(), Some(dir.join("ab").join(&sha[2..])));
-        assert!(blob_path(dir, "../../etc/passwd").is_err());
     }
 }

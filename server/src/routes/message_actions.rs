@@ -79,8 +79,9 @@ pub async fn delete(
     Auth(me): Auth,
     Path(id): Path<MessageId>,
 ) -> ApiResult<Json<Message>> {
-    let files_dir = state.config.files_dir();
-    Ok(Json(state.store.delete_message(me.user_id, id, files_dir).await?))
+    Ok(Json(
+        state.store.delete_message(me.user_id, id, &state.blobs).await?,
+    ))
 }
 
 /// The earlier texts of a message, newest first: for its sender, and an admin who takes part.

@@ -11,14 +11,19 @@
 //! - a deletion *condemns* the hash inside its transaction (the moment it
 //!   sees no row) unless it is pinned, and a pin taken later *spares* it.
 //!
-//! The unlink goes ahead only for a hash still condemned. An upload that
+//! The removal goes ahead only for a hash still condemned. An upload that
 //! pinned before the decision was in flight at it (nothing is condemned);
 //! one that pinned after spared it. Either way its row keeps its bytes. A
-//! deletion that rolls back drops its mark; every mistake this can make is
-//! an orphan, which the sweep at the next start removes, never a lost blob.
+//! removal takes a third mark, *removing*, in the same step as it checks,
+//! and a pin waits for it to end: the bytes may be in a bucket, and the
+//! upload must not find them there just before they go. A deletion that
+//! rolls back drops its mark; every mistake this can make is an orphan,
+//! which the sweep at the next start removes, never a lost blob.
+//!
+//! These marks live in one process's memory: with several nodes, uploads
+//! on one and deletions on another do not see each other's (docs/STORAGE.md).
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Marks on hashes whose blob may be about to go.
@@ -34,7 +39,20 @@ struct Marks {
     /// Deletions per hash that decided no row names it, not yet unlinked
     /// and not spared since.
     condemned: HashMap<String, usize>,
+    /// Removals under way per hash: a pin waits for them.
+    removing: HashMap<String, usize>,
 }
+
+/// A removal under way; dropped when the blob is gone (or the removal failed).
+#[derive(Debug)]
+pub struct Removing {
+    pins: Arc<BlobPins>,
+    sha256: String,
+}
+
+/// How often a pin looks again while a removal of its hash is under way
+/// (one delete request: rare, and short).
+const REMOVAL_POLL: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// Keeps a hash pinned until dropped (after the upload's row is committed,
 /// or when the upload fails).
@@ -60,14 +78,22 @@ impl BlobPins {
     }
 
     /// Pins `sha256` until the returned guard is dropped, sparing it from
-    /// any deletion that condemned it before.
-    pub fn pin(self: &Arc<Self>, sha256: &str) -> BlobPin {
-        let mut marks = self.marks();
-        marks.condemned.remove(sha256);
-        *marks.pinned.entry(sha256.to_string()).or_default() += 1;
-        BlobPin {
-            pins: Arc::clone(self),
-            sha256: sha256.to_string(),
+    /// any deletion that condemned it before; waits for a removal of it
+    /// that is under way, so the blob is then either there or gone for good.
+    pub async fn pin(self: &Arc<Self>, sha256: &str) -> BlobPin {
+        loop {
+            {
+                let mut marks = self.marks();
+                if !marks.removing.contains_key(sha256) {
+                    marks.condemned.remove(sha256);
+                    *marks.pinned.entry(sha256.to_string()).or_default() += 1;
+                    return BlobPin {
+                        pins: Arc::clone(self),
+                        sha256: sha256.to_string(),
+                    };
+                }
+            }
+            tokio::time::sleep(REMOVAL_POLL).await;
         }
     }
 
@@ -94,20 +120,26 @@ impl Condemned {
         &self.sha256
     }
 
-    /// Unlinks `path` (the blob of this hash) unless an upload has spared
-    /// it since. `Ok(true)` when it was removed. Blocking: one unlink under
-    /// the lock, so call it off the runtime.
-    pub fn unlink(mut self, path: &Path) -> std::io::Result<bool> {
+    /// Starts the removal of this hash's blob unless an upload has spared
+    /// it since: `None` when it must stay. Remove the blob, then drop the
+    /// guard.
+    pub fn settle(mut self) -> Option<Removing> {
         self.settled = true;
         let mut marks = self.pins.marks();
         if !release(&mut marks.condemned, &self.sha256) {
-            return Ok(false);
+            return None;
         }
-        match std::fs::remove_file(path) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(e),
-        }
+        *marks.removing.entry(self.sha256.clone()).or_default() += 1;
+        Some(Removing {
+            pins: Arc::clone(&self.pins),
+            sha256: self.sha256.clone(),
+        })
+    }
+}
+
+impl Drop for Removing {
+    fn drop(&mut self) {
+        release(&mut self.pins.marks().removing, &self.sha256);
     }
 }
 
@@ -142,51 +174,55 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn blob() -> (tempfile::TempDir, std::path::PathBuf) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("blob");
-        std::fs::write(&path, b"bytes").unwrap();
-        (dir, path)
-    }
-
-    #[test]
-    fn a_hash_pinned_at_the_decision_is_not_condemned() {
+    #[tokio::test]
+    async fn a_hash_pinned_at_the_decision_is_not_condemned() {
         let pins = Arc::new(BlobPins::default());
-        let first = pins.pin("ab");
-        let second = pins.pin("ab");
+        let first = pins.pin("ab").await;
+        let second = pins.pin("ab").await;
         assert!(pins.condemn("ab".into()).is_none());
         drop(first);
         assert!(pins.condemn("ab".into()).is_none(), "still pinned once");
         drop(second);
-        let (_dir, path) = blob();
-        assert!(pins.condemn("ab".into()).unwrap().unlink(&path).unwrap());
-        assert!(!path.exists());
+        assert!(pins.condemn("ab".into()).unwrap().settle().is_some());
     }
 
     /// The interleaving the pin alone missed: the upload pins, finds the
-    /// blob, commits and unpins, all between the decision and the unlink.
-    #[test]
-    fn a_pin_after_the_decision_spares_the_blob_even_once_released() {
+    /// blob, commits and unpins, all between the decision and the removal.
+    #[tokio::test]
+    async fn a_pin_after_the_decision_spares_the_blob_even_once_released() {
         let pins = Arc::new(BlobPins::default());
-        let (_dir, path) = blob();
         let doomed = pins.condemn("ab".into()).unwrap();
-        drop(pins.pin("ab"));
-        assert!(!doomed.unlink(&path).unwrap());
-        assert!(path.exists());
+        drop(pins.pin("ab").await);
+        assert!(doomed.settle().is_none());
+    }
+
+    /// A pin taken while the removal is under way waits for its end, so
+    /// the upload then finds the blob gone and stores its own bytes.
+    #[tokio::test]
+    async fn a_pin_waits_for_a_removal_under_way() {
+        let pins = Arc::new(BlobPins::default());
+        let removing = pins.condemn("ab".into()).unwrap().settle().unwrap();
+        let waiting = tokio::spawn({
+            let pins = Arc::clone(&pins);
+            async move { pins.pin("ab").await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        assert!(!waiting.is_finished(), "the pin waits for the removal");
+        drop(removing);
+        let pin = waiting.await.unwrap();
+        assert!(pins.condemn("ab".into()).is_none(), "pinned now");
+        drop(pin);
+        assert!(pins.marks().removing.is_empty());
     }
 
     #[test]
-    fn a_withdrawn_decision_unlinks_nothing_and_a_later_one_does() {
+    fn a_withdrawn_decision_removes_nothing_and_a_later_one_does() {
         let pins = Arc::new(BlobPins::default());
-        let (_dir, path) = blob();
         drop(pins.condemn("ab".into()).unwrap());
         assert!(pins.marks().condemned.is_empty());
         let again = pins.condemn("ab".into()).unwrap();
-        assert!(again.unlink(&path).unwrap());
-        // Already gone: not an error.
-        std::fs::write(&path, b"bytes").unwrap();
-        std::fs::remove_file(&path).unwrap();
-        assert!(!pins.condemn("ab".into()).unwrap().unlink(&path).unwrap());
-        assert!(pins.marks().condemned.is_empty());
+        drop(again.settle().unwrap());
+        let marks = pins.marks();
+        assert!(marks.condemned.is_empty() && marks.removing.is_empty());
     }
 }

@@ -1,7 +1,8 @@
 //! Attachments: file rows (bytes live content-addressed under the data dir), who may fetch them, and attaching them to messages.
 //!
-//! The bytes themselves are written by the upload handler (routes/files.rs)
-//! to `<data dir>/files/ab/cdef…` (the SHA-256 of the content); this module
+//! The bytes themselves are stored by the upload handler (routes/files.rs)
+//! as `ab/cdef…` (the SHA-256 of the content) in the blob store
+//! (`attachments`: a directory or a bucket); this module
 //! keeps one row per upload (who, under which name and type) and answers
 //! who may read it: the uploader, and the participants of a conversation
 //! with a (non-deleted) message that carries it. Deleting the last message
@@ -9,11 +10,28 @@
 //! The rules live here, over the storage traits (`data/files.rs`).
 
 use super::data::{NewFile, Read, Tx};
-use super::{Store, StoreError, StoreResult};
+use super::{Backend, Store, StoreError, StoreResult};
+use crate::attachments::Blobs;
 use mchat_shared::api::FileInfo;
 use mchat_shared::{ErrorCode, FileId, MessageId, UserId};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// An upload's pin on its hash (see `blobs`), held until its row is committed.
+pub enum BlobPin {
+    /// In this process's memory (SQLite: one process).
+    Process(super::blobs::BlobPin),
+    /// In the database, which nodes sharing their blobs all see.
+    Database(super::postgres::PinRow),
+}
+
+/// A deletion's decision that no row names some bytes, carried from its
+/// transaction to the removal after COMMIT.
+pub(super) enum Doomed {
+    Process(super::blobs::Condemned),
+    Database(String),
+}
 
 /// Checks that `file` was uploaded by `me` (the only files one may attach).
 pub(super) fn check_own_file(r: &dyn Read, me: UserId, file: FileId) -> StoreResult<()> {
@@ -60,43 +78,83 @@ impl Store {
         .await
     }
 
-    /// Prepares `<files dir>/tmp` for uploads and removes what an earlier
-    /// run left behind: uploads cut off by a crash or a restart, and blobs
-    /// no file row names any more (a deletion unlinks its blob after COMMIT;
-    /// a crash in between leaves it here). Call it at start, before serving:
-    /// no upload is then between its rename and its row.
-    pub async fn prepare_files_dir(&self, files_dir: PathBuf) -> StoreResult<()> {
+    /// Prepares `uploads` (where uploads are streamed first) and removes
+    /// what an earlier run left behind: uploads cut off by a crash or a
+    /// restart, and blobs no file row names any more (a deletion removes
+    /// its blob after COMMIT; a crash in between leaves it). Call it at
+    /// start, before serving. `shared`: other nodes use the same blobs and
+    /// may be mid-upload, so only what is older than [`SHARED_LEFTOVER`] goes.
+    pub async fn prepare_files(&self, blobs: &Blobs, uploads: PathBuf, shared: bool) -> StoreResult<()> {
+        let before = shared.then(|| std::time::SystemTime::now() - SHARED_LEFTOVER);
+        let cut_off = tokio::task::spawn_blocking(move || sweep_uploads(&uploads, before))
+            .await
+            .map_err(|e| StoreError::Internal(format!("the uploads sweep failed: {e}")))??;
+        if cut_off > 0 {
+            tracing::info!(removed = cut_off, "removed unfinished uploads");
+        }
         let known: HashSet<String> = self
             .read_data(|r| Ok(r.blob_hashes()?.into_iter().collect()))
             .await?;
-        tokio::task::spawn_blocking(move || sweep_files_dir(&files_dir, &known))
-            .await
-            .map_err(|e| StoreError::Internal(format!("the files sweep failed: {e}")))?
+        let stored = blobs.list(before).await.map_err(|e| {
+            StoreError::Internal(format!("cannot list the files in {}: {e}", blobs.describe()))
+        })?;
+        let mut orphans = 0usize;
+        for sha in stored.iter().filter(|sha| !known.contains(*sha)) {
+            // A row committed since the list was read keeps its bytes.
+            let _pin = self.pin_blob(sha).await?;
+            if self
+                .read_data({
+                    let sha = sha.clone();
+                    move |r| r.blob_named(&sha)
+                })
+                .await?
+            {
+                continue;
+            }
+            if blobs.remove(sha).await.unwrap_or(false) {
+                orphans += 1;
+            }
+        }
+        if orphans > 0 {
+            tracing::info!(orphans, "removed blobs no file names any more");
+        }
+        Ok(())
     }
 
     /// Pins the blob of `sha256` until the guard drops: an upload takes it
     /// before it looks for those bytes in place and keeps it until its row
-    /// is committed, so a concurrent deletion cannot unlink them under it.
-    pub fn pin_blob(&self, sha256: &str) -> super::BlobPin {
-        self.inner.blob_pins.pin(sha256)
+    /// is committed, so a concurrent deletion cannot remove them under it.
+    /// In the database when nodes share the blobs, else in this process.
+    pub async fn pin_blob(&self, sha256: &str) -> StoreResult<BlobPin> {
+        match &self.inner.backend {
+            Backend::Postgres(pg) => pg.pin_blob(sha256).await.map(BlobPin::Database),
+            Backend::Sqlite { .. } => Ok(BlobPin::Process(self.inner.blob_pins.pin(sha256).await)),
+        }
     }
 
-    /// Unlinks the blob a deletion condemned (after the COMMIT that removed
+    /// Removes the blob a deletion condemned (after the COMMIT that removed
     /// the last row naming it), unless an upload has spared it since. A
-    /// failure only leaves an orphan, which the next start removes.
-    pub(crate) async fn remove_blob(&self, files_dir: &Path, doomed: super::blobs::Condemned) {
-        let Some(path) = blob_path(files_dir, doomed.sha256()) else {
-            tracing::error!(
-                sha256 = doomed.sha256(),
-                "not removing a blob with a malformed hash"
-            );
-            return;
-        };
-        let shown = path.display().to_string();
-        match tokio::task::spawn_blocking(move || doomed.unlink(&path)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(path = %shown, error = %e, "cannot remove a deleted file's blob"),
-            Err(e) => tracing::warn!(path = %shown, error = %e, "the blob unlink task failed"),
+    /// failure only leaves an orphan, which a later start removes.
+    pub(super) async fn remove_blob(&self, blobs: &Arc<Blobs>, doomed: Doomed) {
+        match (doomed, &self.inner.backend) {
+            (Doomed::Database(sha), Backend::Postgres(pg)) => {
+                if let Err(e) = pg.remove_condemned(sha.clone(), Arc::clone(blobs)).await {
+                    tracing::warn!(sha256 = %sha, error = %e, "cannot remove a deleted file's blob");
+                }
+            }
+            (Doomed::Process(doomed), _) => {
+                let sha = doomed.sha256().to_string();
+                let Some(removing) = doomed.settle() else {
+                    return;
+                };
+                if let Err(e) = blobs.remove(&sha).await {
+                    tracing::warn!(sha256 = %sha, store = %blobs.describe(), error = %e, "cannot remove a deleted file's blob");
+                }
+                drop(removing);
+            }
+            (Doomed::Database(sha), Backend::Sqlite { .. }) => {
+                tracing::error!(sha256 = %sha, "a database mark on SQLite; the blob stays");
+            }
         }
     }
 
@@ -113,9 +171,9 @@ impl Store {
 /// here, inside the transaction that decided it (see `blobs`).
 pub(super) fn detach_file(
     tx: &mut dyn Tx,
-    pins: &std::sync::Arc<super::blobs::BlobPins>,
+    pins: &Arc<super::blobs::BlobPins>,
     message: MessageId,
-) -> StoreResult<Option<super::blobs::Condemned>> {
+) -> StoreResult<Option<Doomed>> {
     let Some(file) = tx.take_message_file(message)? else {
         return Ok(None);
     };
@@ -125,56 +183,108 @@ pub(super) fn detach_file(
     let Some(sha) = tx.delete_file(file)? else {
         return Ok(None);
     };
-    Ok(if tx.blob_named(&sha)? {
-        None
-    } else {
-        pins.condemn(sha)
+    if tx.blob_named(&sha)? {
+        return Ok(None);
+    }
+    Ok(match tx.condemn_blob(&sha)? {
+        Some(true) => Some(Doomed::Database(sha)),
+        Some(false) => None,
+        None => pins.condemn(sha).map(Doomed::Process),
     })
 }
 
-/// `files/ab/cdef…` for a hex SHA-256; `None` for anything else, so a
-/// stored value can never name a path outside the files directory.
-fn blob_path(files_dir: &Path, sha256: &str) -> Option<PathBuf> {
-    (sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then(|| files_dir.join(&sha256[..2]).join(&sha256[2..]))
-}
+/// How old what another node may still be using must be before a start
+/// removes it (an upload cut off, a blob no row names yet).
+const SHARED_LEFTOVER: std::time::Duration = std::time::Duration::from_secs(3600);
 
-/// The blocking half of [`Store::prepare_files_dir`].
-fn sweep_files_dir(files_dir: &Path, known: &HashSet<String>) -> StoreResult<()> {
-    let tmp = files_dir.join("tmp");
-    let fail = |e: std::io::Error| StoreError::Internal(format!("cannot prepare {}: {e}", tmp.display()));
-    std::fs::create_dir_all(&tmp).map_err(fail)?;
+/// Creates `uploads` and removes the unfinished uploads in it (only those
+/// older than `before`, when given). Returns how many went.
+fn sweep_uploads(uploads: &Path, before: Option<std::time::SystemTime>) -> StoreResult<usize> {
+    let fail = |e: std::io::Error| StoreError::Internal(format!("cannot prepare {}: {e}", uploads.display()));
+    std::fs::create_dir_all(uploads).map_err(fail)?;
     let mut removed = 0usize;
-    for entry in std::fs::read_dir(&tmp).map_err(fail)? {
-        let path = entry.map_err(fail)?.path();
-        if path.is_file() && std::fs::remove_file(&path).is_ok() {
+    for entry in std::fs::read_dir(uploads).map_err(fail)? {
+        let entry = entry.map_err(fail)?;
+        let path = entry.path();
+        if !path.is_file() {
+            continue;
+        }
+        let old_enough = match before {
+            None => true,
+            Some(t) => entry.metadata().and_then(|m| m.modified()).is_ok_and(|m| m < t),
+        };
+        if old_enough && std::fs::remove_file(&path).is_ok() {
             removed += 1;
         }
     }
-    if removed > 0 {
-        tracing::info!(removed, "removed unfinished uploads");
-    }
-    let fail = |e: std::io::Error| StoreError::Internal(format!("cannot sweep {}: {e}", files_dir.display()));
-    let mut orphans = 0usize;
-    for prefix in std::fs::read_dir(files_dir).map_err(fail)? {
-        let prefix = prefix.map_err(fail)?;
-        let head = prefix.file_name().to_string_lossy().into_owned();
-        if head.len() != 2 || !prefix.path().is_dir() {
-            continue;
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The blob marks on both backends: in this process on SQLite, in the
+    //! database on PostgreSQL; the same story, the same outcome.
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use crate::attachments::Blobs;
+    use crate::store::Store;
+    use crate::store::both_backends::{CONVERSATION, on_both};
+    use mchat_shared::UserId;
+    use std::sync::Arc;
+
+    async fn story(store: Store, _mona: UserId, ana: UserId) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Arc::new(Blobs::in_dir(dir.path().to_path_buf()));
+        let offline: crate::store::IsOnline = Arc::new(|_| false);
+        let mut lines = Vec::new();
+        for (round, pinned) in [(1, true), (2, false)] {
+            let sha = format!("{round}").repeat(64);
+            let bytes = dir.path().join("upload");
+            std::fs::write(&bytes, b"bytes").unwrap();
+            blobs.put(&sha, &bytes).await.unwrap();
+            let file = store
+                .insert_file(ana, sha.clone(), "a.txt".into(), 5, "text/plain".into())
+                .await
+                .unwrap();
+            let (sent, _) = store
+                .send_message(
+                    ana,
+                    CONVERSATION,
+                    format!("c{round}"),
+                    "file".into(),
+                    None,
+                    Some(file.id),
+                    offline.clone(),
+                )
+                .await
+                .unwrap();
+            // An upload of the same bytes in flight while the last message
+            // carrying them is deleted keeps them.
+            let pin = if pinned {
+                Some(store.pin_blob(&sha).await.unwrap())
+            } else {
+                None
+            };
+            store.delete_message(ana, sent.id, &blobs).await.unwrap();
+            lines.push(format!(
+                "round {round}: pinned {pinned}, kept {}",
+                blobs.exists(&sha).await.unwrap()
+            ));
+            drop(pin);
         }
-        for blob in std::fs::read_dir(prefix.path()).map_err(fail)? {
-            let blob = blob.map_err(fail)?;
-            let sha = format!("{head}{}", blob.file_name().to_string_lossy());
-            if blob_path(files_dir, &sha).is_some()
-                && !known.contains(&sha)
-                && std::fs::remove_file(blob.path()).is_ok()
-            {
-                orphans += 1;
-            }
-        }
+        lines
     }
-    if orphans > 0 {
-        tracing::info!(orphans, "removed blobs no file names any more");
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+    async fn a_pinned_blob_outlives_its_last_message_on_both_backends() {
+        let s = on_both(story).await;
+        assert_eq!(
+            s,
+            [
+                "round 1: pinned true, kept true",
+                "round 2: pinned false, kept false"
+            ]
+        );
     }
-    Ok(())
 }

@@ -33,11 +33,11 @@ use super::blobs::BlobPins;
 use super::data::{MessageTarget, Read, Tx};
 use super::messages::load_message;
 use super::{Store, StoreError, StoreResult};
+use crate::attachments::Blobs;
 use mchat_shared::api::{ConversationStatus, Message, MessageEdits, MessageKind, Role};
 use mchat_shared::events::EventKind;
 use mchat_shared::limits::REACTIONS_PER_USER_MAX;
 use mchat_shared::{ConversationId, ErrorCode, MessageId, UserId};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Holds the conversation of message `id` for a change to it: an edit, a
@@ -133,7 +133,7 @@ fn edit(tx: &mut dyn Tx, me: UserId, id: MessageId, body: String) -> StoreResult
 struct Deleted {
     message: Message,
     member: bool,
-    blob: Option<super::blobs::Condemned>,
+    blob: Option<super::files::Doomed>,
 }
 
 fn delete(tx: &mut dyn Tx, me: UserId, id: MessageId, pins: &Arc<BlobPins>) -> StoreResult<Deleted> {
@@ -242,18 +242,18 @@ impl Store {
     }
 
     /// Deletes a message (mine, or any as an admin) down to its tombstone,
-    /// which it returns; its file's bytes under `files_dir` go after COMMIT
-    /// when nothing else names them.
+    /// which it returns; its file's bytes in `blobs` go after COMMIT when
+    /// nothing else names them.
     pub async fn delete_message(
         &self,
         me: UserId,
         id: MessageId,
-        files_dir: PathBuf,
+        blobs: &Arc<Blobs>,
     ) -> StoreResult<Message> {
         let pins = self.blob_pins();
         let mut done = self.write_data(move |tx| delete(tx, me, id, &pins)).await?;
         if let Some(doomed) = done.blob.take() {
-            self.remove_blob(&files_dir, doomed).await;
+            self.remove_blob(blobs, doomed).await;
         }
         Ok(if done.member {
             done.message
@@ -292,7 +292,7 @@ mod tests {
         let mut lines = Vec::new();
         let offline: IsOnline = Arc::new(|_| false);
         let dir = tempfile::tempdir().unwrap();
-        let files_dir = dir.path().to_path_buf();
+        let blobs = Arc::new(crate::attachments::Blobs::in_dir(dir.path().to_path_buf()));
         let admin = add_user(&store, "root", Role::Admin).await;
         let sha = "ab".repeat(32);
         let file = store
@@ -360,14 +360,10 @@ mod tests {
         }
 
         // Deletion: the sender or an admin; a tombstone everywhere, the file gone.
-        lines.push(line(
-            store.delete_message(mona, first.id, files_dir.clone()).await,
-        ));
-        lines.push(line(store.delete_message(ana, first.id, files_dir.clone()).await));
-        lines.push(line(store.delete_message(ana, first.id, files_dir.clone()).await));
-        lines.push(line(
-            store.delete_message(admin, reply.id, files_dir.clone()).await,
-        ));
+        lines.push(line(store.delete_message(mona, first.id, &blobs).await));
+        lines.push(line(store.delete_message(ana, first.id, &blobs).await));
+        lines.push(line(store.delete_message(ana, first.id, &blobs).await));
+        lines.push(line(store.delete_message(admin, reply.id, &blobs).await));
         lines.push(line(store.edit_message(ana, first.id, "back?".into()).await));
         lines.push(line(store.react(mona, first.id, "👍".into(), true).await));
         lines.push(line(store.message(mona, reply.id).await));

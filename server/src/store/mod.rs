@@ -55,7 +55,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use writer::Writer;
 
-pub use blobs::BlobPin;
+pub use files::BlobPin;
 
 /// Why a storage call failed: a domain rejection (with the API code to
 /// answer with) or a real failure.

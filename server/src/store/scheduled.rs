@@ -388,7 +388,13 @@ mod tests {
         // Deleting the message it became leaves no copy of its text.
         let sent = store.scheduled(mona, true).await.unwrap()[0].message_id.unwrap();
         store
-            .delete_message(mona, sent, tempfile::tempdir().unwrap().path().to_path_buf())
+            .delete_message(
+                mona,
+                sent,
+                &std::sync::Arc::new(crate::attachments::Blobs::in_dir(
+                    tempfile::tempdir().unwrap().path().to_path_buf(),
+                )),
+            )
             .await
             .unwrap();
         lines.push(format!(

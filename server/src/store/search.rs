@@ -488,7 +488,13 @@ mod tests {
                 sent.push(m.id);
             }
             store
-                .delete_message(mona, sent[1], tempfile::tempdir().unwrap().path().to_path_buf())
+                .delete_message(
+                    mona,
+                    sent[1],
+                    &std::sync::Arc::new(crate::attachments::Blobs::in_dir(
+                        tempfile::tempdir().unwrap().path().to_path_buf(),
+                    )),
+                )
                 .await
                 .unwrap();
             store

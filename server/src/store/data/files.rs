@@ -40,4 +40,9 @@ pub trait FilesWrite: FilesRead {
     fn take_message_file(&mut self, id: MessageId) -> StoreResult<Option<FileId>>;
     /// Deletes the row of `file`; the hash it named.
     fn delete_file(&mut self, file: FileId) -> StoreResult<Option<String>>;
+    /// Condemns the blob of `sha256` in the database, for nodes that share
+    /// their blobs (`postgres/blob_marks.rs`): `Some(false)` when an upload
+    /// holds it pinned. `None`: this backend has one process, whose own
+    /// marks (`store/blobs.rs`) decide.
+    fn condemn_blob(&mut self, sha256: &str) -> StoreResult<Option<bool>>;
 }

@@ -121,6 +121,10 @@ impl FilesWrite for PgTx<'_> {
         })
     }
 
+    fn condemn_blob(&mut self, sha256: &str) -> StoreResult<Option<bool>> {
+        super::blob_marks::condemn(self, sha256).map(Some)
+    }
+
     fn delete_file(&mut self, file: FileId) -> StoreResult<Option<String>> {
         let row = self.wait(
             self.tx()

@@ -30,6 +30,11 @@ const MIGRATIONS: &[Migration] = &[
         name: "nodes",
         sql: include_str!("schema/0002_nodes.sql"),
     },
+    Migration {
+        version: 3,
+        name: "blob marks",
+        sql: include_str!("schema/0003_blob_marks.sql"),
+    },
 ];
 
 /// The schema version this build brings a database to.

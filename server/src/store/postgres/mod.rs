@@ -5,6 +5,7 @@
 //! migration runner every node runs at start; the pool; the transaction the
 //! rules run in ([`tx`]); and the resources already behind the seam.
 
+mod blob_marks;
 mod conversations;
 mod events;
 mod fanout;
@@ -54,6 +55,24 @@ pub(crate) fn why(e: &deadpool_postgres::PoolError) -> String {
         cause = c.source();
     }
     parts.join(": ")
+}
+
+/// An upload's pin in the database, dropped (in the background) with the guard.
+pub struct PinRow {
+    id: i64,
+    pool: Pool,
+}
+
+impl Drop for PinRow {
+    fn drop(&mut self) {
+        let (id, pool) = (self.id, self.pool.clone());
+        // A pin that cannot be dropped now lapses by itself.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                let _ = blob_marks::unpin(&pool, id).await;
+            });
+        }
+    }
 }
 
 /// A pool of connections to one database, migrated to [`LATEST`], and the
@@ -136,6 +155,25 @@ impl Backend {
     /// (`nodes.rs`), renewing its row every `heartbeat_ms`.
     pub(crate) async fn join(&self, heartbeat_ms: u64) -> StoreResult<Node> {
         Node::join(self.pool.clone(), heartbeat_ms).await
+    }
+
+    /// Pins the blob of `sha256` in the database (`blob_marks.rs`) until
+    /// the returned guard drops.
+    pub(crate) async fn pin_blob(&self, sha256: &str) -> StoreResult<PinRow> {
+        let id = blob_marks::pin(&self.pool, sha256.to_string()).await?;
+        Ok(PinRow {
+            id,
+            pool: self.pool.clone(),
+        })
+    }
+
+    /// Removes the blob of `sha256` if a deletion's mark on it still stands.
+    pub(crate) async fn remove_condemned(
+        &self,
+        sha256: String,
+        blobs: Arc<crate::attachments::Blobs>,
+    ) -> StoreResult<bool> {
+        blob_marks::remove(&self.pool, sha256, blobs).await
     }
 
     /// Whether the database answers (503 when it cannot be reached).

@@ -68,6 +68,20 @@ impl Node {
         u64::try_from(self.heartbeat_ms).unwrap_or(1)
     }
 
+    /// Whether other nodes are alive now (a starting node then leaves what
+    /// they may be using alone).
+    pub async fn others_alive(&self) -> StoreResult<bool> {
+        let node = self.id;
+        tx::run(&self.pool, Mode::Read, move |tx| {
+            let row = tx.wait(tx.tx().query_one(
+                "SELECT EXISTS (SELECT 1 FROM nodes WHERE id <> $1 AND expires_at > $2)",
+                &[&node, &tx.now],
+            ))?;
+            Ok(row.try_get(0)?)
+        })
+        .await
+    }
+
     /// One more (`delta` = 1) or one fewer (-1) live connection of `user`
     /// here; tells their contacts when that changes whether they are online.
     pub async fn sockets_changed(&self, user: UserId, delta: i32) -> StoreResult<()> {

@@ -36,6 +36,11 @@ impl<'c> PgTx<'c> {
         self.rt.block_on(f).map_err(StoreError::from)
     }
 
+    /// Waits for something else async (not a statement) on the job's thread.
+    pub(super) fn block_on<F: Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
     /// The transaction, to run statements on.
     pub(super) fn tx(&self) -> &deadpool_postgres::Transaction<'c> {
         &self.tx

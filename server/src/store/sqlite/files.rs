@@ -115,6 +115,10 @@ impl FilesWrite for WriteCtx<'_> {
         Ok(file)
     }
 
+    fn condemn_blob(&mut self, _sha256: &str) -> StoreResult<Option<bool>> {
+        Ok(None)
+    }
+
     fn delete_file(&mut self, file: FileId) -> StoreResult<Option<String>> {
         Ok(self
             .conn
