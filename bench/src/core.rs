@@ -29,13 +29,14 @@ pub const TP_BODY: usize = 24;
 pub const HISTORY_BODY: usize = 100;
 
 /// A mentee/mentor pair with an accepted conversation.
-struct Pair {
-    mentee: Api,
-    mentor: Api,
-    conv: ConversationId,
+pub struct Pair {
+    pub mentee: Api,
+    pub mentor: Api,
+    pub conv: ConversationId,
 }
 
-async fn make_pair(base: &str, name: &str) -> Result<Pair> {
+/// Registers `mr-NAME` and `me-NAME` and opens their conversation.
+pub async fn make_pair(base: &str, name: &str) -> Result<Pair> {
     let mut mentor = Api::new(base)?;
     mentor.register(&format!("mr-{name}"), Role::Mentor).await?;
     let mut mentee = Api::new(base)?;

@@ -30,6 +30,7 @@ mod load_test_check;
 mod load_test_client;
 mod load_test_ws;
 mod meta;
+mod nodes;
 mod procstat;
 mod report;
 mod scrape;
@@ -74,6 +75,9 @@ enum Command {
     Search(search::SearchArgs),
     /// Attachments: upload and download throughput of a 100 MiB file, with the server's RSS (see `files`).
     Files(files::FilesArgs),
+    /// Several nodes on PostgreSQL beside SQLite on one: sends/s, same- and cross-node latency, history,
+    /// idle sockets spread over the nodes; then kill -9 of one node under load (see `nodes`).
+    Nodes(nodes::NodesArgs),
     /// Overload: 10x the sustainable send rate for a while: accepted/s, 503s, p99 of the accepted, RSS (see `burst`).
     Burst(burst::BurstArgs),
 }
@@ -91,6 +95,7 @@ async fn main() -> ExitCode {
         Command::Search(args) => search::main(args).await,
         Command::Files(args) => files::main(args).await,
         Command::Burst(args) => burst::main(args).await,
+        Command::Nodes(args) => nodes::main(args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -454,3 +454,22 @@ async fn three_sweepers_expire_each_request_once() {
         assert_eq!(told, 1, "{notes:?}");
     }
 }
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+async fn a_long_run_of_messages_crosses_nodes_one_by_one() {
+    let db = TestDatabase::create();
+    let n = nodes(&db, 2);
+    let (mona, ana, conv) = n[0].accepted_pair("mona", "ana").await;
+    let (mut first, _) = Ws::connect_ready(&n[0].base(), &ana.token, None).await;
+    for i in 0..150 {
+        let sent = mona.say(conv, &format!("f{i}"), &format!("first {i}")).await;
+        first.wait_for(WAIT, |f| is_message(f, sent.id)).await;
+    }
+    first.close().await;
+    let (mut anas, _) = Ws::connect_ready(&n[1].base(), &ana.token, None).await;
+    for i in 0..150 {
+        let sent = mona.say(conv, &format!("m{i}"), &format!("message {i}")).await;
+        anas.wait_for(WAIT, |f| is_message(f, sent.id)).await;
+    }
+}

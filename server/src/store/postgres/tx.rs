@@ -12,7 +12,8 @@ use mchat_shared::events::EventKind;
 use mchat_shared::{ConversationId, UserId};
 use std::future::Future;
 use tokio::runtime::Handle;
-use tokio_postgres::IsolationLevel;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{IsolationLevel, Row};
 
 /// An open transaction and the runtime its connection runs on.
 pub struct PgTx<'c> {
@@ -41,9 +42,44 @@ impl<'c> PgTx<'c> {
         self.rt.block_on(f)
     }
 
-    /// The transaction, to run statements on.
-    pub(super) fn tx(&self) -> &deadpool_postgres::Transaction<'c> {
-        &self.tx
+    /// The transaction, to run statements on: each is prepared once per
+    /// connection and then reused (`Cached`).
+    pub(super) fn tx(&self) -> Cached<'_, 'c> {
+        Cached(&self.tx)
+    }
+}
+
+/// Statements through the connection's statement cache: one round trip per
+/// statement instead of two (prepare, then execute), which is most of what
+/// a request costs on loopback. Every SQL text here is one of a fixed set,
+/// so the cache stays small.
+pub(super) struct Cached<'a, 'c>(&'a deadpool_postgres::Transaction<'c>);
+
+type Params<'p> = &'p [&'p (dyn ToSql + Sync)];
+
+impl Cached<'_, '_> {
+    pub async fn query(&self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, tokio_postgres::Error> {
+        let st = self.0.prepare_cached(sql).await?;
+        self.0.query(&st, params).await
+    }
+
+    pub async fn query_one(&self, sql: &str, params: Params<'_>) -> Result<Row, tokio_postgres::Error> {
+        let st = self.0.prepare_cached(sql).await?;
+        self.0.query_one(&st, params).await
+    }
+
+    pub async fn query_opt(
+        &self,
+        sql: &str,
+        params: Params<'_>,
+    ) -> Result<Option<Row>, tokio_postgres::Error> {
+        let st = self.0.prepare_cached(sql).await?;
+        self.0.query_opt(&st, params).await
+    }
+
+    pub async fn execute(&self, sql: &str, params: Params<'_>) -> Result<u64, tokio_postgres::Error> {
+        let st = self.0.prepare_cached(sql).await?;
+        self.0.execute(&st, params).await
     }
 }
 
