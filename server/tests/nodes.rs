@@ -473,3 +473,28 @@ async fn a_long_run_of_messages_crosses_nodes_one_by_one() {
         anas.wait_for(WAIT, |f| is_message(f, sent.id)).await;
     }
 }
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+async fn a_first_request_made_twice_at_once_through_two_nodes_makes_one_conversation() {
+    let db = TestDatabase::create();
+    let n = nodes(&db, 2);
+    for round in 0..5 {
+        let mentor = format!("mona{round}");
+        n[0].mentor(&mentor, json!({})).await;
+        let tom = n[0].mentee(&format!("tom{round}")).await;
+        let (a, b) = (n[0].adopt(&tom), n[1].adopt(&tom));
+        let (first, second) = tokio::join!(a.request(&mentor, "hello?"), b.request(&mentor, "hello?"));
+        assert!(
+            first.0.is_success() && second.0.is_success(),
+            "{first:?} {second:?}"
+        );
+        assert_eq!(first.1.conversation.id, second.1.conversation.id);
+        let history = tom.history(first.1.conversation.id).await;
+        assert_eq!(
+            history.iter().filter(|m| m.system.is_none()).count(),
+            1,
+            "{history:?}"
+        );
+    }
+}

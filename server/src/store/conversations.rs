@@ -200,15 +200,30 @@ fn request(
 
     let key = direct_key(me, target_id);
     let expires_at = tx.now().saturating_add(ttl_ms);
-    let conv = match tx.direct_conversation(&key)? {
-        None => {
-            let conv = tx.insert_conversation(&key, me, expires_at)?;
-            for user in [me, target_id] {
-                tx.insert_participant(conv, user)?;
-            }
-            conv
-        }
-        Some(existing) => {
+    enum Found {
+        Made(ConversationId),
+        There(super::data::DirectConversation),
+    }
+    let found =
+        match tx.direct_conversation(&key)? {
+            Some(existing) => Found::There(existing),
+            None => match tx.insert_conversation(&key, me, expires_at)? {
+                Some(conv) => {
+                    for user in [me, target_id] {
+                        tx.insert_participant(conv, user)?;
+                    }
+                    Found::Made(conv)
+                }
+                // Another node's first request of this pair committed first:
+                // it is the existing one now.
+                None => Found::There(tx.direct_conversation(&key)?.ok_or_else(|| {
+                    StoreError::Internal("a conversation made meanwhile is not there".into())
+                })?),
+            },
+        };
+    let conv = match found {
+        Found::Made(conv) => conv,
+        Found::There(existing) => {
             let conv = existing.id;
             tx.lock_conversation(conv)?;
             match existing.status {

@@ -121,12 +121,15 @@ pub trait ConversationsWrite: ConversationsRead {
     /// single writer (SQLite) has nothing to do.
     fn lock_conversation(&mut self, conv: ConversationId) -> StoreResult<()>;
     /// A new pending direct conversation; its participants are added apart.
+    /// `None` when another transaction created the one of `key` meanwhile
+    /// (two first requests of a pair at once, through two nodes): look it
+    /// up again.
     fn insert_conversation(
         &mut self,
         key: &str,
         requester: UserId,
         expires_at: i64,
-    ) -> StoreResult<ConversationId>;
+    ) -> StoreResult<Option<ConversationId>>;
     fn insert_participant(&mut self, conv: ConversationId, user: UserId) -> StoreResult<()>;
     /// Sets the status (and its deadline), as a change of now.
     fn set_conversation_status(

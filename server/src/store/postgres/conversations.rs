@@ -168,16 +168,22 @@ impl ConversationsWrite for PgTx<'_> {
         key: &str,
         requester: UserId,
         expires_at: i64,
-    ) -> StoreResult<ConversationId> {
-        let row = self.wait(self.tx().query_one(
+    ) -> StoreResult<Option<ConversationId>> {
+        // A concurrent first request of the same pair makes this wait for
+        // its COMMIT, then insert nothing.
+        let row = self.wait(self.tx().query_opt(
             "INSERT INTO conversations (direct_key, status, requested_by, created_at, status_changed_at, \
-             last_activity_at, expires_at) VALUES ($1, 'pending', $2, $3, $3, $3, $4) RETURNING id",
+             last_activity_at, expires_at) VALUES ($1, 'pending', $2, $3, $3, $3, $4) \
+             ON CONFLICT (direct_key) DO NOTHING RETURNING id",
             &[&key, &requester.0, &self.now, &expires_at],
         ))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
         let conv = ConversationId(row.try_get(0)?);
         // Made by this transaction: nobody else sees it before COMMIT.
         self.locked.push(conv);
-        Ok(conv)
+        Ok(Some(conv))
     }
 
     fn insert_participant(&mut self, conv: ConversationId, user: UserId) -> StoreResult<()> {

@@ -152,14 +152,15 @@ impl ConversationsWrite for WriteCtx<'_> {
         key: &str,
         requester: UserId,
         expires_at: i64,
-    ) -> StoreResult<ConversationId> {
+    ) -> StoreResult<Option<ConversationId>> {
+        // One writer: the lookup just before saw no conversation of `key`.
         self.conn
             .prepare_cached(
                 "INSERT INTO conversations (direct_key, status, requested_by, created_at, status_changed_at, \
                  last_activity_at, expires_at) VALUES (?1, 'pending', ?2, ?3, ?3, ?3, ?4)",
             )?
             .execute(params![key, requester.0, self.now, expires_at])?;
-        Ok(ConversationId(self.conn.last_insert_rowid()))
+        Ok(Some(ConversationId(self.conn.last_insert_rowid())))
     }
 
     fn insert_participant(&mut self, conv: ConversationId, user: UserId) -> StoreResult<()> {
