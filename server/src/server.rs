@@ -101,7 +101,7 @@ pub async fn build_state(config: Config, metrics: Option<Metrics>) -> anyhow::Re
     ));
     let sink: Arc<dyn crate::store::EventSink> = hub.clone();
     let store = Store::open_configured(&config, Some(sink)).await?;
-    let blobs = crate::attachments::Blobs::open(&config).map_err(|e| anyhow::anyhow!(e))?;
+    let blobs = Arc::new(crate::attachments::Blobs::open(&config).map_err(|e| anyhow::anyhow!(e))?);
     let node = store.join_nodes(config.storage.node_heartbeat_ms).await?;
     // Other nodes may be mid-upload into the same blobs.
     let shared = match &node {
@@ -119,7 +119,7 @@ pub async fn build_state(config: Config, metrics: Option<Metrics>) -> anyhow::Re
         limits: Arc::new(RateLimits::new(&config.limits)),
         hub,
         node,
-        blobs: Arc::new(blobs),
+        blobs,
         config: Arc::new(config),
         passwords: Arc::new(passwords),
         metrics,

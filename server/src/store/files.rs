@@ -84,7 +84,7 @@ impl Store {
     /// its blob after COMMIT; a crash in between leaves it). Call it at
     /// start, before serving. `shared`: other nodes use the same blobs and
     /// may be mid-upload, so only what is older than [`SHARED_LEFTOVER`] goes.
-    pub async fn prepare_files(&self, blobs: &Blobs, uploads: PathBuf, shared: bool) -> StoreResult<()> {
+    pub async fn prepare_files(&self, blobs: &Arc<Blobs>, uploads: PathBuf, shared: bool) -> StoreResult<()> {
         let before = shared.then(|| std::time::SystemTime::now() - SHARED_LEFTOVER);
         let cut_off = tokio::task::spawn_blocking(move || sweep_uploads(&uploads, before))
             .await
@@ -99,19 +99,15 @@ impl Store {
             StoreError::Internal(format!("cannot list the files in {}: {e}", blobs.describe()))
         })?;
         let mut orphans = 0usize;
-        for sha in stored.iter().filter(|sha| !known.contains(*sha)) {
-            // A row committed since the list was read keeps its bytes.
-            let _pin = self.pin_blob(sha).await?;
-            if self
-                .read_data({
-                    let sha = sha.clone();
-                    move |r| r.blob_named(&sha)
-                })
-                .await?
+        for sha in stored.into_iter().filter(|sha| !known.contains(sha)) {
+            // Removed as a deletion removes its blob: a row committed since
+            // the list was read, or an upload of the same bytes under way
+            // (on another node), keeps it.
+            let pins = self.blob_pins();
+            let doomed = self.write_data(move |tx| condemn_unnamed(tx, &pins, sha)).await?;
+            if let Some(doomed) = doomed
+                && self.remove_blob(blobs, doomed).await
             {
-                continue;
-            }
-            if blobs.remove(sha).await.unwrap_or(false) {
                 orphans += 1;
             }
         }
@@ -134,26 +130,37 @@ impl Store {
 
     /// Removes the blob a deletion condemned (after the COMMIT that removed
     /// the last row naming it), unless an upload has spared it since. A
-    /// failure only leaves an orphan, which a later start removes.
-    pub(super) async fn remove_blob(&self, blobs: &Arc<Blobs>, doomed: Doomed) {
+    /// failure only leaves an orphan, which a later start removes. True
+    /// when the blob was removed.
+    pub(super) async fn remove_blob(&self, blobs: &Arc<Blobs>, doomed: Doomed) -> bool {
         match (doomed, &self.inner.backend) {
             (Doomed::Database(sha), Backend::Postgres(pg)) => {
-                if let Err(e) = pg.remove_condemned(sha.clone(), Arc::clone(blobs)).await {
-                    tracing::warn!(sha256 = %sha, error = %e, "cannot remove a deleted file's blob");
+                match pg.remove_condemned(sha.clone(), Arc::clone(blobs)).await {
+                    Ok(removed) => removed,
+                    Err(e) => {
+                        tracing::warn!(sha256 = %sha, error = %e, "cannot remove a deleted file's blob");
+                        false
+                    }
                 }
             }
             (Doomed::Process(doomed), _) => {
                 let sha = doomed.sha256().to_string();
                 let Some(removing) = doomed.settle() else {
-                    return;
+                    return false;
                 };
-                if let Err(e) = blobs.remove(&sha).await {
-                    tracing::warn!(sha256 = %sha, store = %blobs.describe(), error = %e, "cannot remove a deleted file's blob");
-                }
+                let removed = match blobs.remove(&sha).await {
+                    Ok(removed) => removed,
+                    Err(e) => {
+                        tracing::warn!(sha256 = %sha, store = %blobs.describe(), error = %e, "cannot remove a deleted file's blob");
+                        false
+                    }
+                };
                 drop(removing);
+                removed
             }
             (Doomed::Database(sha), Backend::Sqlite { .. }) => {
                 tracing::error!(sha256 = %sha, "a database mark on SQLite; the blob stays");
+                false
             }
         }
     }
@@ -183,6 +190,17 @@ pub(super) fn detach_file(
     let Some(sha) = tx.delete_file(file)? else {
         return Ok(None);
     };
+    condemn_unnamed(tx, pins, sha)
+}
+
+/// Condemns the blob of `sha` unless a file row names it (see `blobs`):
+/// in the database when nodes share their blobs, else in this process.
+/// `None` when it must stay (named, or pinned by an upload).
+fn condemn_unnamed(
+    tx: &mut dyn Tx,
+    pins: &Arc<super::blobs::BlobPins>,
+    sha: String,
+) -> StoreResult<Option<Doomed>> {
     if tx.blob_named(&sha)? {
         return Ok(None);
     }
