@@ -317,26 +317,19 @@ pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
     async move {
         #[cfg(unix)]
         {
-            let (mut int, mut term) = signals;
-            let int = async {
-                match int.as_mut() {
-                    Some(s) => {
+            /// Resolves on the signal, or never when it could not be registered.
+            async fn received(signal: Option<tokio::signal::unix::Signal>) {
+                match signal {
+                    Some(mut s) => {
                         s.recv().await;
                     }
                     None => std::future::pending::<()>().await,
                 }
-            };
-            let term = async {
-                match term.as_mut() {
-                    Some(s) => {
-                        s.recv().await;
-                    }
-                    None => std::future::pending::<()>().await,
-                }
-            };
+            }
+            let (int, term) = signals;
             tokio::select! {
-                () = int => {},
-                () = term => {},
+                () = received(int) => {},
+                () = received(term) => {},
             }
         }
         #[cfg(not(unix))]

@@ -85,21 +85,13 @@ impl Node {
     /// One more (`delta` = 1) or one fewer (-1) live connection of `user`
     /// here; tells their contacts when that changes whether they are online.
     pub async fn sockets_changed(&self, user: UserId, delta: i32) -> StoreResult<()> {
-        let node = self.id;
-        self.write(move |tx| {
-            if !lock_user(tx, user)? {
-                return Ok(());
-            }
-            let before = live_sockets(tx, user)?;
-            tx.wait(tx.tx().execute(
-                "INSERT INTO node_sockets (user_id, node_id, sockets) VALUES ($1, $2, GREATEST($3, 0)) \
-                 ON CONFLICT (user_id, node_id) \
-                 DO UPDATE SET sockets = GREATEST(node_sockets.sockets + $3, 0)",
-                &[&user.0, &node, &delta],
-            ))?;
-            let after = live_sockets(tx, user)?;
-            transition(tx, user, before, after)
-        })
+        self.recount(
+            user,
+            "INSERT INTO node_sockets (user_id, node_id, sockets) VALUES ($1, $2, GREATEST($3, 0)) \
+             ON CONFLICT (user_id, node_id) \
+             DO UPDATE SET sockets = GREATEST(node_sockets.sockets + $3, 0)",
+            delta,
+        )
         .await
     }
 
@@ -194,18 +186,26 @@ impl Node {
     }
 
     async fn set_sockets(&self, user: UserId, count: i64) -> StoreResult<()> {
+        self.recount(
+            user,
+            "INSERT INTO node_sockets (user_id, node_id, sockets) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id, node_id) DO UPDATE SET sockets = $3",
+            i32::try_from(count).unwrap_or(i32::MAX),
+        )
+        .await
+    }
+
+    /// Changes this node's count of `user` with `upsert` (`$1` the user,
+    /// `$2` the node, `$3` the value), under the user's lock, and tells
+    /// their contacts when that took them online or offline.
+    async fn recount(&self, user: UserId, upsert: &'static str, value: i32) -> StoreResult<()> {
         let node = self.id;
-        let count = i32::try_from(count).unwrap_or(i32::MAX);
         self.write(move |tx| {
             if !lock_user(tx, user)? {
                 return Ok(());
             }
             let before = live_sockets(tx, user)?;
-            tx.wait(tx.tx().execute(
-                "INSERT INTO node_sockets (user_id, node_id, sockets) VALUES ($1, $2, $3) \
-                 ON CONFLICT (user_id, node_id) DO UPDATE SET sockets = $3",
-                &[&user.0, &node, &count],
-            ))?;
+            tx.wait(tx.tx().execute(upsert, &[&user.0, &node, &value]))?;
             let after = live_sockets(tx, user)?;
             transition(tx, user, before, after)
         })
