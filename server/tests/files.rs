@@ -7,12 +7,11 @@
 
 mod common;
 
-use common::{Api, Response, TestServer, assert_error, decode};
+use common::{Api, Response, TestServer, assert_error, decode, files_under, query_escape};
 use mchat_shared::api::{FileInfo, Message, MessageKind};
 use reqwest::{Method, StatusCode, header};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use std::path::Path;
 
 /// Bytes that do not compress or repeat in an obvious way.
 fn pattern(len: usize) -> Vec<u8> {
@@ -23,32 +22,14 @@ fn sha_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn query_name(name: &str) -> String {
-    let mut out = String::new();
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 async fn upload_raw(api: &Api, name: &str, content_type: Option<&str>, bytes: Vec<u8>) -> Response {
     api.raw(
         Method::POST,
-        &format!("/v1/files?name={}", query_name(name)),
+        &format!("/v1/files?name={}", query_escape(name)),
         content_type,
         Some(bytes),
     )
     .await
-}
-
-async fn upload(api: &Api, name: &str, content_type: &str, bytes: &[u8]) -> FileInfo {
-    let r = upload_raw(api, name, Some(content_type), bytes.to_vec()).await;
-    assert_eq!(r.status, StatusCode::CREATED, "upload {name}: {}", r.text);
-    decode(r.body)
 }
 
 /// Uploads without a Content-Length (chunked), in 1 KiB pieces.
@@ -56,7 +37,7 @@ async fn upload_chunked(api: &Api, name: &str, bytes: Vec<u8>) -> Response {
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> = bytes.chunks(1024).map(|c| Ok(c.to_vec())).collect();
     let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
     let rb = api
-        .builder(Method::POST, &format!("/v1/files?name={}", query_name(name)))
+        .builder(Method::POST, &format!("/v1/files?name={}", query_escape(name)))
         .header(header::CONTENT_TYPE, "application/octet-stream")
         .body(body);
     Api::send(rb).await
@@ -87,23 +68,6 @@ async fn send_file(
     .await
 }
 
-/// Every regular file under `dir`, recursively.
-fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
 fn tmp_is_empty(server: &TestServer) -> bool {
     files_under(&server.data_dir().join("files").join("tmp")).is_empty()
 }
@@ -114,7 +78,9 @@ async fn upload_attach_and_download_round_trip() {
     let (mona, ana, conv) = server.accepted_pair("mona", "ana").await;
     // Larger than the global JSON body limit (64 KiB): uploads are streamed past it.
     let bytes = pattern(300 * 1024 + 7);
-    let info = upload(&ana, "notes/../report v2.pdf", "application/pdf", &bytes).await;
+    let info = ana
+        .upload("notes/../report v2.pdf", "application/pdf", &bytes)
+        .await;
     assert_eq!(info.name, "report v2.pdf");
     assert_eq!(info.size, bytes.len() as u64);
     assert_eq!(info.content_type, "application/pdf");
@@ -161,7 +127,7 @@ async fn upload_attach_and_download_round_trip() {
     );
 
     // The same bytes again: a new row, the same blob.
-    let again = upload(&mona, "copy.bin", "application/octet-stream", &bytes).await;
+    let again = mona.upload("copy.bin", "application/octet-stream", &bytes).await;
     assert_ne!(again.id, info.id);
     assert_eq!(again.sha256, info.sha256);
     let blobs: Vec<_> = files_under(&server.data_dir().join("files"));
@@ -172,7 +138,7 @@ async fn upload_attach_and_download_round_trip() {
     assert_eq!(status, StatusCode::CREATED, "{v}");
     let (status, v) = send_file(&ana, conv.0, "f-2", "the report", info.id.0).await;
     assert_eq!(status, StatusCode::OK, "replay: {v}");
-    let other = upload(&ana, "other.txt", "text/plain", b"other").await;
+    let other = ana.upload("other.txt", "text/plain", b"other").await;
     let (status, v) = send_file(&ana, conv.0, "f-2", "the report", other.id.0).await;
     assert_error(status, &v, 409, "idempotency_conflict");
     let (status, v) = ana.send_raw(conv, "f-2", "the report").await;
@@ -185,7 +151,7 @@ async fn only_the_uploader_and_participants_can_download() {
     let (mona, ana, conv) = server.accepted_pair("mona", "ana").await;
     let eve = server.mentee("eve").await;
     let bytes = b"private notes".to_vec();
-    let info = upload(&ana, "notes.txt", "text/plain", &bytes).await;
+    let info = ana.upload("notes.txt", "text/plain", &bytes).await;
     let id = info.id.0;
 
     // Uploaded but not sent: only the uploader.
@@ -238,7 +204,9 @@ async fn size_and_type_limits_are_enforced() {
     );
     let ana = server.mentee("ana").await;
 
-    let ok = upload(&ana, "max.bin", "application/octet-stream", &pattern(4096)).await;
+    let ok = ana
+        .upload("max.bin", "application/octet-stream", &pattern(4096))
+        .await;
     assert_eq!(ok.size, 4096);
     // Declared too large: refused before reading.
     let r = upload_raw(&ana, "big.bin", Some("application/octet-stream"), pattern(4097)).await;
@@ -253,7 +221,7 @@ async fn size_and_type_limits_are_enforced() {
     assert_eq!(decode::<FileInfo>(r.body).sha256, sha_hex(&pattern(3000)));
 
     // Types: families and exact types, parameters ignored, the rest 415.
-    let t = upload(&ana, "a.md", "Text/Markdown; charset=utf-8", b"# hi").await;
+    let t = ana.upload("a.md", "Text/Markdown; charset=utf-8", b"# hi").await;
     assert_eq!(t.content_type, "text/markdown");
     let none = upload_raw(&ana, "raw", None, b"raw".to_vec()).await;
     assert_eq!(none.status, StatusCode::CREATED, "{}", none.text);
@@ -294,9 +262,11 @@ async fn bad_names_and_queries_are_refused() {
     let r = upload_raw(&ana, &long, Some("text/plain"), b"x".to_vec()).await;
     assert_error(r.status, &r.body, 400, "validation_failed");
     // Only the last path component is kept.
-    let info = upload(&ana, "..\\..\\windows\\system32\\evil.txt", "text/plain", b"x").await;
+    let info = ana
+        .upload("..\\..\\windows\\system32\\evil.txt", "text/plain", b"x")
+        .await;
     assert_eq!(info.name, "evil.txt");
-    let info = upload(&ana, "../../etc/passwd", "text/plain", b"x").await;
+    let info = ana.upload("../../etc/passwd", "text/plain", b"x").await;
     assert_eq!(info.name, "passwd");
     // No name, unknown query keys, bad ids.
     let r = ana
@@ -359,7 +329,7 @@ async fn unfinished_uploads_are_removed_at_start() {
     server.start_again();
     assert!(tmp_is_empty(&server));
     let ana = server.mentee("ana").await;
-    upload(&ana, "after.txt", "text/plain", b"fine").await;
+    ana.upload("after.txt", "text/plain", b"fine").await;
 }
 
 /// Sends a whole upload over a plain TCP socket — the request head, then
@@ -492,7 +462,7 @@ async fn revoking_a_token_stops_its_transfers() {
     // A download read slowly: the server blocks on a full socket, then the
     // token is revoked, and the rest never comes.
     let bytes = pattern(48 << 20);
-    let info = upload(&phone, "big.bin", "application/octet-stream", &bytes).await;
+    let info = phone.upload("big.bin", "application/octet-stream", &bytes).await;
     let mut resp = phone
         .builder(Method::GET, &format!("/v1/files/{}", info.id))
         .send()

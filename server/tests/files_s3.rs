@@ -12,7 +12,7 @@
 mod common;
 
 use common::{Api, TestServer, decode};
-use mchat_shared::api::{FileInfo, Message};
+use mchat_shared::api::Message;
 use mchat_testkit::{TestBucket, TestDatabase};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -28,19 +28,6 @@ fn pattern(len: usize, seed: u8) -> Vec<u8> {
 fn key_of(bytes: &[u8]) -> String {
     let sha: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
     format!("files/{}/{}", &sha[..2], &sha[2..])
-}
-
-async fn upload(api: &Api, name: &str, bytes: &[u8]) -> FileInfo {
-    let r = api
-        .raw(
-            Method::POST,
-            &format!("/v1/files?name={name}"),
-            Some("application/octet-stream"),
-            Some(bytes.to_vec()),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "upload {name}: {}", r.text);
-    decode(r.body)
 }
 
 async fn download(api: &Api, id: i64) -> (StatusCode, Vec<u8>) {
@@ -76,10 +63,10 @@ async fn attachments_live_in_the_bucket_and_go_with_their_last_message() {
     let (mona, ana, conv) = server.accepted_pair("mona", "ana").await;
     // Larger than one part (8 MiB): a multipart upload.
     let bytes = pattern(12 * 1024 * 1024 + 17, 1);
-    let info = upload(&ana, "big.bin", &bytes).await;
+    let info = ana.upload("big.bin", "application/octet-stream", &bytes).await;
     assert_eq!(bucket.keys(), [key_of(&bytes)]);
     // Nothing of it stays on the node's disk.
-    let local: Vec<_> = walk(server.data_dir());
+    let local: Vec<_> = common::files_under(server.data_dir());
     assert!(
         local
             .iter()
@@ -96,7 +83,7 @@ async fn attachments_live_in_the_bucket_and_go_with_their_last_message() {
         bytes.len()
     );
     // The same bytes again: one object; they stay while a message carries them.
-    let again = upload(&mona, "copy.bin", &bytes).await;
+    let again = mona.upload("copy.bin", "application/octet-stream", &bytes).await;
     assert_eq!(again.sha256, info.sha256);
     let copy = send_file(&mona, conv, "f2", again.id.0).await;
     delete(&ana, sent.id).await;
@@ -105,7 +92,7 @@ async fn attachments_live_in_the_bucket_and_go_with_their_last_message() {
     delete(&mona, copy.id).await;
     assert!(bucket.keys().is_empty(), "{:?}", bucket.keys());
     // Small files too, and a restart keeps what rows name.
-    let small = upload(&ana, "note.txt", b"hello").await;
+    let small = ana.upload("note.txt", "application/octet-stream", b"hello").await;
     let mut server = server;
     server.restart();
     let (status, got) = download(&server.adopt(&ana), small.id.0).await;
@@ -121,7 +108,7 @@ async fn every_node_serves_every_file_from_the_bucket() {
     let b = TestServer::start_on_postgres(db.url(), &bucket.files_toml());
     let (mona, ana, conv) = a.accepted_pair("mona", "ana").await;
     let bytes = pattern(300_000, 7);
-    let info = upload(&ana, "plan.pdf", &bytes).await;
+    let info = ana.upload("plan.pdf", "application/octet-stream", &bytes).await;
     let sent = send_file(&ana, conv, "f1", info.id.0).await;
     // Uploaded through node A, downloaded through node B.
     let (status, got) = download(&b.adopt(&mona), info.id.0).await;
@@ -132,18 +119,4 @@ async fn every_node_serves_every_file_from_the_bucket() {
     assert!(bucket.keys().is_empty(), "{:?}", bucket.keys());
     let (status, _) = download(&mona, info.id.0).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-}
-
-/// Every file under `dir`, recursively.
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }

@@ -13,7 +13,7 @@ mod common;
 use common::ws::Ws;
 use common::{Session, TestServer, assert_error, decode};
 use mchat_shared::MessageId;
-use mchat_shared::api::{FileInfo, Message, MessageEdits, User, UserList};
+use mchat_shared::api::{Message, MessageEdits, User, UserList};
 use mchat_shared::events::EventKind;
 use mchat_shared::realtime::SyncResponse;
 use reqwest::{Method, StatusCode};
@@ -315,19 +315,6 @@ async fn a_scheduled_message_forgets_its_text_when_deleted() {
     );
 }
 
-async fn upload(s: &Session, name: &str, bytes: &[u8]) -> FileInfo {
-    let r = s
-        .raw(
-            Method::POST,
-            &format!("/v1/files?name={name}"),
-            Some("text/plain"),
-            Some(bytes.to_vec()),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
-    decode(r.body)
-}
-
 fn blob(server: &TestServer, sha: &str) -> PathBuf {
     server.data_dir().join("files").join(&sha[..2]).join(&sha[2..])
 }
@@ -354,7 +341,7 @@ async fn a_deleted_file_goes_when_nothing_else_carries_it() {
     let server = TestServer::start();
     let (mona, ana, conv) = server.accepted_pair("mona", "ana").await;
     // Only this message carries these bytes: row and blob go.
-    let alone = upload(&ana, "alone.txt", b"bytes sent once").await;
+    let alone = ana.upload("alone.txt", "text/plain", b"bytes sent once").await;
     let m = send_file(&ana, conv, "f-1", alone.id.0).await;
     assert!(blob(&server, &alone.sha256).is_file());
     ok(ana.delete(&format!("/v1/messages/{}", m.id)).await);
@@ -378,8 +365,8 @@ async fn a_deleted_file_goes_when_nothing_else_carries_it() {
 
     // The same bytes also uploaded and never sent: that upload keeps them.
     let shared = b"bytes uploaded twice".to_vec();
-    let sent = upload(&ana, "sent.txt", &shared).await;
-    let kept = upload(&ana, "kept.txt", &shared).await;
+    let sent = ana.upload("sent.txt", "text/plain", &shared).await;
+    let kept = ana.upload("kept.txt", "text/plain", &shared).await;
     assert_eq!(sent.sha256, kept.sha256);
     let m = send_file(&ana, conv, "f-2", sent.id.0).await;
     ok(ana.delete(&format!("/v1/messages/{}", m.id)).await);
@@ -395,7 +382,9 @@ async fn a_deleted_file_goes_when_nothing_else_carries_it() {
     assert_eq!(download_status(&ana, sent.id.0).await, StatusCode::NOT_FOUND);
 
     // A file sent in two messages stays while one still carries it.
-    let twice = upload(&ana, "twice.txt", b"sent in two messages").await;
+    let twice = ana
+        .upload("twice.txt", "text/plain", b"sent in two messages")
+        .await;
     let first = send_file(&ana, conv, "f-3", twice.id.0).await;
     send_file(&ana, conv, "f-4", twice.id.0).await;
     ok(ana.delete(&format!("/v1/messages/{}", first.id)).await);
@@ -412,10 +401,10 @@ async fn an_upload_racing_the_deletion_of_the_same_bytes_keeps_them() {
     let (_mona, ana, conv) = server.accepted_pair("mona", "ana").await;
     for round in 0..40 {
         let bytes = format!("racing bytes, round {round}").into_bytes();
-        let first = upload(&ana, "first.txt", &bytes).await;
+        let first = ana.upload("first.txt", "text/plain", &bytes).await;
         let m = send_file(&ana, conv, &format!("race-{round}"), first.id.0).await;
         let path = format!("/v1/messages/{}", m.id);
-        let (deleted, again) = tokio::join!(ana.delete(&path), upload(&ana, "again.txt", &bytes));
+        let (deleted, again) = tokio::join!(ana.delete(&path), ana.upload("again.txt", "text/plain", &bytes));
         ok(deleted);
         let r = ana
             .raw(Method::GET, &format!("/v1/files/{}", again.id), None, None)
@@ -430,7 +419,9 @@ async fn an_upload_racing_the_deletion_of_the_same_bytes_keeps_them() {
 async fn blobs_nothing_names_are_removed_at_start() {
     let mut server = TestServer::start();
     let ana = server.mentee("ana").await;
-    let kept = upload(&ana, "kept.txt", b"an upload not yet sent").await;
+    let kept = ana
+        .upload("kept.txt", "text/plain", b"an upload not yet sent")
+        .await;
     server.stop();
     // A deletion that crashed between COMMIT and the unlink leaves this.
     let orphan = "ab".to_string() + &"c".repeat(62);

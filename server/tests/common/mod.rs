@@ -15,7 +15,8 @@
 pub mod ws;
 
 use mchat_shared::api::{
-    AuthResponse, Conversation, ConversationCreated, ConversationList, Message, MessagePage, NotificationList,
+    AuthResponse, Conversation, ConversationCreated, ConversationList, FileInfo, Message, MessagePage,
+    NotificationList,
 };
 use mchat_shared::{ConversationId, TokenId};
 use reqwest::StatusCode;
@@ -277,6 +278,20 @@ impl Api {
         format!("{}{path}", self.base.read().unwrap())
     }
 
+    /// `POST /v1/files?name=NAME` with `bytes` as `content_type`, asserting 201.
+    pub async fn upload(&self, name: &str, content_type: &str, bytes: &[u8]) -> FileInfo {
+        let r = self
+            .raw(
+                reqwest::Method::POST,
+                &format!("/v1/files?name={}", query_escape(name)),
+                Some(content_type),
+                Some(bytes.to_vec()),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "upload {name}: {}", r.text);
+        decode(r.body)
+    }
+
     /// The same client with another token (or none).
     pub fn with_token(&self, token: Option<&str>) -> Api {
         Api {
@@ -446,6 +461,36 @@ impl std::ops::Deref for Session {
 }
 
 /// Decodes a JSON answer into `T`, with the body in the panic message.
+/// `s` percent-encoded for a query string (unreserved characters kept).
+pub fn query_escape(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Every regular file under `dir`, recursively (none when it is missing).
+pub fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 pub fn decode<T: DeserializeOwned>(v: Value) -> T {
     serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("cannot decode {v}: {e}"))
 }
