@@ -24,11 +24,20 @@ pub fn key(word: &str) -> String {
         .collect()
 }
 
-/// The words of `text`, in order.
+/// The words of `text`, in order. A run whose key is empty (combining
+/// marks that count as letters, U+0345 say, and nothing else) is no word:
+/// nothing can search for it, and PostgreSQL takes no empty lexeme.
 pub fn words(text: &str) -> Vec<Word> {
     let mut out = Vec::new();
     let mut current = String::new();
     let mut start = 0;
+    fn push(out: &mut Vec<Word>, current: &mut String, start: usize, end: usize) {
+        let key = key(current);
+        if !key.is_empty() {
+            out.push(Word { start, end, key });
+        }
+        current.clear();
+    }
     let mut n = 0;
     for (i, c) in text.chars().enumerate() {
         if c.is_alphanumeric() {
@@ -37,21 +46,12 @@ pub fn words(text: &str) -> Vec<Word> {
             }
             current.push(c);
         } else if !current.is_empty() {
-            out.push(Word {
-                start,
-                end: i,
-                key: key(&current),
-            });
-            current.clear();
+            push(&mut out, &mut current, start, i);
         }
         n = i + 1;
     }
     if !current.is_empty() {
-        out.push(Word {
-            start,
-            end: n,
-            key: key(&current),
-        });
+        push(&mut out, &mut current, start, n);
     }
     out
 }
@@ -68,6 +68,14 @@ mod tests {
         assert_eq!((w[0].start, w[0].end), (0, 4));
         assert_eq!((w[3].start, w[3].end), (15, 20));
         assert!(words(" -- ").is_empty());
+        // U+0345 is alphabetic and a combining mark: alone, it is no word.
+        assert_eq!(
+            words("a \u{345} b")
+                .iter()
+                .map(|w| w.key.as_str())
+                .collect::<Vec<_>>(),
+            ["a", "b"]
+        );
         assert_eq!(key("ÇA"), "ca");
         assert_eq!(words("привет мир")[1].key, "мир");
     }
