@@ -293,6 +293,83 @@ mod tests {
         lines
     }
 
+    /// The interleaving the upload race test can only hit by chance, forced:
+    /// a deletion looks for rows naming the bytes and finds none; an upload
+    /// of the same bytes then commits its row and drops its pin; only then
+    /// does the deletion mark the bytes. The mark must see the row.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
+    async fn a_row_committed_between_the_look_and_the_mark_keeps_the_blob() {
+        use mchat_shared::FileId;
+        let db = mchat_testkit::TestDatabase::create();
+        let store = Store::open_postgres(db.url(), &crate::config::StorageConfig::default(), None)
+            .await
+            .unwrap();
+        let (client, conn) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let sha = "a".repeat(64);
+        client
+            .batch_execute(&format!(
+                "INSERT INTO users (id, username, display_name, role, password_hash, created_at)
+                     VALUES (1, 'ana', 'ana', 'mentee', 'x', 0);
+                 INSERT INTO files (id, uploader_id, sha256, name, size, content_type, created_at)
+                     VALUES (1, 1, '{sha}', 'first.txt', 5, 'text/plain', 0);"
+            ))
+            .await
+            .unwrap();
+        let pin = store.pin_blob(&sha).await.unwrap();
+        let (looked, looked_rx) = std::sync::mpsc::channel::<()>();
+        let (uploaded, uploaded_rx) = std::sync::mpsc::channel::<()>();
+        let deletion = tokio::spawn({
+            let (store, sha) = (store.clone(), sha.clone());
+            async move {
+                store
+                    .write_data(move |tx| {
+                        assert_eq!(tx.delete_file(FileId(1))?, Some(sha.clone()));
+                        assert!(!tx.blob_named(&sha)?, "no other row yet");
+                        looked.send(()).unwrap();
+                        uploaded_rx.recv().unwrap();
+                        tx.condemn_blob(&sha)
+                    })
+                    .await
+            }
+        });
+        tokio::task::spawn_blocking(move || looked_rx.recv().unwrap())
+            .await
+            .unwrap();
+        // The upload: its row, then (after that COMMIT) its pin goes.
+        client
+            .execute(
+                "INSERT INTO files (id, uploader_id, sha256, name, size, content_type, created_at) \
+                 VALUES (2, 1, $1, 'again.txt', 5, 'text/plain', 0)",
+                &[&sha],
+            )
+            .await
+            .unwrap();
+        drop(pin);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let pins: i64 = client
+                .query_one("SELECT COUNT(*) FROM blob_pins", &[])
+                .await
+                .unwrap()
+                .get(0);
+            if pins == 0 {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "the pin was never dropped");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        uploaded.send(()).unwrap();
+        assert_eq!(
+            deletion.await.unwrap().unwrap(),
+            Some(false),
+            "the bytes are not condemned: a row names them"
+        );
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     #[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
     async fn a_pinned_blob_outlives_its_last_message_on_both_backends() {

@@ -6,7 +6,7 @@
 //!
 //! - pin: spare the hash (delete its condemned row), insert a pin;
 //! - condemn (inside the deletion's transaction, until its COMMIT): unless
-//!   a live pin exists, insert the condemned row;
+//!   a live pin or a file row names the hash, insert the condemned row;
 //! - remove (after that COMMIT): delete the condemned row and, if it was
 //!   still there, remove the blob before the lock ends.
 //!
@@ -61,14 +61,21 @@ pub(super) async fn unpin(pool: &Pool, id: i64) -> StoreResult<()> {
 }
 
 /// Inside a deletion's transaction: condemns `sha256` unless an upload has
-/// it pinned; true when condemned.
+/// it pinned, or a file row names it; true when condemned.
+///
+/// Both in one statement, under the lock: an upload commits its row and
+/// only then drops its pin, without the lock, so a look at the rows before
+/// the lock (`blob_named`) can miss a row that commits just after, and a
+/// look at the pins after it can miss the pin that row dropped. One
+/// snapshot sees the pin, or else the row committed before it went.
 pub(super) fn condemn(tx: &mut PgTx<'_>, sha256: &str) -> StoreResult<bool> {
     lock(tx, sha256)?;
-    let pinned = tx.wait(tx.tx().query_one(
-        "SELECT EXISTS (SELECT 1 FROM blob_pins WHERE sha256 = $1 AND expires_at > $2)",
+    let kept = tx.wait(tx.tx().query_one(
+        "SELECT EXISTS (SELECT 1 FROM blob_pins WHERE sha256 = $1 AND expires_at > $2) \
+         OR EXISTS (SELECT 1 FROM files WHERE sha256 = $1)",
         &[&sha256, &tx.now],
     ))?;
-    if pinned.try_get(0)? {
+    if kept.try_get(0)? {
         return Ok(false);
     }
     tx.wait(tx.tx().execute(
