@@ -128,6 +128,10 @@ impl Backend {
             ))
         })?;
         migrate(&mut conn).await?;
+        let keyed = users::backfill_name_keys(&mut conn).await?;
+        if keyed > 0 {
+            tracing::info!(users = keyed, "filled the look-alike keys of users that had none");
+        }
         let fanout = sink.map(|sink| tokio::spawn(fanout::run(config, sink)).abort_handle());
         Ok(Backend { pool, fanout })
     }

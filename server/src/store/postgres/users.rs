@@ -241,3 +241,30 @@ impl UsersWrite for PgTx<'_> {
         self.announce_revoked(&ids)
     }
 }
+
+/// Fills the look-alike keys (`name_keys.rs`) of rows that have none, as the
+/// SQLite store does when it opens: users inserted by tools that write the
+/// table directly. Run at start, after the migrations; idempotent, so nodes
+/// starting together may both run it.
+pub(super) async fn backfill_name_keys(client: &mut tokio_postgres::Client) -> StoreResult<u64> {
+    use mchat_shared::confusable::name_key;
+    let tx = client.transaction().await?;
+    let rows = tx
+        .query(
+            "SELECT id, username, display_name FROM users \
+             WHERE username_key IS NULL OR display_key IS NULL FOR UPDATE",
+            &[],
+        )
+        .await?;
+    for row in &rows {
+        let (id, username, display_name): (i64, String, String) =
+            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+        tx.execute(
+            "UPDATE users SET username_key = $2, display_key = $3 WHERE id = $1",
+            &[&id, &name_key(&username), &name_key(&display_name)],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(rows.len() as u64)
+}
