@@ -473,11 +473,18 @@ async fn conversation_list_is_sorted_by_last_activity() {
     .await;
     assert_eq!(order(tom.conversations().await), ["max", "mira"]);
     // Writes committed together share a timestamp; the list must still put
-    // the conversation with the newest message first.
+    // the conversation with the newest message first: the later one, or of
+    // two at the same millisecond the one with the higher id. (On SQLite a
+    // batch shares one timestamp; on PostgreSQL each transaction has its
+    // own, taken at its start, so ids and times may disagree by a moment.)
     for round in 0..20 {
         let (ka, kb) = (format!("ca-{round}"), format!("cb-{round}"));
         let (ma, mb) = tokio::join!(tom.say(a, &ka, "concurrent a"), tom.say(b, &kb, "concurrent b"));
-        let newest = if ma.id > mb.id { "mira" } else { "max" };
+        let newest = if (ma.created_at, ma.id) > (mb.created_at, mb.id) {
+            "mira"
+        } else {
+            "max"
+        };
         let list = tom.conversations().await;
         assert_eq!(
             list[0].peer.username, newest,

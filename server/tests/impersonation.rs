@@ -155,13 +155,10 @@ async fn rows_without_keys_are_backfilled_at_start() {
         )
         .await;
     server.stop();
-    {
-        let conn = rusqlite::Connection::open(server.database_path()).unwrap();
-        let n = conn
-            .execute("UPDATE users SET username_key = NULL, display_key = NULL", [])
-            .unwrap();
-        assert_eq!(n, 1);
-    }
+    let n = server
+        .sql()
+        .execute("UPDATE users SET username_key = NULL, display_key = NULL", &[]);
+    assert_eq!(n, 1);
     server.start_again();
     let (status, v) = register(&server, "rnona", None).await;
     assert_too_similar(status, &v, 409, "username_taken", None);

@@ -56,14 +56,10 @@ fn ok((status, v): (StatusCode, Value)) -> Message {
 }
 
 fn edits_of(server: &TestServer, id: MessageId) -> Vec<String> {
-    let conn = rusqlite::Connection::open(server.database_path()).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT body FROM message_edits WHERE message_id = ?1 ORDER BY id")
-        .unwrap();
-    stmt.query_map([id.0], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+    server.sql().texts(
+        "SELECT body FROM message_edits WHERE message_id = ?1 ORDER BY id",
+        &[id.0.into()],
+    )
 }
 
 #[tokio::test]

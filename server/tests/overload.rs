@@ -58,6 +58,9 @@ async fn assert_healthy(api: &Api) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_burst_beyond_the_write_queue_gets_503_and_nothing_half_written() {
+    if mchat_testkit::sqlite_only("the writer's bounded queue") {
+        return;
+    }
     let mut server = TestServer::start_with(NO_EDGE_LIMIT);
     let (_mentor, mentee, conv) = server.accepted_pair("mona", "ana").await;
     // No edge limit here: these bursts are for the storage queues (shed.rs
@@ -116,6 +119,9 @@ async fn a_burst_beyond_the_write_queue_gets_503_and_nothing_half_written() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_burst_beyond_the_read_queue_gets_503_and_correct_pages() {
+    if mchat_testkit::sqlite_only("the readers' bounded queue") {
+        return;
+    }
     let mut server = TestServer::start_with(NO_EDGE_LIMIT);
     let (_mentor, mentee, conv) = server.accepted_pair("mona", "ana").await;
     for i in 0..5 {

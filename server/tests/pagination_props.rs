@@ -22,7 +22,6 @@ use mchat_shared::ConversationId;
 use mchat_shared::api::MessagePage;
 use proptest::prelude::*;
 use proptest::test_runner::{Config as ProptestConfig, TestCaseError, TestRunner};
-use rusqlite::{Connection, OpenFlags};
 use std::time::Instant;
 use tokio::task::JoinSet;
 
@@ -55,13 +54,11 @@ async fn seed(own: &Session, own_conv: ConversationId, other: &Session, other_co
 }
 
 /// The ids of a conversation's messages, ascending, straight from the database.
-fn ids_in_db(db: &Connection, conv: ConversationId) -> Vec<i64> {
-    db.prepare("SELECT id FROM messages WHERE conversation_id = ?1 ORDER BY id")
-        .unwrap()
-        .query_map([conv.0], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<Vec<i64>, _>>()
-        .unwrap()
+fn ids_in_db(server: &TestServer, conv: ConversationId) -> Vec<i64> {
+    server.sql().ints(
+        "SELECT id FROM messages WHERE conversation_id = ?1 ORDER BY id",
+        &[conv.0.into()],
+    )
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -254,11 +251,8 @@ fn cursor_pages_never_overlap_or_skip() {
         (mira, tom, conv, other_conv)
     });
 
-    let db = Connection::open_with_flags(server.database_path(), OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .expect("open db");
-    let own = ids_in_db(&db, conv);
-    let other = ids_in_db(&db, other_conv);
-    drop(db);
+    let own = ids_in_db(&server, conv);
+    let other = ids_in_db(&server, other_conv);
     assert!(
         own.len() > OWN && other.len() > OTHER,
         "{} own, {} other",

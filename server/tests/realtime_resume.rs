@@ -367,25 +367,12 @@ async fn a_server_restart_in_the_middle_of_a_burst_loses_and_duplicates_nothing(
 
 /// How many events the log holds (read straight from the database).
 fn events_in_log(server: &TestServer) -> i64 {
-    let conn = rusqlite::Connection::open_with_flags(
-        server.database_path(),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .expect("open the database read-only");
-    conn.busy_timeout(Duration::from_secs(5)).unwrap();
-    conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
-        .expect("count events")
+    server.sql().int("SELECT COUNT(*) FROM events", &[])
 }
 
 /// The highest seq in the log (0 when empty).
 fn top_seq(server: &TestServer) -> i64 {
-    let conn = rusqlite::Connection::open_with_flags(
-        server.database_path(),
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .expect("open the database read-only");
-    conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))
-        .expect("max seq")
+    server.sql().int("SELECT COALESCE(MAX(seq), 0) FROM events", &[])
 }
 
 async fn wait_until_pruned(server: &TestServer) {

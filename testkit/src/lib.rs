@@ -4,6 +4,8 @@
 //! - [`TestServer`]: a real `mchatd` on `127.0.0.1:0` with a temporary data
 //!   directory (or an existing one) and config file; stop, kill, restart on
 //!   the same data, run `mchatd admin ...` and `mchatd backup` against it.
+//! - [`TestServer::sql`]: direct SQL on a test server's storage, SQLite or
+//!   PostgreSQL, for what only shows below the API.
 //! - [`DropResponseProxy`]: a loopback TCP proxy that lets the server commit
 //!   a request and then closes the client's connection instead of answering,
 //!   to force a "lost response after commit".
@@ -40,6 +42,7 @@ mod postgres;
 mod proxy;
 mod s3;
 mod server;
+mod sql;
 
 pub use bins::{mchat_bin, mchatd_bin, workspace_root};
 pub use http::{http_client, http_client_builder, https_client, tls_config};
@@ -47,7 +50,8 @@ pub use pki::TestPki;
 pub use postgres::{PG_URL_VAR, TestDatabase};
 pub use proxy::{DropResponseProxy, RequestHead};
 pub use s3::{MOTO_VAR, TestBucket};
-pub use server::{BACKEND_VAR, TestServer, on_postgres, postgres_config};
+pub use server::{BACKEND_VAR, TestServer, on_postgres, postgres_config, sqlite_only};
+pub use sql::{Backend, Sql, Value};
 
 /// `len` bytes that neither compress nor repeat in an obvious way
 /// (xorshift32 from `seed`), for upload tests.

@@ -89,29 +89,43 @@ impl Drop for TestDatabase {
     }
 }
 
-/// Runs one statement on the cluster, on a thread of its own with its own
-/// runtime, so it works from sync tests and from inside `#[tokio::test]`s.
+/// Runs one statement on the cluster.
 fn admin(url: &str, sql: &str) {
+    connected(url, |client| async move {
+        client
+            .batch_execute(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    });
+}
+
+/// Runs `f` with a connection to `url`, on a thread of its own with its
+/// own runtime, so it works from sync tests and from inside
+/// `#[tokio::test]`s; the connection is closed before this returns. A
+/// panic in `f` is the caller's, message and all.
+pub(crate) fn connected<T, F, Fut>(url: &str, f: F) -> T
+where
+    T: Send,
+    F: FnOnce(tokio_postgres::Client) -> Fut + Send,
+    Fut: std::future::Future<Output = T>,
+{
     std::thread::scope(|s| {
         s.spawn(|| {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .expect("a runtime for the admin connection");
+                .expect("a runtime for a test connection");
             rt.block_on(async {
                 let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
                     .await
                     .unwrap_or_else(|e| panic!("cannot reach the test cluster at {url}: {e}"));
                 let conn = tokio::spawn(conn);
-                client
-                    .batch_execute(sql)
-                    .await
-                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
-                drop(client);
+                let out = f(client).await;
                 let _ = conn.await;
-            });
+                out
+            })
         })
         .join()
-        .expect("the admin connection's thread");
-    });
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
 }

@@ -26,6 +26,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
+use crate::sql::Backend;
+
 /// Config every test server starts from; a test's extra TOML is merged over it.
 const BASE_CONFIG: &str = "\
 [registration]
@@ -62,6 +64,8 @@ pub struct TestServer {
     /// The PostgreSQL database a server started with
     /// `MCHAT_TEST_BACKEND=postgres` keeps its data in (dropped with it).
     _database: Option<crate::TestDatabase>,
+    /// Where the data is, for [`TestServer::sql`].
+    backend: Backend,
 }
 
 /// The variable that runs every test server on PostgreSQL (`postgres`) or
@@ -71,6 +75,18 @@ pub const BACKEND_VAR: &str = "MCHAT_TEST_BACKEND";
 /// Whether test servers run on PostgreSQL ([`BACKEND_VAR`]).
 pub fn on_postgres() -> bool {
     std::env::var(BACKEND_VAR).is_ok_and(|v| v == "postgres")
+}
+
+/// For a test of something only the SQLite backend has (its file's bytes,
+/// its online backup, its writer's queue): true when the suites run on
+/// PostgreSQL, after a line on stderr naming what is skipped. The test
+/// returns at once; `--nocapture` shows the line.
+pub fn sqlite_only(what: &str) -> bool {
+    let skip = on_postgres();
+    if skip {
+        eprintln!("skipped on PostgreSQL: {what} is the SQLite backend's own");
+    }
+    skip
 }
 
 /// The `[storage]` table that puts a server on the database at `url`.
@@ -126,8 +142,10 @@ impl TestServer {
         // unless the test chose its storage itself.
         let database = (on_postgres() && !extra_toml.contains("[storage]")).then(crate::TestDatabase::create);
         let mut config = config_text(extra_toml);
+        let mut backend = storage_of(&config);
         if let Some(db) = &database {
             config = config_text(&format!("{}{extra_toml}", postgres_config(db.url())));
+            backend = Backend::Postgres(db.url().to_owned());
         }
         std::fs::write(&config_path, config).expect("cannot write the test server config");
         let mut server = TestServer {
@@ -139,6 +157,7 @@ impl TestServer {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             metrics_addr: None,
             _database: database,
+            backend,
         };
         if let Err(why) = server.spawn_on_a_free_port() {
             panic!("mchatd did not start: {why}");
@@ -165,6 +184,16 @@ impl TestServer {
     /// The server's data directory (kept across restarts).
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// Which storage the server runs on.
+    pub fn backend(&self) -> Backend {
+        self.backend.clone()
+    }
+
+    /// Whether the server keeps its data in PostgreSQL.
+    pub fn on_postgres(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
     }
 
     /// The SQLite database file in the data directory (`mchatd.sqlite3`).
@@ -461,6 +490,26 @@ fn config_text(extra: &str) -> String {
         .unwrap_or_else(|e| panic!("the test's extra server config is not valid TOML: {e}\n{extra}"));
     merge(&mut base, extra);
     toml::to_string(&base).expect("a TOML table serialises")
+}
+
+/// The storage a full config names: `[storage] backend = "postgres"` with
+/// its `url`, else the SQLite file.
+fn storage_of(config: &str) -> Backend {
+    let table: toml::Table = config.parse().expect("the test server config is valid TOML");
+    let storage = table.get("storage").and_then(toml::Value::as_table);
+    match storage
+        .and_then(|s| s.get("backend"))
+        .and_then(toml::Value::as_str)
+    {
+        Some("postgres") => Backend::Postgres(
+            storage
+                .and_then(|s| s.get("url"))
+                .and_then(toml::Value::as_str)
+                .expect("a postgres [storage] has a url")
+                .to_owned(),
+        ),
+        _ => Backend::Sqlite,
+    }
 }
 
 fn merge(base: &mut toml::Table, extra: toml::Table) {
