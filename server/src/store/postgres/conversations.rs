@@ -155,10 +155,11 @@ impl ConversationsWrite for PgTx<'_> {
         if self.locked.contains(&conv) {
             return Ok(());
         }
-        self.wait(
-            self.tx()
-                .execute("SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE", &[&conv.0]),
-        )?;
+        // Sent with the next statement, which then runs under the lock.
+        self.defer(
+            "SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE",
+            vec![Box::new(conv.0)],
+        );
         self.locked.push(conv);
         Ok(())
     }
@@ -223,11 +224,16 @@ impl ConversationsWrite for PgTx<'_> {
         last: MessageId,
         is_text: bool,
     ) -> StoreResult<()> {
-        self.wait(self.tx().execute(
+        self.defer(
             "UPDATE conversations SET last_message_id = $2, last_activity_at = $3, \
              last_text_message_id = CASE WHEN $4 THEN $2 ELSE last_text_message_id END WHERE id = $1",
-            &[&conv.0, &last.0, &self.now, &is_text],
-        ))?;
+            vec![
+                Box::new(conv.0),
+                Box::new(last.0),
+                Box::new(self.now),
+                Box::new(is_text),
+            ],
+        );
         Ok(())
     }
 
@@ -238,11 +244,16 @@ impl ConversationsWrite for PgTx<'_> {
         delivered: MessageId,
         read: MessageId,
     ) -> StoreResult<()> {
-        self.wait(self.tx().execute(
+        self.defer(
             "UPDATE participants SET read_up_to = $3, delivered_up_to = $4 \
              WHERE conversation_id = $1 AND user_id = $2",
-            &[&conv.0, &user.0, &read.0, &delivered.0],
-        ))?;
+            vec![
+                Box::new(conv.0),
+                Box::new(user.0),
+                Box::new(read.0),
+                Box::new(delivered.0),
+            ],
+        );
         Ok(())
     }
 
