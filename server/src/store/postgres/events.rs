@@ -82,8 +82,36 @@ impl EventsRead for PgTx<'_> {
     }
 }
 
+/// Makes the heads rows of users who have none yet (a user's first event).
+const HEADS_SQL: &str =
+    "INSERT INTO event_heads (user_id) SELECT * FROM unnest($1::BIGINT[]) ORDER BY 1 ON CONFLICT DO NOTHING";
+
+/// Locks the heads in user-id order, then takes the events' seqs and
+/// moves the heads, in one statement. An event's row is only made from a
+/// locked head's row (the join), so every seq of a user is taken under
+/// that user's lock; `nextval` is volatile, so PostgreSQL takes it after
+/// the sort, in emission order. Returns each user's lowest new seq, where
+/// the live fan-out reads from.
+const APPEND_SQL: &str = "WITH batch AS ( \
+         SELECT * FROM unnest($1::BIGINT[], $2::TEXT[], $3::TEXT[], $4::BIGINT[]) WITH ORDINALITY \
+             AS b(user_id, kind, payload, message_id, ord) \
+     ), locked AS ( \
+         SELECT user_id FROM event_heads WHERE user_id = ANY($6::BIGINT[]) ORDER BY user_id FOR UPDATE \
+     ), appended AS ( \
+         INSERT INTO events (user_id, kind, payload, created_at, message_id) \
+         SELECT b.user_id, b.kind, b.payload, $5, b.message_id \
+         FROM batch b JOIN locked l ON l.user_id = b.user_id ORDER BY b.ord \
+         RETURNING user_id, seq \
+     ), tops AS ( \
+         SELECT user_id, MAX(seq) AS top, MIN(seq) AS low FROM appended GROUP BY user_id \
+     ), moved AS ( \
+         UPDATE event_heads h SET last_seq = t.top FROM tops t WHERE h.user_id = t.user_id \
+     ) \
+     SELECT user_id, low FROM tops ORDER BY user_id";
+
 /// Appends the transaction's events (see the module's documentation); runs
-/// just before COMMIT.
+/// just before COMMIT. Two statements in one round trip (the heads, then
+/// the events); the notification goes with the COMMIT.
 pub(super) fn append(ptx: &mut PgTx<'_>) -> StoreResult<()> {
     if ptx.events.is_empty() {
         return Ok(());
@@ -92,43 +120,38 @@ pub(super) fn append(ptx: &mut PgTx<'_>) -> StoreResult<()> {
     let mut users: Vec<i64> = events.iter().map(|(u, _)| u.0).collect();
     users.sort_unstable();
     users.dedup();
-    ptx.wait(ptx.tx().execute(
-        "INSERT INTO event_heads (user_id) SELECT * FROM unnest($1::BIGINT[]) ORDER BY 1 ON CONFLICT DO NOTHING",
-        &[&users],
-    ))?;
-    ptx.wait(ptx.tx().execute(
-        "SELECT user_id FROM event_heads WHERE user_id = ANY($1) ORDER BY user_id FOR UPDATE",
-        &[&users],
-    ))?;
-    // Each user's newest seq, written to their head once after the loop,
-    // and their oldest, which the live fan-out reads from.
-    let mut heads: Vec<i64> = vec![0; users.len()];
-    let mut lows: Vec<i64> = vec![i64::MAX; users.len()];
+    let mut owners = Vec::with_capacity(events.len());
+    let mut kinds = Vec::with_capacity(events.len());
+    let mut payloads = Vec::with_capacity(events.len());
+    let mut messages: Vec<Option<i64>> = Vec::with_capacity(events.len());
     for (user, kind) in &events {
-        let payload = serde_json::to_string(kind)?;
-        let message = carried_message(kind);
-        let row = ptx.wait(ptx.tx().query_one(
-            "INSERT INTO events (user_id, kind, payload, created_at, message_id) VALUES ($1, $2, $3, $4, $5) \
-             RETURNING seq",
-            &[&user.0, &kind.name(), &payload, &ptx.now, &message],
-        ))?;
-        let seq: i64 = row.try_get(0)?;
-        if let Ok(i) = users.binary_search(&user.0) {
-            heads[i] = heads[i].max(seq);
-            lows[i] = lows[i].min(seq);
-        }
+        owners.push(user.0);
+        kinds.push(kind.name());
+        payloads.push(serde_json::to_string(kind)?);
+        messages.push(carried_message(kind));
     }
-    ptx.wait(ptx.tx().execute(
-        "UPDATE event_heads h SET last_seq = v.seq FROM unnest($1::BIGINT[], $2::BIGINT[]) AS v(user_id, seq) \
-         WHERE h.user_id = v.user_id",
-        &[&users, &heads],
+    let tx = ptx.tx();
+    // try_join polls in order: the heads' insert is queued first.
+    let (_, rows) = ptx.wait(futures_util::future::try_join(
+        tx.execute(HEADS_SQL, &[&users]),
+        tx.query(
+            APPEND_SQL,
+            &[&owners, &kinds, &payloads, &messages, &ptx.now, &users],
+        ),
     ))?;
-    // Delivered to every node's listener at COMMIT, in commit order (fanout.rs).
-    for payload in super::fanout::payloads(&users, &lows) {
-        ptx.wait(
-            ptx.tx()
-                .execute("SELECT pg_notify($1, $2)", &[&super::fanout::CHANNEL, &payload]),
-        )?;
+    let mut noted = Vec::with_capacity(rows.len());
+    let mut lows = Vec::with_capacity(rows.len());
+    for row in &rows {
+        noted.push(row.try_get::<_, i64>(0)?);
+        lows.push(row.try_get::<_, i64>(1)?);
+    }
+    // Delivered to every node's listener at COMMIT, in commit order
+    // (fanout.rs); sent with the COMMIT.
+    for payload in super::fanout::payloads(&noted, &lows) {
+        ptx.defer(
+            "SELECT pg_notify($1, $2)",
+            vec![Box::new(super::fanout::CHANNEL), Box::new(payload)],
+        );
     }
     Ok(())
 }
