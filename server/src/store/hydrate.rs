@@ -7,7 +7,7 @@
 use super::StoreResult;
 use super::data::Read;
 use mchat_shared::MessageId;
-use mchat_shared::api::{Message, Reaction, ReplyQuote};
+use mchat_shared::api::{Message, MessageKind, Reaction, ReplyQuote};
 use mchat_shared::limits::QUOTE_MAX_CHARS;
 use std::collections::HashMap;
 
@@ -22,7 +22,7 @@ pub(super) fn hydrate(r: &dyn Read, messages: &mut [Message]) -> StoreResult<()>
     let live = live_ids(messages);
     if !live.is_empty() {
         reactions(r, &live, messages)?;
-        attachments(r, &live, messages)?;
+        attachments(r, messages)?;
     }
     // A deletion removes both (message_actions.rs); never show them on a tombstone regardless.
     for m in messages.iter_mut().filter(|m| m.deleted_at.is_some()) {
@@ -30,6 +30,14 @@ pub(super) fn hydrate(r: &dyn Read, messages: &mut [Message]) -> StoreResult<()>
         m.attachment = None;
     }
     Ok(())
+}
+
+/// Completes a message just inserted: its quote and attachment (no one
+/// can have reacted to it yet, so that lookup is spared).
+pub(super) fn fresh(r: &dyn Read, message: &mut Message) -> StoreResult<()> {
+    let messages = std::slice::from_mut(message);
+    quotes(r, messages)?;
+    attachments(r, messages)
 }
 
 /// The ids of the messages that are not deleted.
@@ -98,8 +106,18 @@ fn reactions(r: &dyn Read, live: &[MessageId], messages: &mut [Message]) -> Stor
     Ok(())
 }
 
-fn attachments(r: &dyn Read, live: &[MessageId], messages: &mut [Message]) -> StoreResult<()> {
-    let mut found: HashMap<MessageId, _> = r.attachments(live)?.into_iter().collect();
+/// Only a file message carries a file (`messages.rs`: the kind follows the
+/// file), so a page of text needs no lookup.
+fn attachments(r: &dyn Read, messages: &mut [Message]) -> StoreResult<()> {
+    let carrying: Vec<MessageId> = messages
+        .iter()
+        .filter(|m| m.deleted_at.is_none() && m.kind == MessageKind::File)
+        .map(|m| m.id)
+        .collect();
+    if carrying.is_empty() {
+        return Ok(());
+    }
+    let mut found: HashMap<MessageId, _> = r.attachments(&carrying)?.into_iter().collect();
     for m in messages.iter_mut() {
         if let Some(a) = found.remove(&m.id) {
             m.attachment = Some(a);

@@ -5,7 +5,7 @@ use super::conversations::{peer_name, status_of};
 use super::data::{NewMessage, Read, Tx};
 use super::rows::marker;
 use super::{Store, StoreError, StoreResult};
-use mchat_shared::api::{Availability, ConversationStatus, Message, MessageKind, MessagePage, ReadMarker};
+use mchat_shared::api::{ConversationStatus, Message, MessageKind, MessagePage, ReadMarker};
 use mchat_shared::events::EventKind;
 use mchat_shared::{ConversationId, ErrorCode, FileId, MessageId, UserId};
 
@@ -20,6 +20,12 @@ pub(super) fn load_message(r: &dyn Read, id: MessageId) -> StoreResult<Message> 
 /// sender's), moves the conversation's activity and the sender's own
 /// markers, and emits `message_new` to every participant.
 pub(super) fn insert_message(tx: &mut dyn Tx, m: NewMessage) -> StoreResult<Message> {
+    insert_message_among(tx, m).map(|(message, _)| message)
+}
+
+/// [`insert_message`], also returning the participants it emitted to (a
+/// send's nudges go to the same people, without looking them up again).
+pub(super) fn insert_message_among(tx: &mut dyn Tx, m: NewMessage) -> StoreResult<(Message, Vec<UserId>)> {
     // Message ids follow commit order within a conversation (pages and
     // markers count on it): inserts into one conversation take turns.
     tx.lock_conversation(m.conversation)?;
@@ -30,7 +36,8 @@ pub(super) fn insert_message(tx: &mut dyn Tx, m: NewMessage) -> StoreResult<Mess
     }
     // New activity brings an archived conversation back (settings.rs).
     super::settings::on_new_message(tx, m.conversation)?;
-    let message = load_message(tx, id)?;
+    let mut message = tx.message(id)?.ok_or_else(|| StoreError::not_found("message"))?;
+    super::hydrate::fresh(tx, &mut message)?;
     let everyone = tx.participants(m.conversation)?;
     tx.emit_all(
         &everyone,
@@ -38,7 +45,7 @@ pub(super) fn insert_message(tx: &mut dyn Tx, m: NewMessage) -> StoreResult<Mess
             message: message.clone(),
         },
     )?;
-    Ok(message)
+    Ok((message, everyone))
 }
 
 fn not_open(status: ConversationStatus, me_is_requester: bool, peer: &str) -> StoreError {
@@ -62,23 +69,21 @@ pub type IsOnline = std::sync::Arc<dyn Fn(UserId) -> bool + Send + Sync>;
 /// connection, unless they are busy (do not disturb), muted the
 /// conversation, or already have an unread one for this conversation (one
 /// is enough to bring them back). Also used by scheduled sends.
+/// `everyone` is the conversation's participants.
 pub(super) fn notify_offline(
     tx: &mut dyn Tx,
     sender: UserId,
     conv: ConversationId,
+    everyone: &[UserId],
     is_online: &IsOnline,
 ) -> StoreResult<()> {
-    for user in tx.participants(conv)? {
-        if user == sender
-            || is_online(user)
-            || tx.online_on_a_node(user)?
-            || super::settings::is_muted(tx, user, conv)?
-        {
+    for &user in everyone {
+        if user == sender || is_online(user) {
             continue;
         }
         // Presence shows availability for mentors only: busy means a busy mentor.
-        let busy = tx.presence_info(user)?.availability == Some(Availability::Busy);
-        if busy || tx.message_nudge_pending(user, conv)? {
+        let facts = tx.nudge_facts(user, conv)?;
+        if facts.online_on_a_node || facts.muted || facts.busy || facts.pending {
             continue;
         }
         let name = tx.username(sender)?;
@@ -146,7 +151,7 @@ fn send(
     if let Some(file) = out.file {
         super::files::check_own_file(tx, me, file)?;
     }
-    let message = insert_message(
+    let (message, everyone) = insert_message_among(
         tx,
         NewMessage {
             conversation: conv,
@@ -163,7 +168,7 @@ fn send(
             file: out.file,
         },
     )?;
-    notify_offline(tx, me, conv, is_online)?;
+    notify_offline(tx, me, conv, &everyone, is_online)?;
     Ok((message, true))
 }
 

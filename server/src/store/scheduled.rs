@@ -11,7 +11,7 @@
 
 use super::conversations::{peer_name, status_of};
 use super::data::{NewMessage, NewScheduled, Read, Tx};
-use super::messages::{IsOnline, insert_message, notify_offline};
+use super::messages::{IsOnline, insert_message_among, notify_offline};
 use super::notifications::notify;
 use super::{Store, StoreError, StoreResult};
 use mchat_shared::api::{
@@ -135,7 +135,7 @@ fn deliver(tx: &mut dyn Tx, id: ScheduledId, is_online: &IsOnline) -> StoreResul
             match (already, status) {
                 (Some(message), _) => tx.finish_scheduled(id, ScheduledStatus::Sent, Some(message), None)?,
                 (None, Ok(ConversationStatus::Accepted)) => {
-                    let message = insert_message(
+                    let (message, everyone) = insert_message_among(
                         tx,
                         NewMessage {
                             conversation: conv,
@@ -148,7 +148,7 @@ fn deliver(tx: &mut dyn Tx, id: ScheduledId, is_online: &IsOnline) -> StoreResul
                             file: None,
                         },
                     )?;
-                    notify_offline(tx, user, conv, is_online)?;
+                    notify_offline(tx, user, conv, &everyone, is_online)?;
                     tx.finish_scheduled(id, ScheduledStatus::Sent, Some(message.id), None)?;
                 }
                 (None, status) => {

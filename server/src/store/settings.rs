@@ -7,7 +7,7 @@
 //! here, over the storage traits (`data/conversations.rs`).
 
 use super::conversations::{load, status_of};
-use super::data::{Read, Tx};
+use super::data::Tx;
 use super::{Store, StoreError, StoreResult};
 use mchat_shared::api::{Conversation, ConversationSettings};
 use mchat_shared::events::EventKind;
@@ -33,11 +33,6 @@ pub(super) fn on_new_message(tx: &mut dyn Tx, conversation: ConversationId) -> S
         )?;
     }
     Ok(())
-}
-
-/// Whether `user` muted `conversation`.
-pub(super) fn is_muted(r: &dyn Read, user: UserId, conversation: ConversationId) -> StoreResult<bool> {
-    Ok(r.participant(conversation, user)?.is_some_and(|p| p.muted))
 }
 
 /// Changes `me`'s settings for `conv` (see [`Store::set_conversation_settings`]).

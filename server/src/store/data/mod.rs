@@ -25,7 +25,7 @@ pub use events::{EventsRead, EventsWrite, StoredEvent, carried_message};
 pub use files::{FilesRead, FilesWrite, NewFile};
 pub use membership::MembershipRead;
 pub use messages::{MessageTarget, MessagesRead, MessagesWrite, NewMessage, ReactionRow, SentBefore};
-pub use notifications::{NotificationsRead, NotificationsWrite};
+pub use notifications::{NotificationsRead, NotificationsWrite, NudgeFacts};
 pub use presence::{Member, PresenceInfo, PresenceRead, PresenceWrite};
 pub use scheduled::{NewScheduled, ScheduledRead, ScheduledRow, ScheduledWrite};
 pub use search::{SearchRead, SearchTerm};

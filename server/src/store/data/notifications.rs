@@ -17,6 +17,24 @@ pub trait NotificationsRead {
     fn owns_notification(&self, user: UserId, id: NotificationId) -> StoreResult<bool>;
     /// Whether `user` has an unread "message received" for `conv`.
     fn message_nudge_pending(&self, user: UserId, conv: ConversationId) -> StoreResult<bool>;
+    /// Everything that decides whether a new message in `conv` nudges
+    /// `user`, read at once (one statement on PostgreSQL, where each
+    /// statement is a round trip).
+    fn nudge_facts(&self, user: UserId, conv: ConversationId) -> StoreResult<NudgeFacts>;
+}
+
+/// What decides whether `user` gets a "message received" notification
+/// (`messages.rs`, `notify_offline`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NudgeFacts {
+    /// A live socket on some node (`PresenceRead::online_on_a_node`).
+    pub online_on_a_node: bool,
+    /// `user` muted `conv`.
+    pub muted: bool,
+    /// A mentor who set themselves busy (do not disturb).
+    pub busy: bool,
+    /// An unread "message received" for `conv` is already there.
+    pub pending: bool,
 }
 
 /// Changing notifications, inside the request's transaction.

@@ -4,9 +4,9 @@
 use super::rows::touched;
 use super::tx::PgTx;
 use crate::store::StoreResult;
-use crate::store::data::{NotificationsRead, NotificationsWrite};
+use crate::store::data::{NotificationsRead, NotificationsWrite, NudgeFacts};
 use crate::store::rows::{count, ts, ts_opt};
-use mchat_shared::api::{Notification, NotificationKind};
+use mchat_shared::api::{Availability, Notification, NotificationKind, Role};
 use mchat_shared::{ConversationId, NotificationId, UserId};
 use tokio_postgres::Row;
 
@@ -68,6 +68,29 @@ impl NotificationsRead for PgTx<'_> {
             &[&user.0, &conv.0],
         ))?;
         Ok(row.try_get(0)?)
+    }
+
+    /// The lookups of `online_on_a_node`, the participant's `muted`,
+    /// `presence_info`'s availability and `message_nudge_pending`, as one
+    /// statement.
+    fn nudge_facts(&self, user: UserId, conv: ConversationId) -> StoreResult<NudgeFacts> {
+        let r = self.wait(self.tx().query_one(
+            "SELECT EXISTS (SELECT 1 FROM node_sockets s JOIN nodes n ON n.id = s.node_id \
+                 WHERE s.user_id = $1 AND s.sockets > 0 AND n.expires_at > $3), \
+             COALESCE((SELECT muted FROM participants WHERE conversation_id = $2 AND user_id = $1), FALSE), \
+             u.role, u.availability, \
+             EXISTS (SELECT 1 FROM notifications WHERE user_id = $1 AND conversation_id = $2 \
+                 AND kind = 'message_received' AND read_at IS NULL) \
+             FROM users u WHERE u.id = $1",
+            &[&user.0, &conv.0, &self.now],
+        ))?;
+        let mentor = Role::parse(r.try_get::<_, &str>(2)?) == Some(Role::Mentor);
+        Ok(NudgeFacts {
+            online_on_a_node: r.try_get(0)?,
+            muted: r.try_get(1)?,
+            busy: mentor && Availability::parse(r.try_get::<_, &str>(3)?) == Some(Availability::Busy),
+            pending: r.try_get(4)?,
+        })
     }
 }
 

@@ -2,10 +2,12 @@
 //! username joined in.
 
 use super::SqliteConn;
-use crate::store::data::{NotificationsRead, NotificationsWrite};
+use crate::store::data::{
+    ConversationsRead, NotificationsRead, NotificationsWrite, NudgeFacts, PresenceRead,
+};
 use crate::store::rows::{ts, ts_opt};
 use crate::store::{StoreResult, WriteCtx};
-use mchat_shared::api::{Notification, NotificationKind};
+use mchat_shared::api::{Availability, Notification, NotificationKind};
 use mchat_shared::{ConversationId, NotificationId, UserId};
 use rusqlite::params;
 
@@ -66,6 +68,16 @@ impl<C: SqliteConn> NotificationsRead for C {
                  AND kind = 'message_received' AND read_at IS NULL)",
             )?
             .query_row(params![user.0, conv.0], |r| r.get(0))?)
+    }
+
+    /// Each fact by its own lookup: on SQLite a statement is a function call.
+    fn nudge_facts(&self, user: UserId, conv: ConversationId) -> StoreResult<NudgeFacts> {
+        Ok(NudgeFacts {
+            online_on_a_node: self.online_on_a_node(user)?,
+            muted: self.participant(conv, user)?.is_some_and(|p| p.muted),
+            busy: self.presence_info(user)?.availability == Some(Availability::Busy),
+            pending: self.message_nudge_pending(user, conv)?,
+        })
     }
 }
 
