@@ -21,8 +21,8 @@ use deadpool_postgres::{Object, Pool};
 use futures_util::FutureExt;
 use mchat_shared::events::EventKind;
 use mchat_shared::{ConversationId, UserId};
+use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::runtime::Handle;
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
@@ -34,11 +34,11 @@ pub struct PgTx<'c> {
     /// Which transaction the first statement opens (`Mode::begin`).
     mode: Mode,
     /// Whether BEGIN has been sent: the end then sends COMMIT or ROLLBACK.
-    begun: AtomicBool,
+    begun: Cell<bool>,
     /// Whether COMMIT or ROLLBACK has been sent (else dropping rolls back).
     ended: bool,
     /// Statements sent with the next one ([`PgTx::defer`]), in order.
-    deferred: std::sync::Mutex<Vec<Deferred>>,
+    deferred: RefCell<Vec<Deferred>>,
     /// Milliseconds since the epoch, fixed for the request (as on SQLite).
     pub now: i64,
     /// Events emitted so far, appended just before COMMIT (`events.rs`).
@@ -56,8 +56,8 @@ impl<'c> PgTx<'c> {
         &self,
         f: impl Future<Output = Result<T, tokio_postgres::Error>>,
     ) -> StoreResult<T> {
-        let begin = !self.begun.swap(true, Ordering::Relaxed);
-        let deferred = std::mem::take(&mut *self.deferred.lock().unwrap_or_else(|e| e.into_inner()));
+        let begin = !self.begun.replace(true);
+        let deferred = self.deferred.take();
         if !begin && deferred.is_empty() {
             return self.rt.block_on(f).map_err(StoreError::from);
         }
@@ -104,40 +104,26 @@ impl<'c> PgTx<'c> {
     /// for a write whose answer the rules do not read. It still runs
     /// before anything the job does after it; an error fails the job at
     /// that next statement.
-    pub(super) fn defer(&self, sql: &'static str, params: Vec<Box<dyn ToSql + Sync + Send>>) {
-        self.deferred
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Deferred { sql, params });
+    pub(super) fn defer(&self, sql: &'static str, params: Vec<Box<dyn ToSql + Sync>>) {
+        self.deferred.borrow_mut().push(Deferred { sql, params });
     }
 
-    /// Ends the transaction: a write waits for its COMMIT (and the deferred
-    /// statements before it); a read's end is sent without waiting (nothing
-    /// it did can fail to commit).
+    /// Ends the transaction: a write waits for its COMMIT (with the deferred
+    /// statements before it, whose failure turns it into a rollback and
+    /// fails the job); a read's end is sent without waiting (nothing it did
+    /// can fail to commit).
     fn finish(&mut self) -> StoreResult<()> {
-        let deferred = std::mem::take(&mut *self.deferred.lock().unwrap_or_else(|e| e.into_inner()));
-        if !deferred.is_empty() {
-            // A failed one turns the COMMIT into a rollback: the job fails.
-            let begin = !self.begun.swap(true, Ordering::Relaxed);
-            let (before, commit) = self.rt.block_on(futures_util::future::join(
-                self.ahead(begin, &deferred),
-                self.conn.batch_execute("COMMIT"),
-            ));
-            self.ended = true;
-            before?;
-            return Ok(commit?);
-        }
-        self.ended = true;
-        if !self.begun.load(Ordering::Relaxed) {
-            return Ok(());
-        }
-        match self.mode {
-            Mode::Write => Ok(self.rt.block_on(self.conn.batch_execute("COMMIT"))?),
-            Mode::Read => {
+        let pending = !self.deferred.borrow().is_empty();
+        let result = match self.mode {
+            _ if !pending && !self.begun.get() => Ok(()),
+            Mode::Read if !pending => {
                 self.send_without_waiting("COMMIT");
                 Ok(())
             }
-        }
+            _ => self.wait(self.conn.batch_execute("COMMIT")),
+        };
+        self.ended = true;
+        result
     }
 
     /// Sends `sql` on the connection and goes on: the request is queued
@@ -162,14 +148,14 @@ impl<'c> PgTx<'c> {
 /// A statement waiting to go out with the next one ([`PgTx::defer`]).
 struct Deferred {
     sql: &'static str,
-    params: Vec<Box<dyn ToSql + Sync + Send>>,
+    params: Vec<Box<dyn ToSql + Sync>>,
 }
 
 impl Drop for PgTx<'_> {
     /// A job that failed, or panicked, leaves nothing behind: the
     /// connection goes back to the pool with its ROLLBACK queued first.
     fn drop(&mut self) {
-        if !self.ended && self.begun.load(Ordering::Relaxed) {
+        if !self.ended && self.begun.get() {
             self.send_without_waiting("ROLLBACK");
         }
     }
@@ -261,9 +247,9 @@ where
             conn: &conn,
             rt,
             mode,
-            begun: AtomicBool::new(false),
+            begun: Cell::new(false),
             ended: false,
-            deferred: std::sync::Mutex::new(Vec::new()),
+            deferred: RefCell::new(Vec::new()),
             now: now_ms(),
             events: Vec::new(),
             locked: Vec::new(),
