@@ -21,6 +21,21 @@ const SEED: &str = "INSERT INTO conversations (id, kind, direct_key, status, req
      status_changed_at, last_activity_at) VALUES (1, 'direct', '1:2', 'accepted', 2, 0, 0, 0); \
      INSERT INTO participants (conversation_id, user_id, joined_at) VALUES (1, 1, 0), (1, 2, 0)";
 
+/// A store on a fresh database of the test cluster, and a connection of
+/// the test's own to that database (to seed rows, or watch them). The
+/// database goes when the first value is dropped.
+pub async fn on_postgres() -> (TestDatabase, Store, tokio_postgres::Client) {
+    let db = TestDatabase::create();
+    let store = Store::open_postgres(db.url(), &StorageConfig::default(), None)
+        .await
+        .unwrap();
+    let (client, conn) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    (db, store, client)
+}
+
 /// Tells `story(store, mona, ana)` on both backends; asserts the two tellings
 /// are identical and returns it.
 pub async fn on_both<F, Fut>(story: F) -> Vec<String>
@@ -42,14 +57,7 @@ where
     let on_sqlite = story(sqlite.clone(), ids[0], ids[1]).await;
     sqlite.close().await;
 
-    let db = TestDatabase::create();
-    let pg = Store::open_postgres(db.url(), &crate::config::StorageConfig::default(), None)
-        .await
-        .unwrap();
-    let (client, conn) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(conn);
+    let (_db, pg, client) = on_postgres().await;
     client
         .execute(
             "INSERT INTO users (id, username, display_name, role, password_hash, mentor_approved, created_at)

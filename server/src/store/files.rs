@@ -301,14 +301,7 @@ mod tests {
     #[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
     async fn a_row_committed_between_the_look_and_the_mark_keeps_the_blob() {
         use mchat_shared::FileId;
-        let db = mchat_testkit::TestDatabase::create();
-        let store = Store::open_postgres(db.url(), &crate::config::StorageConfig::default(), None)
-            .await
-            .unwrap();
-        let (client, conn) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(conn);
+        let (_db, store, client) = crate::store::both_backends::on_postgres().await;
         let sha = "a".repeat(64);
         client
             .batch_execute(&format!(

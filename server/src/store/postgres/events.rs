@@ -166,10 +166,8 @@ mod tests {
     //! snapshot must be a prefix of the final log.
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-    use crate::store::Store;
     use mchat_shared::events::EventKind;
     use mchat_shared::{ConversationId, UserId};
-    use mchat_testkit::TestDatabase;
     use std::time::Duration;
 
     fn settings(marker: i64) -> EventKind {
@@ -183,14 +181,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     #[ignore = "needs PostgreSQL: run through scripts/with-postgres.sh with --ignored"]
     async fn a_cursor_never_skips_a_late_commit() {
-        let db = TestDatabase::create();
-        let store = Store::open_postgres(db.url(), &crate::config::StorageConfig::default(), None)
-            .await
-            .unwrap();
-        let (watch, conn) = tokio_postgres::connect(db.url(), tokio_postgres::NoTls)
-            .await
-            .unwrap();
-        tokio::spawn(conn);
+        let (_db, store, watch) = crate::store::both_backends::on_postgres().await;
         watch
             .batch_execute(
                 "INSERT INTO users (id, username, display_name, role, password_hash, created_at)
