@@ -142,11 +142,10 @@ impl TestServer {
         // unless the test chose its storage itself.
         let database = (on_postgres() && !extra_toml.contains("[storage]")).then(crate::TestDatabase::create);
         let mut config = config_text(extra_toml);
-        let mut backend = storage_of(&config);
         if let Some(db) = &database {
             config = config_text(&format!("{}{extra_toml}", postgres_config(db.url())));
-            backend = Backend::Postgres(db.url().to_owned());
         }
+        let backend = storage_of(&config);
         std::fs::write(&config_path, config).expect("cannot write the test server config");
         let mut server = TestServer {
             dir,
@@ -187,8 +186,8 @@ impl TestServer {
     }
 
     /// Which storage the server runs on.
-    pub fn backend(&self) -> Backend {
-        self.backend.clone()
+    pub fn backend(&self) -> &Backend {
+        &self.backend
     }
 
     /// Whether the server keeps its data in PostgreSQL.

@@ -98,7 +98,7 @@ impl Sql<'_> {
     pub fn rows(&self, sql: &str, args: &[Value]) -> Vec<Vec<Value>> {
         match self.server.backend() {
             Backend::Sqlite => sqlite_rows(self.server, sql, args),
-            Backend::Postgres(url) => postgres_rows(&url, &numbered(sql), args, false).0,
+            Backend::Postgres(url) => postgres_rows(url, &numbered(sql), args, false).0,
         }
     }
 
@@ -114,7 +114,7 @@ impl Sql<'_> {
                     .unwrap_or_else(|e| panic!("{sql}: {e}"));
                 n as u64
             }
-            Backend::Postgres(url) => postgres_rows(&url, &numbered(sql), args, true).1,
+            Backend::Postgres(url) => postgres_rows(url, &numbered(sql), args, true).1,
         }
     }
 
